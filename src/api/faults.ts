@@ -1,0 +1,48 @@
+// The one place where errors become Nova fault bodies.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type FaultKind } from '../domain/errors.ts';
+
+const KIND_BY_CODE: Record<number, FaultKind> = {
+  400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 405: 'badMethod',
+  409: 'conflictingRequest', 413: 'overLimit', 415: 'badMediaType', 429: 'overLimit', 501: 'notImplemented',
+};
+
+export function faultBody(code: number, message: string, kind?: FaultKind): Record<string, { code: number; message: string }> {
+  const key = kind ?? KIND_BY_CODE[code] ?? (code === 503 ? 'serviceUnavailable' : 'computeFault');
+  return { [key]: { code, message } };
+}
+
+export function sendFault(reply: FastifyReply, code: number, message: string, kind?: FaultKind): FastifyReply {
+  return reply.code(code).header('content-type', 'application/json; charset=UTF-8').send(faultBody(code, message, kind));
+}
+
+/** Keystone/Glance style error body: {"error": {"code", "title", "message"}}. */
+export class ServiceError extends Error {
+  constructor(readonly code: number, readonly title: string, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Request Entity Too Large', 415: 'Unsupported Media Type' };
+
+export function serviceError(code: number, message: string): ServiceError {
+  return new ServiceError(code, TITLES[code] ?? 'Error', message);
+}
+
+/** Maps any thrown error to a response in the style of the service the route belongs to. */
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof ServiceError) {
+    for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
+    return reply.code(error.code).header('content-type', 'application/json').send({ error: { code: error.code, title: error.title, message: error.message } });
+  }
+  if (error instanceof DomainError) return sendFault(reply, error.code, error.message, error.kind);
+  const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendFault(reply, 413, 'Request is too large.');
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendFault(reply, 415, 'Unsupported Content-Type');
+  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (e.statusCode === 400 && e instanceof SyntaxError)) {
+    return sendFault(reply, 400, 'Malformed request body');
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return sendFault(reply, e.statusCode, e.message ?? 'Bad request');
+  request.log.error({ err: error }, 'unexpected error');
+  return sendFault(reply, 500, 'Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.');
+}

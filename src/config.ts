@@ -1,0 +1,128 @@
+// Configuration: defaults, then a config file (YAML or JSON), then environment, then flags.
+// Validated once at start; everything else reads the frozen result.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+export interface HostConfig {
+  name: string;
+  availability_zone: string;
+  vcpus: number;
+  memory_mb: number;
+  local_gb: number;
+}
+
+export interface SeedUser {
+  name: string;
+  password: string;
+  project: string;
+  roles: string[];
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** SQLite file path or ':memory:'. */
+  db: string;
+  /** Multiplies every simulated step duration; 0 = instant. */
+  time_scale: number;
+  /** Base URL put in the catalog and links; default http://<host>:<port>. */
+  public_url: string | null;
+  region: string;
+  /** [api] max_limit */
+  max_limit: number;
+  /** Seconds a deleted server stays SOFT_DELETED before it is reclaimed; 0 = delete at once. */
+  reclaim_instance_interval: number;
+  /** Seconds before a SHELVED server is offloaded; 0 = at once, -1 = never. */
+  shelved_offload_time: number;
+  allow_resize_to_same_host: boolean;
+  /** Token lifetime in seconds. */
+  token_ttl: number;
+  hosts: HostConfig[];
+  quota_defaults: Record<string, number>;
+  seed: {
+    domain: string;
+    projects: string[];
+    users: SeedUser[];
+  };
+  log_level: string;
+}
+
+export const DEFAULT_PASSWORD = 'secret';
+
+export function defaultConfig(): Config {
+  return {
+    host: '127.0.0.1',
+    port: 8774,
+    db: '.novabox/novabox.db',
+    time_scale: 1,
+    public_url: null,
+    region: 'RegionOne',
+    max_limit: 1000,
+    reclaim_instance_interval: 0,
+    shelved_offload_time: 0,
+    allow_resize_to_same_host: false,
+    token_ttl: 3600,
+    hosts: [
+      { name: 'compute-0', availability_zone: 'nova', vcpus: 64, memory_mb: 262144, local_gb: 4096 },
+      { name: 'compute-1', availability_zone: 'nova', vcpus: 64, memory_mb: 262144, local_gb: 4096 },
+    ],
+    quota_defaults: {
+      instances: 10, cores: 20, ram: 51200, key_pairs: 100, server_groups: 10, server_group_members: 10,
+      metadata_items: 128, injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255,
+    },
+    seed: {
+      domain: 'Default',
+      projects: ['admin', 'demo', 'alt_demo'],
+      users: [
+        { name: 'admin', password: DEFAULT_PASSWORD, project: 'admin', roles: ['admin'] },
+        { name: 'demo', password: DEFAULT_PASSWORD, project: 'demo', roles: ['member'] },
+        { name: 'alt_demo', password: DEFAULT_PASSWORD, project: 'alt_demo', roles: ['member'] },
+      ],
+    },
+    log_level: 'warn',
+  };
+}
+
+export class ConfigError extends Error {}
+
+function num(name: string, v: unknown, min = -Infinity): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min) throw new ConfigError(`${name} must be a number >= ${min}, got ${String(v)}`);
+  return n;
+}
+
+/** Merge sources in order: defaults < file < env < overrides (flags). */
+export function loadConfig(overrides: Partial<Config> & { config?: string } = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const cfg = defaultConfig();
+  const file = overrides.config ?? env.NOVABOX_CONFIG;
+  if (file) {
+    const text = readFileSync(file, 'utf8');
+    const parsed = (file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) ?? {};
+    if (typeof parsed !== 'object') throw new ConfigError(`${file}: expected a mapping`);
+    Object.assign(cfg, parsed);
+  }
+  if (env.NOVABOX_HOST) cfg.host = env.NOVABOX_HOST;
+  if (env.NOVABOX_PORT) cfg.port = num('NOVABOX_PORT', env.NOVABOX_PORT, 0);
+  if (env.NOVABOX_DB) cfg.db = env.NOVABOX_DB;
+  if (env.NOVABOX_TIME_SCALE) cfg.time_scale = num('NOVABOX_TIME_SCALE', env.NOVABOX_TIME_SCALE, 0);
+  if (env.NOVABOX_PUBLIC_URL) cfg.public_url = env.NOVABOX_PUBLIC_URL;
+  for (const u of cfg.seed.users) {
+    const p = env[`NOVABOX_${u.name.toUpperCase()}_PASSWORD`];
+    if (p) u.password = p;
+  }
+  const { config: _file, ...rest } = overrides;
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
+  cfg.port = num('port', cfg.port, 0);
+  cfg.time_scale = num('time_scale', cfg.time_scale, 0);
+  cfg.max_limit = num('max_limit', cfg.max_limit, 1);
+  cfg.reclaim_instance_interval = num('reclaim_instance_interval', cfg.reclaim_instance_interval, 0);
+  cfg.shelved_offload_time = num('shelved_offload_time', cfg.shelved_offload_time, -1);
+  if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');
+  return cfg;
+}
+
+export function publicUrl(cfg: Config): string {
+  if (cfg.public_url) return cfg.public_url.replace(/\/$/, '');
+  const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${cfg.port}`;
+}

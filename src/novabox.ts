@@ -1,0 +1,54 @@
+// Composition root: opens the store, builds the engine, the services and the HTTP app.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { systemClock, type Clock } from './engine/clock.ts';
+import { openDb, type Db } from './store/db.ts';
+import { buildApp } from './api/app.ts';
+import type { ImagePort, TokenValidator } from './api/ports.ts';
+import { createIdentityModel, type IdentityModel } from './api/identity/model.ts';
+import { createImageModel, type ImageModel } from './api/image/model.ts';
+import { ComputeEngine } from './engine/compute.ts';
+import { SqliteComputeStore } from './store/sqlite.ts';
+import { SimulatedDriver } from './drivers/simulated.ts';
+
+export interface Services {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  identity: IdentityModel & TokenValidator;
+  images: ImageModel & ImagePort;
+  engine: ComputeEngine;
+  driver: SimulatedDriver;
+  store: SqliteComputeStore;
+}
+
+export interface Novabox {
+  app: FastifyInstance;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export async function createNovabox(config: Config, opts: { clock?: Clock } = {}): Promise<Novabox> {
+  const clock = opts.clock ?? systemClock;
+  const db = openDb(config.db);
+  const identity = createIdentityModel(db, config, clock);
+  const images = createImageModel(db, config, clock);
+  const store = new SqliteComputeStore(db);
+  const driver = new SimulatedDriver({ timeScale: config.time_scale });
+  const engine = new ComputeEngine({ store, driver, clock, config, images });
+  await identity.seed();
+  await images.seed();
+  await engine.seed();
+  const services: Services = { config, db, clock, identity, images, engine, driver, store };
+  const app = await buildApp(services);
+  await engine.start();
+  return {
+    app,
+    services,
+    async close() {
+      await app.close();
+      await engine.stop();
+      db.close();
+    },
+  };
+}

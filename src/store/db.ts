@@ -1,0 +1,48 @@
+// Opens the embedded SQLite database and brings its schema up to date.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations/index.ts';
+
+export type Db = Database.Database;
+
+export function openDb(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  // Nova matches regex filters with Python's re.search on SQLite; JavaScript's RegExp is the closest.
+  const cache = new Map<string, RegExp | null>();
+  db.function('regexp', { deterministic: true }, (pattern: unknown, value: unknown) => {
+    if (value === null || value === undefined) return 0;
+    const p = String(pattern);
+    let re = cache.get(p);
+    if (re === undefined) {
+      try {
+        re = new RegExp(p);
+      } catch {
+        re = null;
+      }
+      if (cache.size > 1000) cache.clear();
+      cache.set(p, re);
+    }
+    return re && re.test(String(value)) ? 1 : 0;
+  });
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const done = new Set((db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((r) => r.id));
+  for (const m of MIGRATIONS) {
+    if (done.has(m.id)) continue;
+    db.transaction(() => {
+      db.exec(m.up);
+      db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(m.id, Date.now());
+    })();
+  }
+}

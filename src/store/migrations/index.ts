@@ -1,0 +1,12 @@
+// Versioned schema migrations, applied in this order exactly once each.
+import { compute001 } from './001-compute.ts';
+import { identity002 } from './002-identity.ts';
+import { image003 } from './003-image.ts';
+import { resources004 } from './004-resources.ts';
+
+export interface Migration {
+  id: string;
+  up: string;
+}
+
+export const MIGRATIONS: Migration[] = [compute001, identity002, image003, resources004];

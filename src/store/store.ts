@@ -1,0 +1,200 @@
+// The compute store contract. SQLite implements it now; a PostgreSQL implementation with several
+// API replicas can satisfy it later: transactions are async, getServerForUpdate is a row lock
+// (SELECT … FOR UPDATE), and claimDueTasks claims timers (FOR UPDATE SKIP LOCKED).
+import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
+import type { MigrationStatus, Plan } from '../domain/actions.ts';
+
+export type SortDir = 'asc' | 'desc';
+
+/** Server columns that list queries may filter, match or sort on. */
+export const SERVER_COLUMNS = [
+  'uuid', 'project_id', 'user_id', 'display_name', 'display_description', 'hostname', 'vm_state', 'task_state',
+  'power_state', 'host', 'node', 'availability_zone', 'image_ref', 'instance_type_id', 'key_name', 'reservation_id',
+  'launch_index', 'locked', 'locked_by', 'access_ip_v4', 'access_ip_v6', 'config_drive', 'auto_disk_config', 'progress',
+  'created_at', 'updated_at', 'launched_at', 'terminated_at', 'kernel_id', 'ramdisk_id', 'root_device_name',
+] as const;
+export type ServerColumn = (typeof SERVER_COLUMNS)[number];
+
+export interface ServerQuery {
+  /** Restrict to one project; undefined lists every project. */
+  project_id?: string;
+  /** exclude: live only (soft-deleted hidden); include_soft: live + soft-deleted; include: everything; only: deleted or soft-deleted. */
+  deleted: 'exclude' | 'include_soft' | 'include' | 'only';
+  vm_states?: string[];
+  task_states?: (string | null)[];
+  exact?: { column: ServerColumn; values: (string | number | null)[] }[];
+  regex?: { column: ServerColumn; pattern: string }[];
+  changes_since?: number;
+  changes_before?: number;
+  /** Substring match on fixed IPs of that version. */
+  ip?: string;
+  ip6?: string;
+  tags?: string[];
+  tags_any?: string[];
+  not_tags?: string[];
+  not_tags_any?: string[];
+  locked?: boolean;
+  sort: { key: ServerColumn; dir: SortDir }[];
+  limit: number;
+  /** uuid of the last server of the previous page. */
+  marker?: string;
+}
+
+export interface TaskRow {
+  server_id: number;
+  action: string;
+  action_id: number | null;
+  step: number;
+  due_at: number;
+  plan: Plan;
+  context: TaskContext;
+}
+
+/** What a durable task remembers of the request that started it. */
+export interface TaskContext {
+  request_id: string;
+  user_id: string;
+  project_id: string;
+  migration_id?: number;
+  target_host?: string | null;
+  source_host?: string | null;
+  image_id?: string;
+  /** Index of the event currently open, if any. */
+  event_id?: number | null;
+  params?: Record<string, unknown>;
+}
+
+export interface InstanceActionRow {
+  id: number;
+  server_uuid: string;
+  action: string;
+  request_id: string;
+  user_id: string;
+  project_id: string;
+  start_time: number;
+  finish_time: number | null;
+  message: string | null;
+  updated_at: number | null;
+}
+
+export interface InstanceActionEventRow {
+  id: number;
+  action_id: number;
+  event: string;
+  start_time: number;
+  finish_time: number | null;
+  result: string | null;
+  traceback: string | null;
+  details: string | null;
+  host: string | null;
+}
+
+export interface FaultRow {
+  id: number;
+  server_uuid: string;
+  code: number;
+  message: string;
+  details: string | null;
+  host: string | null;
+  created_at: number;
+}
+
+export interface MigrationRow {
+  id: number;
+  uuid: string;
+  server_uuid: string;
+  project_id: string;
+  user_id: string;
+  source_compute: string | null;
+  dest_compute: string | null;
+  source_node: string | null;
+  dest_node: string | null;
+  dest_host: string | null;
+  old_instance_type_id: number | null;
+  new_instance_type_id: number | null;
+  status: MigrationStatus | string;
+  migration_type: string;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export interface ComputeHostRow {
+  name: string;
+  availability_zone: string;
+  disabled: boolean;
+  disabled_reason: string | null;
+  forced_down: boolean;
+  up: boolean;
+  updated_at: number | null;
+}
+
+export interface FlavorInput {
+  flavorid: string;
+  name: string;
+  vcpus: number;
+  memory_mb: number;
+  root_gb: number;
+  ephemeral_gb?: number;
+  swap?: number;
+  rxtx_factor?: number;
+  is_public?: boolean;
+  description?: string | null;
+  extra_specs?: Record<string, string>;
+}
+
+export interface Usage {
+  instances: number;
+  cores: number;
+  ram: number;
+}
+
+/** Writes inside one transaction. */
+export interface ComputeTx {
+  getServerForUpdate(uuid: string): Promise<ServerRecord | undefined>;
+  getServerById(id: number): Promise<ServerRecord | undefined>;
+  insertServer(s: Omit<ServerRecord, 'id'>): Promise<ServerRecord>;
+  updateServer(id: number, patch: ServerPatch, now: number): Promise<void>;
+  getTask(server_id: number): Promise<TaskRow | undefined>;
+  putTask(t: TaskRow): Promise<void>;
+  deleteTask(server_id: number): Promise<void>;
+  insertAction(a: Omit<InstanceActionRow, 'id'>): Promise<number>;
+  finishAction(id: number, now: number, message: string | null): Promise<void>;
+  startEvent(action_id: number, event: string, now: number, host: string | null): Promise<number>;
+  finishEvent(id: number, now: number, result: 'Success' | 'Error', details?: string | null, traceback?: string | null): Promise<void>;
+  insertFault(f: Omit<FaultRow, 'id'>): Promise<void>;
+  insertMigration(m: Omit<MigrationRow, 'id'>): Promise<number>;
+  updateMigration(id: number, status: string, now: number): Promise<void>;
+  usage(project_id: string): Promise<Usage>;
+}
+
+export interface ComputeStore {
+  transaction<T>(fn: (tx: ComputeTx) => Promise<T>): Promise<T>;
+  getServer(uuid: string): Promise<ServerRecord | undefined>;
+  listServers(q: ServerQuery): Promise<ServerRecord[]>;
+  /** Tasks due at or before `now`, oldest first, claimed for this process. */
+  claimDueTasks(now: number, limit: number): Promise<TaskRow[]>;
+  nextDueAt(): Promise<number | null>;
+  allTasks(): Promise<TaskRow[]>;
+  usage(project_id: string): Promise<Usage>;
+  // instance actions, events, faults, migrations
+  listActions(server_uuid: string): Promise<InstanceActionRow[]>;
+  getAction(server_uuid: string, request_id: string): Promise<InstanceActionRow | undefined>;
+  listEvents(action_id: number): Promise<InstanceActionEventRow[]>;
+  latestFault(server_uuid: string): Promise<FaultRow | undefined>;
+  latestFaults(server_uuids: string[]): Promise<Map<string, FaultRow>>;
+  listMigrations(filter: { server_uuid?: string; project_id?: string; migration_type?: string; status?: string; host?: string }): Promise<MigrationRow[]>;
+  getMigration(id: number): Promise<MigrationRow | undefined>;
+  // flavors
+  listFlavors(opts: { include_private: boolean; project_id?: string }): Promise<FlavorSnapshot[]>;
+  getFlavor(flavorid: string): Promise<FlavorSnapshot | undefined>;
+  getFlavorById(id: number): Promise<FlavorSnapshot | undefined>;
+  createFlavor(f: FlavorInput, now: number): Promise<FlavorSnapshot>;
+  deleteFlavor(flavorid: string): Promise<boolean>;
+  setFlavorExtraSpecs(flavorid: string, specs: Record<string, string>): Promise<void>;
+  addFlavorAccess(flavorid: string, project_id: string): Promise<void>;
+  removeFlavorAccess(flavorid: string, project_id: string): Promise<void>;
+  flavorAccess(flavorid: string): Promise<string[]>;
+  // hosts
+  listHosts(): Promise<ComputeHostRow[]>;
+  upsertHost(h: ComputeHostRow): Promise<void>;
+}
