@@ -115,6 +115,10 @@ export interface ActionRule {
   http: 200 | 202 | 204;
   /** Whether accepting this action cancels a pending durable task of the server. */
   replaces_task: boolean;
+  /** The policy rule Nova names in its 403 message. */
+  rule: string;
+  /** An event recorded as started and finished at acceptance (actions done by the API alone). */
+  instant_event?: string;
   plan(s: ServerRecord, input: PlanInput): Plan;
 }
 
@@ -192,7 +196,7 @@ const ANY = 'any' as const;
 
 export const ACTIONS: Record<ActionName, ActionRule> = {
   create: {
-    name: 'create', message_name: 'create', record: 'create', policy: 'member', lock: false,
+    name: 'create', rule: 'os_compute_api:servers:create', message_name: 'create', record: 'create', policy: 'member', lock: false,
     vm_states: ANY, task_states: ANY, launched: false, http: 202, replaces_task: false,
     plan: () => ({
       accept: { vm_state: 'building', task_state: 'scheduling', power_state: P.NOSTATE },
@@ -207,11 +211,11 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   delete: {
-    name: 'delete', message_name: 'delete', record: 'delete', policy: 'member', lock: true,
+    name: 'delete', rule: 'os_compute_api:servers:delete', message_name: 'delete', record: 'delete', policy: 'member', lock: true,
     vm_states: ANY, task_states: ANY, launched: false, http: 204, replaces_task: true,
     plan: (s, input) => {
       // Soft delete only for servers that have launched; others are hard-deleted (Nova).
-      if (input.reclaim_instance_interval > 0 && s.launched_at !== null && s.vm_state !== 'soft-delete') {
+      if (input.reclaim_instance_interval > 0 && s.launched_at !== null) {
         return {
           accept: { task_state: 'soft-deleting' },
           steps: [
@@ -225,17 +229,17 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     },
   },
   forceDelete: {
-    name: 'forceDelete', message_name: 'forceDelete', record: 'delete', policy: 'member', lock: true,
+    name: 'forceDelete', rule: 'os_compute_api:os-deferred-delete:force', message_name: 'forceDelete', record: 'delete', policy: 'member', lock: true,
     vm_states: ANY, task_states: ANY, launched: false, http: 202, replaces_task: true,
     plan: () => ({ accept: { task_state: 'deleting' }, steps: [{ op: 'terminate', event: 'compute_terminate_instance', ...hardDeleted() }], onFailure: ERROR }),
   },
   restore: {
-    name: 'restore', message_name: 'restore', record: 'restore', policy: 'member', lock: true,
+    name: 'restore', rule: 'os_compute_api:os-deferred-delete:restore', message_name: 'restore', record: 'restore', policy: 'member', lock: true,
     vm_states: ['soft-delete'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: simple('restoring', 'restore', 'compute_restore_instance', { vm_state: 'active', power_state: P.RUNNING }),
   },
   reboot_soft: {
-    name: 'reboot_soft', message_name: 'reboot', record: 'reboot', policy: 'member', lock: true,
+    name: 'reboot_soft', rule: 'os_compute_api:servers:reboot', message_name: 'reboot', record: 'reboot', policy: 'member', lock: true,
     vm_states: ['active'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: () => ({
       accept: { task_state: 'rebooting' },
@@ -249,7 +253,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   reboot_hard: {
-    name: 'reboot_hard', message_name: 'reboot', record: 'reboot', policy: 'member', lock: true,
+    name: 'reboot_hard', rule: 'os_compute_api:servers:reboot', message_name: 'reboot', record: 'reboot', policy: 'member', lock: true,
     vm_states: ['active', 'stopped', 'paused', 'suspended', 'error'], task_states: HARD_REBOOT_TASK_STATES,
     launched: true, http: 202, replaces_task: true,
     plan: () => ({
@@ -263,12 +267,12 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   rebuild: {
-    name: 'rebuild', message_name: 'rebuild', record: 'rebuild', policy: 'member', lock: true,
+    name: 'rebuild', rule: 'os_compute_api:servers:rebuild', message_name: 'rebuild', record: 'rebuild', policy: 'member', lock: true,
     vm_states: ['active', 'stopped', 'error'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s) => ({ accept: { task_state: 'rebuilding' }, steps: rebuildSteps(s, s.vm_state === 'stopped'), onFailure: ERROR }),
   },
   resize: {
-    name: 'resize', message_name: 'resize', record: 'resize', policy: 'member', lock: true,
+    name: 'resize', rule: 'os_compute_api:servers:resize', message_name: 'resize', record: 'resize', policy: 'member', lock: true,
     vm_states: ['active', 'stopped'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s) => ({
       accept: { task_state: 'resize_prep' },
@@ -279,7 +283,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   confirmResize: {
-    name: 'confirmResize', message_name: 'confirmResize', record: 'confirmResize', policy: 'member', lock: true,
+    name: 'confirmResize', rule: 'os_compute_api:servers:confirm_resize', message_name: 'confirmResize', record: 'confirmResize', policy: 'member', lock: true,
     vm_states: ['resized'], task_states: NULL_ONLY, launched: true, http: 204, replaces_task: true,
     plan: (s) => ({
       accept: {},
@@ -291,7 +295,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   revertResize: {
-    name: 'revertResize', message_name: 'revertResize', record: 'revertResize', policy: 'member', lock: true,
+    name: 'revertResize', rule: 'os_compute_api:servers:revert_resize', message_name: 'revertResize', record: 'revertResize', policy: 'member', lock: true,
     vm_states: ['resized'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s) => {
       const wasStopped = s.system_metadata.old_vm_state === 'stopped';
@@ -313,48 +317,50 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     },
   },
   start: {
-    name: 'start', message_name: 'start', record: 'start', policy: 'member', lock: true,
+    name: 'start', rule: 'os_compute_api:servers:start', message_name: 'start', record: 'start', policy: 'member', lock: true,
     vm_states: ['stopped'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: simple('powering-on', 'power_on', 'compute_start_instance', { vm_state: 'active', power_state: P.RUNNING }),
   },
   stop: {
-    name: 'stop', message_name: 'stop', record: 'stop', policy: 'member', lock: true,
+    name: 'stop', rule: 'os_compute_api:servers:stop', message_name: 'stop', record: 'stop', policy: 'member', lock: true,
     vm_states: ['active', 'error'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: simple('powering-off', 'power_off', 'compute_stop_instance', { vm_state: 'stopped', power_state: P.SHUTDOWN }),
   },
   pause: {
-    name: 'pause', message_name: 'pause', record: 'pause', policy: 'member', lock: true,
+    name: 'pause', rule: 'os_compute_api:os-pause-server:pause', message_name: 'pause', record: 'pause', policy: 'member', lock: true,
     vm_states: ['active'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: simple('pausing', 'pause', 'compute_pause_instance', { vm_state: 'paused', power_state: P.PAUSED }),
   },
   unpause: {
-    name: 'unpause', message_name: 'unpause', record: 'unpause', policy: 'member', lock: true,
+    name: 'unpause', rule: 'os_compute_api:os-pause-server:unpause', message_name: 'unpause', record: 'unpause', policy: 'member', lock: true,
     vm_states: ['paused'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: simple('unpausing', 'unpause', 'compute_unpause_instance', { vm_state: 'active', power_state: P.RUNNING }),
   },
   suspend: {
-    name: 'suspend', message_name: 'suspend', record: 'suspend', policy: 'member', lock: true,
+    name: 'suspend', rule: 'os_compute_api:os-suspend-server:suspend', message_name: 'suspend', record: 'suspend', policy: 'member', lock: true,
     vm_states: ['active'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     // libvirt's managed save leaves the domain shut off: power_state 4.
     plan: simple('suspending', 'suspend', 'compute_suspend_instance', { vm_state: 'suspended', power_state: P.SHUTDOWN }),
   },
   resume: {
-    name: 'resume', message_name: 'resume', record: 'resume', policy: 'member', lock: true,
+    name: 'resume', rule: 'os_compute_api:os-suspend-server:resume', message_name: 'resume', record: 'resume', policy: 'member', lock: true,
     vm_states: ['suspended'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: simple('resuming', 'resume', 'compute_resume_instance', { vm_state: 'active', power_state: P.RUNNING }),
   },
   lock: {
-    name: 'lock', message_name: 'lock', record: 'lock', policy: 'member', lock: false,
+    name: 'lock', rule: 'os_compute_api:os-lock-server:lock', message_name: 'lock', record: 'lock', policy: 'member', lock: false,
     vm_states: ANY, task_states: ANY, launched: false, http: 202, replaces_task: false,
+    instant_event: 'api_lock',
     plan: () => ({ accept: {}, steps: [], onFailure: ERROR }),
   },
   unlock: {
-    name: 'unlock', message_name: 'unlock', record: 'unlock', policy: 'member', lock: false,
+    name: 'unlock', rule: 'os_compute_api:os-lock-server:unlock', message_name: 'unlock', record: 'unlock', policy: 'member', lock: false,
     vm_states: ANY, task_states: ANY, launched: false, http: 202, replaces_task: false,
+    instant_event: 'api_unlock',
     plan: () => ({ accept: { locked_by: null, locked_reason: null }, steps: [], onFailure: ERROR }),
   },
   rescue: {
-    name: 'rescue', message_name: 'rescue', record: 'rescue', policy: 'member', lock: true,
+    name: 'rescue', rule: 'os_compute_api:os-rescue', message_name: 'rescue', record: 'rescue', policy: 'member', lock: true,
     vm_states: ['active', 'stopped', 'error'], task_states: NULL_ONLY, launched: true, http: 200, replaces_task: true,
     plan: (s) => ({
       accept: { task_state: 'rescuing', system_metadata: { ...s.system_metadata, old_vm_state: s.vm_state } },
@@ -363,17 +369,17 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   unrescue: {
-    name: 'unrescue', message_name: 'unrescue', record: 'unrescue', policy: 'member', lock: true,
+    name: 'unrescue', rule: 'os_compute_api:os-unrescue', message_name: 'unrescue', record: 'unrescue', policy: 'member', lock: true,
     vm_states: ['rescued'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: simple('unrescuing', 'unrescue', 'compute_unrescue_instance', { vm_state: 'active', power_state: P.RUNNING }, 'error'),
   },
   shelve: {
-    name: 'shelve', message_name: 'shelve', record: 'shelve', policy: 'member', lock: true,
+    name: 'shelve', rule: 'os_compute_api:os-shelve:shelve', message_name: 'shelve', record: 'shelve', policy: 'member', lock: true,
     vm_states: ['active', 'stopped', 'paused', 'suspended'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s, input) => ({ accept: { task_state: 'shelving' }, steps: shelveSteps(s, input), onFailure: REVERT_TASK(s) }),
   },
   shelveOffload: {
-    name: 'shelveOffload', message_name: 'shelveOffload', record: 'shelveOffload', policy: 'admin', lock: true,
+    name: 'shelveOffload', rule: 'os_compute_api:os-shelve:shelve_offload', message_name: 'shelveOffload', record: 'shelveOffload', policy: 'admin', lock: true,
     vm_states: ['shelved'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s) => ({
       accept: { task_state: 'shelving_offloading' },
@@ -382,7 +388,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   unshelve: {
-    name: 'unshelve', message_name: 'unshelve', record: 'unshelve', policy: 'member', lock: true,
+    name: 'unshelve', rule: 'os_compute_api:os-shelve:unshelve', message_name: 'unshelve', record: 'unshelve', policy: 'member', lock: true,
     vm_states: ['shelved', 'shelved_offloaded'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s) => {
       if (s.vm_state === 'shelved') {
@@ -409,7 +415,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     },
   },
   migrate: {
-    name: 'migrate', message_name: 'migrate', record: 'migrate', policy: 'manager', lock: true,
+    name: 'migrate', rule: 'os_compute_api:os-migrate-server:migrate', message_name: 'migrate', record: 'migrate', policy: 'manager', lock: true,
     vm_states: ['active', 'stopped'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s) => ({
       accept: { task_state: 'resize_prep' },
@@ -419,7 +425,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   live_migrate: {
-    name: 'live_migrate', message_name: 'os-migrateLive', record: 'live-migration', policy: 'manager', lock: true,
+    name: 'live_migrate', rule: 'os_compute_api:os-migrate-server:migrate_live', message_name: 'os-migrateLive', record: 'live-migration', policy: 'manager', lock: true,
     vm_states: ['active', 'paused'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s) => ({
       accept: { task_state: 'migrating' },
@@ -433,7 +439,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   evacuate: {
-    name: 'evacuate', message_name: 'evacuate', record: 'evacuate', policy: 'admin', lock: false,
+    name: 'evacuate', rule: 'os_compute_api:os-evacuate', message_name: 'evacuate', record: 'evacuate', policy: 'admin', lock: false,
     vm_states: ['active', 'stopped', 'error'], task_states: ANY, launched: true, http: 200, replaces_task: true,
     plan: (s, input) => ({
       accept: { task_state: 'rebuilding' },
@@ -443,12 +449,12 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   changePassword: {
-    name: 'changePassword', message_name: 'changePassword', record: 'changePassword', policy: 'member', lock: true,
+    name: 'changePassword', rule: 'os_compute_api:os-admin-password', message_name: 'changePassword', record: 'changePassword', policy: 'member', lock: true,
     vm_states: ['active'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: simple('updating_password', 'set_admin_password', 'compute_set_admin_password', {}),
   },
   createImage: {
-    name: 'createImage', message_name: 'createImage', record: 'createImage', policy: 'member', lock: false,
+    name: 'createImage', rule: 'os_compute_api:servers:create_image', message_name: 'createImage', record: 'createImage', policy: 'member', lock: false,
     vm_states: ['active', 'stopped', 'paused', 'suspended'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s) => ({
       accept: { task_state: 'image_snapshot_pending' },
@@ -462,7 +468,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   createBackup: {
-    name: 'createBackup', message_name: 'createBackup', record: 'createBackup', policy: 'member', lock: false,
+    name: 'createBackup', rule: 'os_compute_api:os-create-backup', message_name: 'createBackup', record: 'createBackup', policy: 'member', lock: false,
     vm_states: ['active', 'stopped', 'paused', 'suspended'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: true,
     plan: (s) => ({
       accept: { task_state: 'image_backup' },
@@ -475,25 +481,26 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     }),
   },
   resetState: {
-    name: 'resetState', message_name: 'os-resetState', record: 'resetState', policy: 'admin', lock: false,
+    name: 'resetState', rule: 'os_compute_api:os-admin-actions:reset_state', message_name: 'os-resetState', record: 'resetState', policy: 'admin', lock: false,
     vm_states: ANY, task_states: ANY, launched: false, http: 202, replaces_task: true,
     plan: (_s, input) => ({ accept: { vm_state: input.params.state as VmState, task_state: null }, steps: [], onFailure: ERROR }),
   },
   trigger_crash_dump: {
-    name: 'trigger_crash_dump', message_name: 'trigger_crash_dump', record: 'trigger_crash_dump', policy: 'member', lock: true,
+    name: 'trigger_crash_dump', rule: 'os_compute_api:servers:trigger_crash_dump', message_name: 'trigger_crash_dump', record: 'trigger_crash_dump', policy: 'member', lock: true,
     vm_states: ['active', 'paused', 'rescued', 'resized', 'error'], task_states: NULL_ONLY, launched: true, http: 202, replaces_task: false,
-    plan: () => ({ accept: {}, steps: [{ op: 'crash_dump', event: 'compute_trigger_crash_dump', set: {} }], onFailure: { kind: 'revert', set: {} } }),
+    instant_event: 'compute_trigger_crash_dump',
+    plan: () => ({ accept: {}, steps: [], onFailure: ERROR }),
   },
   // Internal: Nova's power-state sync stops an active server whose guest is no longer running.
   power_sync_stop: {
-    name: 'power_sync_stop', message_name: 'stop', record: 'stop', policy: 'admin', lock: false,
+    name: 'power_sync_stop', rule: 'os_compute_api:servers:stop', message_name: 'stop', record: 'stop', policy: 'admin', lock: false,
     vm_states: ['active'], task_states: NULL_ONLY, launched: false, http: 202, replaces_task: false,
     plan: simple('powering-off', 'power_off', 'compute_stop_instance', { vm_state: 'stopped', power_state: P.SHUTDOWN }),
   },
   // Internal: the reclaim of soft-deleted servers runs as the second step of delete; this row
   // exists so that the table names every path a server can take.
   reclaim: {
-    name: 'reclaim', message_name: 'delete', record: 'delete', policy: 'admin', lock: false,
+    name: 'reclaim', rule: 'os_compute_api:servers:delete', message_name: 'delete', record: 'delete', policy: 'admin', lock: false,
     vm_states: ['soft-delete'], task_states: NULL_ONLY, launched: false, http: 204, replaces_task: true,
     plan: () => ({ accept: { task_state: 'deleting' }, steps: [{ op: 'terminate', event: 'compute_terminate_instance', ...hardDeleted() }], onFailure: ERROR }),
   },

@@ -194,6 +194,10 @@ export interface ComputeStore {
   addFlavorAccess(flavorid: string, project_id: string): Promise<void>;
   removeFlavorAccess(flavorid: string, project_id: string): Promise<void>;
   flavorAccess(flavorid: string): Promise<string[]>;
+  // quotas: per-project overrides of the configured defaults
+  quotaRows(project_id: string): Promise<{ resource: string; hard_limit: number }[]>;
+  setQuotaRows(project_id: string, limits: Record<string, number>): Promise<void>;
+  deleteQuotaRows(project_id: string): Promise<void>;
   // hosts
   listHosts(): Promise<ComputeHostRow[]>;
   upsertHost(h: ComputeHostRow): Promise<void>;

@@ -161,6 +161,14 @@ CREATE TABLE migrations (
 );
 CREATE INDEX migrations_server ON migrations (server_uuid, id);
 
+-- Per-project quota limits; absent rows fall back to the configured defaults.
+CREATE TABLE quota_limits (
+  project_id TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  hard_limit INTEGER NOT NULL,
+  PRIMARY KEY (project_id, resource)
+);
+
 -- Simulated compute hosts: up/down and forced_down, as os-services reports them.
 CREATE TABLE compute_hosts (
   name TEXT PRIMARY KEY,

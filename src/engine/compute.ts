@@ -1,0 +1,611 @@
+// The compute engine: the only writer of servers. It checks an action against the action table and
+// the server's current state in one transaction, persists the accepted task, and walks the driver
+// through the task's steps with durable timers (transitions.ts); recovery.ts resumes after a restart.
+import { randomUUID, randomBytes, randomInt } from 'node:crypto';
+import type { Config } from '../config.ts';
+import { ACTIONS, checkState, stateConflictMessage, type ActionName, type ActionRule, type Plan, type PlanInput } from '../domain/actions.ts';
+import { BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded } from '../domain/errors.ts';
+import { allows, isAdmin, policyMessage } from '../domain/policy.ts';
+import type { FixedAddress, FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
+import type { VmState } from '../domain/states.ts';
+import type { ImagePort } from '../api/ports.ts';
+import type { VirtDriver } from '../drivers/driver.ts';
+import type { ComputeHostRow, ComputeStore, ComputeTx, FaultRow, InstanceActionEventRow, InstanceActionRow, MigrationRow, ServerQuery, TaskContext, Usage } from '../store/store.ts';
+import type { Clock } from './clock.ts';
+import { Transitions } from './transitions.ts';
+import { recoverAll } from './recovery.ts';
+import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
+
+export interface EngineDeps {
+  store: ComputeStore;
+  driver: VirtDriver;
+  clock: Clock;
+  config: Config;
+  images: ImagePort;
+}
+
+/** devstack's flavors: [flavorid, name, vcpus, ram MB, disk GB]. */
+export const DEVSTACK_FLAVORS: [string, string, number, number, number][] = [
+  ['42', 'm1.nano', 1, 128, 1], ['84', 'm1.micro', 1, 192, 1], ['1', 'm1.tiny', 1, 512, 1], ['2', 'm1.small', 1, 2048, 20],
+  ['3', 'm1.medium', 2, 4096, 40], ['4', 'm1.large', 4, 8192, 80], ['5', 'm1.xlarge', 8, 16384, 160],
+];
+
+export const PRIVATE_NETWORK = 'private';
+
+const PASSWORD_GROUPS = ['23456789', 'ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz'];
+
+/** Nova's generate_password: at least one symbol of each group, then any. */
+export function generatePassword(length = 12): string {
+  const chars = PASSWORD_GROUPS.map((g) => g[randomInt(g.length)]);
+  const all = PASSWORD_GROUPS.join('');
+  while (chars.length < length) chars.push(all[randomInt(all.length)]);
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j], chars[i]];
+  }
+  return chars.join('');
+}
+
+export function sanitizeHostname(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 63).replace(/-+$/, '');
+}
+
+/** Fixed addresses on the project's simulated network, derived from the server's internal id. */
+export function allocateAddresses(id: number): FixedAddress[] {
+  const n = id + 1;
+  const v4 = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  const hex = n.toString(16);
+  const mac = `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+  return [
+    { network: PRIVATE_NETWORK, version: 4, addr: v4, mac, type: 'fixed' },
+    { network: PRIVATE_NETWORK, version: 6, addr: `fd00:10::${hex}`, mac, type: 'fixed' },
+  ];
+}
+
+const SYSTEM_CONTEXT = (request_id: string): RequestContext => ({ user_id: 'nova', project_id: null, roles: ['admin'], request_id, microversion: [2, 1] });
+
+export class ComputeEngine {
+  readonly store: ComputeStore;
+  readonly driver: VirtDriver;
+  readonly clock: Clock;
+  readonly config: Config;
+  readonly images: ImagePort;
+  readonly transitions: Transitions;
+  private rr = 0;
+
+  constructor(deps: EngineDeps) {
+    this.store = deps.store;
+    this.driver = deps.driver;
+    this.clock = deps.clock;
+    this.config = deps.config;
+    this.images = deps.images;
+    this.transitions = new Transitions(this);
+  }
+
+  /** Idempotent first-start data: devstack's flavors and the configured compute hosts. */
+  async seed(): Promise<void> {
+    for (const [flavorid, name, vcpus, memory_mb, root_gb] of DEVSTACK_FLAVORS) {
+      if (!(await this.store.getFlavor(flavorid))) await this.store.createFlavor({ flavorid, name, vcpus, memory_mb, root_gb }, this.clock.now());
+    }
+    const known = new Set((await this.store.listHosts()).map((h) => h.name));
+    for (const h of this.config.hosts) {
+      if (!known.has(h.name)) {
+        await this.store.upsertHost({ name: h.name, availability_zone: h.availability_zone, disabled: false, disabled_reason: null, forced_down: false, up: true, updated_at: this.clock.now() });
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    await recoverAll(this);
+    this.transitions.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.transitions.stop();
+  }
+
+  /** Run every transition due now (tests and instant mode use it to reach a stable state). */
+  async settle(): Promise<void> {
+    await this.transitions.settle();
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------
+
+  private visible(ctx: RequestContext, s: ServerRecord | undefined, uuid: string, opts: { include_deleted?: boolean } = {}): ServerRecord {
+    if (!s || (s.deleted && !opts.include_deleted) || (!isAdmin(ctx) && s.project_id !== ctx.project_id)) {
+      throw new NotFound(`Instance ${uuid} could not be found.`);
+    }
+    return s;
+  }
+
+  async getServer(ctx: RequestContext, uuid: string, opts: { include_deleted?: boolean } = {}): Promise<ServerRecord> {
+    return this.visible(ctx, await this.store.getServer(uuid), uuid, opts);
+  }
+
+  async listServers(q: ServerQuery): Promise<ServerRecord[]> {
+    return this.store.listServers(q);
+  }
+
+  async faults(uuids: string[]): Promise<Map<string, FaultRow>> {
+    return this.store.latestFaults(uuids);
+  }
+
+  async listActions(ctx: RequestContext, uuid: string): Promise<InstanceActionRow[]> {
+    await this.getServer(ctx, uuid, { include_deleted: true });
+    return this.store.listActions(uuid);
+  }
+
+  async getAction(ctx: RequestContext, uuid: string, request_id: string): Promise<(InstanceActionRow & { events: InstanceActionEventRow[] }) | undefined> {
+    await this.getServer(ctx, uuid, { include_deleted: true });
+    const a = await this.store.getAction(uuid, request_id);
+    return a && { ...a, events: await this.store.listEvents(a.id) };
+  }
+
+  async listMigrations(filter: Parameters<ComputeStore['listMigrations']>[0]): Promise<MigrationRow[]> {
+    return this.store.listMigrations(filter);
+  }
+
+  async listHosts(): Promise<ComputeHostRow[]> {
+    return this.store.listHosts();
+  }
+
+  async setHost(name: string, change: Partial<Pick<ComputeHostRow, 'disabled' | 'disabled_reason' | 'forced_down' | 'up'>>): Promise<ComputeHostRow> {
+    const h = (await this.store.listHosts()).find((x) => x.name === name);
+    if (!h) throw new NotFound(`Compute host ${name} could not be found.`);
+    const next = { ...h, ...change, updated_at: this.clock.now() };
+    await this.store.upsertHost(next);
+    this.hostCache = undefined;
+    this.transitions.kick();
+    return next;
+  }
+
+  private hostCache: ComputeHostRow[] | undefined;
+  private async hosts(): Promise<ComputeHostRow[]> {
+    if (!this.hostCache) this.hostCache = await this.store.listHosts();
+    return this.hostCache;
+  }
+
+  /** Nova's host_status: UP, DOWN (forced down), MAINTENANCE (disabled), UNKNOWN (not reporting), '' without a host. */
+  hostStatusSync(host: string | null): 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | '' {
+    if (!host) return '';
+    const h = this.hostCache?.find((x) => x.name === host);
+    if (!h) return 'UNKNOWN';
+    if (h.forced_down) return 'DOWN';
+    if (!h.up) return 'UNKNOWN';
+    if (h.disabled) return 'MAINTENANCE';
+    return 'UP';
+  }
+
+  async hostStatus(host: string | null): Promise<'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | ''> {
+    await this.hosts();
+    return this.hostStatusSync(host);
+  }
+
+  async hostIsUp(host: string | null): Promise<boolean> {
+    if (!host) return false;
+    const h = (await this.hosts()).find((x) => x.name === host);
+    return !!h && h.up && !h.forced_down;
+  }
+
+  /** The scheduler: an enabled, up host in the zone (round robin), or null (NoValidHost). */
+  async pickHost(opts: { zone?: string | null; exclude?: string | null; requested?: string | null }): Promise<string | null> {
+    const candidates = (await this.hosts()).filter(
+      (h) => h.up && !h.forced_down && !h.disabled && (!opts.zone || h.availability_zone === opts.zone) && h.name !== opts.exclude && (!opts.requested || h.name === opts.requested),
+    );
+    if (candidates.length === 0) return null;
+    return candidates[this.rr++ % candidates.length].name;
+  }
+
+  // ---- quotas --------------------------------------------------------------------------------
+
+  async usage(project_id: string): Promise<Usage> {
+    return this.store.usage(project_id);
+  }
+
+  async quotaLimits(project_id: string): Promise<Record<string, number>> {
+    const out = { ...this.config.quota_defaults };
+    for (const r of await this.store.quotaRows(project_id)) out[r.resource] = r.hard_limit;
+    return out;
+  }
+
+  async setQuotaLimits(project_id: string, limits: Record<string, number>): Promise<Record<string, number>> {
+    await this.store.setQuotaRows(project_id, limits);
+    return this.quotaLimits(project_id);
+  }
+
+  private async checkQuota(tx: ComputeTx, project_id: string, want: { instances: number; cores: number; ram: number }, min = 1): Promise<number> {
+    const limits = await this.quotaLimits(project_id);
+    const used = await tx.usage(project_id);
+    let allowed = Infinity;
+    for (const res of ['instances', 'cores', 'ram'] as const) {
+      const limit = limits[res] ?? -1;
+      if (limit < 0 || want[res] === 0) continue;
+      const fit = Math.floor((limit - used[res]) / want[res]);
+      if (fit < min) {
+        throw new QuotaExceeded(`Quota exceeded for ${res}: Requested ${want[res] * min}, but already used ${used[res]} of ${limit} ${res}`);
+      }
+      allowed = Math.min(allowed, fit);
+    }
+    return allowed;
+  }
+
+  // ---- create --------------------------------------------------------------------------------
+
+  async create(ctx: RequestContext, req: CreateRequest): Promise<ServerRecord[]> {
+    const project_id = ctx.project_id;
+    if (!project_id) throw new Forbidden(policyMessage('os_compute_api:servers:create'));
+    if (!allows('member', ctx, { project_id })) throw new Forbidden(policyMessage('os_compute_api:servers:create'));
+    const now = this.clock.now();
+    const reservation_id = `r-${randomBytes(8).toString('base64').replace(/[^a-z0-9]/gi, '').toLowerCase().padEnd(8, '0').slice(0, 8)}`;
+    const plan = ACTIONS.create.plan({} as ServerRecord, this.planInput(ctx, {}));
+    const created = await this.store.transaction(async (tx) => {
+      const allowed = await this.checkQuota(tx, project_id, { instances: 1, cores: req.flavor.vcpus, ram: req.flavor.memory_mb }, req.min_count);
+      const count = Math.min(req.max_count, allowed);
+      const out: ServerRecord[] = [];
+      for (let i = 0; i < count; i++) {
+        const uuid = randomUUID();
+        const multi = count > 1;
+        const display_name = multi ? `${req.name}-${i + 1}` : req.name;
+        const base = req.hostname ?? sanitizeHostname(req.name);
+        const hostname = multi ? `${base || 'server'}-${i + 1}` : base || `Server-${uuid}`;
+        const record: Omit<ServerRecord, 'id'> = {
+          uuid, project_id, user_id: ctx.user_id, display_name,
+          display_description: req.description, hostname,
+          vm_state: 'building', task_state: 'scheduling', power_state: 0,
+          host: null, node: null, availability_zone: req.availability_zone, pinned_availability_zone: req.availability_zone,
+          flavor: req.flavor, old_flavor: null, new_flavor: null,
+          image_ref: req.image_ref, image_properties: req.image_properties,
+          key_name: req.key_name, key_data: req.key_data, user_data: req.user_data,
+          config_drive: req.config_drive ? 'True' : '', auto_disk_config: req.auto_disk_config,
+          access_ip_v4: req.access_ip_v4, access_ip_v6: req.access_ip_v6,
+          metadata: req.metadata, system_metadata: {}, tags: req.tags, addresses: [],
+          security_groups: req.networks === 'none' ? [] : req.security_groups,
+          block_device_mapping: req.block_device_mapping, scheduler_hints: req.scheduler_hints,
+          trusted_image_certificates: req.trusted_image_certificates,
+          locked_by: null, locked_reason: null, reservation_id, launch_index: i, progress: 0,
+          created_at: now, updated_at: now, launched_at: null, terminated_at: null, deleted_at: null, deleted: false,
+          ...plan.accept,
+        } as Omit<ServerRecord, 'id'>;
+        const s = await tx.insertServer(record);
+        if (req.networks !== 'none') {
+          const addresses = allocateAddresses(s.id);
+          const fixed = Array.isArray(req.networks) ? req.networks.find((n) => n.fixed_ip)?.fixed_ip : undefined;
+          if (fixed) {
+            const v = fixed.includes(':') ? 6 : 4;
+            const a = addresses.find((x) => x.version === v)!;
+            a.addr = fixed;
+          }
+          await tx.updateServer(s.id, { addresses }, now);
+          s.addresses = addresses;
+        }
+        const action_id = await tx.insertAction({ server_uuid: uuid, action: 'create', request_id: ctx.request_id, user_id: ctx.user_id, project_id, start_time: now, finish_time: null, message: null, updated_at: now });
+        const context: TaskContext = { request_id: ctx.request_id, user_id: ctx.user_id, project_id, target_host: req.requested_host, params: { zone: req.availability_zone } };
+        await tx.putTask({ server_id: s.id, action: 'create', action_id, step: 0, due_at: now + this.driver.duration(plan.steps[0].op, 'create'), plan, context });
+        out.push(s);
+      }
+      return out;
+    });
+    this.transitions.kick();
+    return created;
+  }
+
+  planInput(ctx: RequestContext, params: Record<string, unknown>): PlanInput {
+    return {
+      params, microversion: ctx.microversion,
+      reclaim_instance_interval: this.config.reclaim_instance_interval,
+      shelved_offload_time: this.config.shelved_offload_time,
+    };
+  }
+
+  // ---- actions -------------------------------------------------------------------------------
+
+  /** Lookup → policy → lock → state, as Nova orders them. */
+  private async admit(tx: ComputeTx, ctx: RequestContext, uuid: string, rule: ActionRule): Promise<ServerRecord> {
+    const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+    if (!allows(rule.policy, ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage(rule.rule));
+    if (rule.lock && s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
+    const failure = checkState(rule, s);
+    if (failure) throw new Conflict(stateConflictMessage(rule, uuid, failure));
+    return s;
+  }
+
+  async act(ctx: RequestContext, uuid: string, action: ActionName, params: Record<string, unknown> = {}): Promise<ActionOutcome> {
+    const rule = ACTIONS[action];
+    const now = this.clock.now();
+    const outcome = await this.store.transaction(async (tx) => {
+      const s = await this.admit(tx, ctx, uuid, rule);
+      const prep = await this.prepare(tx, ctx, s, rule, params);
+      if (prep.noop) return { server: s };
+      const plan: Plan = rule.plan(s, this.planInput(ctx, params));
+      const patch: ServerPatch = { ...plan.accept, ...prep.patch };
+      await tx.updateServer(s.id, patch, now);
+      const context: TaskContext = { request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, ...prep.context, params: prep.taskParams ?? {} };
+      let action_id: number | null = null;
+      if (rule.record) {
+        action_id = await tx.insertAction({ server_uuid: uuid, action: rule.record, request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, start_time: now, finish_time: null, message: null, updated_at: now });
+      }
+      if (plan.migration) {
+        context.migration_id = await tx.insertMigration({
+          uuid: randomUUID(), server_uuid: uuid, project_id: s.project_id, user_id: ctx.user_id,
+          source_compute: s.host, dest_compute: context.target_host ?? null, source_node: s.node, dest_node: context.target_host ?? null,
+          dest_host: null, old_instance_type_id: s.flavor.id, new_instance_type_id: (patch.new_flavor ?? s.flavor).id,
+          status: plan.migration.status, migration_type: plan.migration.type, created_at: now, updated_at: now,
+        });
+      }
+      if (plan.steps.length > 0) {
+        await tx.putTask({ server_id: s.id, action, action_id, step: 0, due_at: now + this.stepWait(plan, 0, action), plan, context });
+      } else {
+        if (rule.replaces_task) await tx.deleteTask(s.id);
+        if (action_id !== null) {
+          if (rule.instant_event) {
+            const ev = await tx.startEvent(action_id, rule.instant_event, now, s.host);
+            await tx.finishEvent(ev, now, 'Success');
+          }
+          await tx.finishAction(action_id, now, null);
+        }
+      }
+      return { server: (await tx.getServerById(s.id))!, ...prep.outcome };
+    });
+    this.transitions.kick();
+    return outcome;
+  }
+
+  stepWait(plan: Plan, i: number, action: string): number {
+    const st = plan.steps[i];
+    return st.wait_ms ?? this.driver.duration(st.op, action);
+  }
+
+  /**
+   * Action-specific checks and the fields the API writes besides the task state: Nova's compute
+   * API does these after the state check and before it casts to the compute service.
+   */
+  private async prepare(
+    tx: ComputeTx, ctx: RequestContext, s: ServerRecord, rule: ActionRule, params: Record<string, unknown>,
+  ): Promise<{ patch?: ServerPatch; context?: Partial<TaskContext>; taskParams?: Record<string, unknown>; outcome?: Partial<ActionOutcome>; noop?: boolean }> {
+    const p = params;
+    switch (rule.name) {
+      case 'lock': {
+        const by = ctx.project_id === s.project_id ? 'owner' : 'admin';
+        if (s.locked_by !== null && by === 'owner') return { noop: true };
+        return { patch: { locked_by: by, locked_reason: (p.reason as string | undefined) ?? null } };
+      }
+      case 'unlock': {
+        const expected = ctx.project_id === s.project_id ? 'owner' : 'admin';
+        if (s.locked_by !== null && s.locked_by !== expected && !isAdmin(ctx)) {
+          throw new Forbidden(policyMessage('os_compute_api:os-lock-server:unlock:unlock_override'));
+        }
+        return {};
+      }
+      case 'start':
+      case 'stop':
+      case 'trigger_crash_dump':
+        if (!s.host) throw new Conflict(`Instance ${s.uuid} is not ready`);
+        return {};
+      case 'resize':
+      case 'migrate': {
+        if (!s.host) throw new Conflict(`Instance ${s.uuid} is not ready`);
+        if (!(await this.hostIsUp(s.host))) throw new Conflict('Service is unavailable at this time.');
+        const patch: ServerPatch = { system_metadata: { ...s.system_metadata, old_vm_state: s.vm_state } };
+        const requested = (p.host as string | null | undefined) ?? null;
+        if (rule.name === 'resize') {
+          const flavor = p.flavor as FlavorSnapshot;
+          if (flavor.flavorid === s.flavor.flavorid) throw new BadRequest('When resizing, instances must change flavor!');
+          const dc = flavor.vcpus - s.flavor.vcpus;
+          const dr = flavor.memory_mb - s.flavor.memory_mb;
+          if (dc > 0 || dr > 0) await this.checkQuota(tx, s.project_id, { instances: 0, cores: Math.max(dc, 0), ram: Math.max(dr, 0) });
+          patch.new_flavor = flavor;
+          patch.old_flavor = s.flavor;
+        } else if (requested) {
+          if (requested === s.host) throw new BadRequest('Cannot migrate to the host where the server exists.');
+          if (!(await this.hosts()).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
+        }
+        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested });
+        return { patch, context: { target_host: target, source_host: s.host } };
+      }
+      case 'confirmResize':
+      case 'revertResize': {
+        const m = (await this.store.listMigrations({ server_uuid: s.uuid })).find((x) => x.status === 'finished');
+        if (!m) throw new BadRequest('Instance has not been resized.');
+        if (rule.name === 'revertResize' && !s.old_flavor && m.migration_type === 'resize') throw new BadRequest('Flavor used by the instance could not be found.');
+        await tx.updateMigration(m.id, rule.name === 'confirmResize' ? 'confirming' : 'reverting', this.clock.now());
+        return { context: { migration_id: m.id, source_host: m.source_compute, target_host: m.dest_compute } };
+      }
+      case 'live_migrate': {
+        const requested = (p.host as string | null | undefined) ?? null;
+        if (requested && requested === s.host) throw new BadRequest(`Unable to migrate instance (${s.uuid}) to current host (${s.host}).`);
+        if (requested && !(await this.hosts()).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
+        const target = await this.pickHost({ exclude: s.host, requested });
+        return { context: { target_host: target, source_host: s.host } };
+      }
+      case 'evacuate': {
+        if (s.host && (await this.hostIsUp(s.host))) throw new BadRequest(`Compute service of ${s.host} is still in use.`);
+        const requested = (p.host as string | null | undefined) ?? null;
+        if (requested && !(await this.hosts()).some((h) => h.name === requested)) throw new NotFound(`Compute host ${requested} not found.`);
+        if (requested && requested === s.host) throw new BadRequest("The target host can't be the same one.");
+        const target = await this.pickHost({ exclude: s.host, requested });
+        const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
+        return { context: { target_host: target, source_host: s.host }, outcome: { admin_pass } };
+      }
+      case 'rebuild': {
+        const patch: ServerPatch = { image_ref: p.image_ref as string, image_properties: (p.image_properties as Record<string, string>) ?? {} };
+        if (p.name !== undefined) patch.display_name = p.name as string;
+        if (p.metadata !== undefined) patch.metadata = p.metadata as Record<string, string>;
+        if (p.description !== undefined) patch.display_description = p.description as string | null;
+        if (p.access_ip_v4 !== undefined) patch.access_ip_v4 = p.access_ip_v4 as string;
+        if (p.access_ip_v6 !== undefined) patch.access_ip_v6 = p.access_ip_v6 as string;
+        if (p.key_name !== undefined) {
+          patch.key_name = p.key_name as string | null;
+          patch.key_data = (p.key_data as string | null | undefined) ?? null;
+        }
+        if (p.user_data !== undefined) patch.user_data = p.user_data as string | null;
+        if (p.hostname !== undefined) patch.hostname = p.hostname as string;
+        if (p.trusted_image_certificates !== undefined) patch.trusted_image_certificates = p.trusted_image_certificates as string[] | null;
+        const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
+        return { patch, outcome: { admin_pass } };
+      }
+      case 'rescue': {
+        const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
+        return { outcome: { admin_pass } };
+      }
+      case 'changePassword':
+        if (s.power_state !== 1) throw new Conflict(`Failed to set admin password on ${s.uuid} because instance ${s.uuid} is not running`);
+        return {};
+      case 'unshelve': {
+        if (s.vm_state === 'shelved' && (p.availability_zone !== undefined || p.host !== undefined)) {
+          throw new Conflict(`Specifying an availability zone or a host when unshelving server "${s.uuid}" with status "shelved" is not supported. The server status must be SHELVED_OFFLOADED.`);
+        }
+        const zone = p.availability_zone as string | null | undefined;
+        if (typeof zone === 'string' && !(await this.hosts()).some((h) => h.availability_zone === zone)) {
+          throw new BadRequest('The requested availability zone is not available');
+        }
+        const host = p.host as string | undefined;
+        if (host && !(await this.hosts()).some((h) => h.name === host)) throw new BadRequest(`Compute host ${host} could not be found.`);
+        const patch: ServerPatch = {};
+        if (zone !== undefined) patch.pinned_availability_zone = zone;
+        return { patch, context: { target_host: host ?? null }, taskParams: { zone: zone ?? s.pinned_availability_zone ?? s.availability_zone } };
+      }
+      case 'shelve': {
+        if (!s.image_ref) return {};
+        const img = await this.images.createSnapshot({ name: `${s.display_name}-shelved`, owner: s.project_id, properties: { instance_uuid: s.uuid, image_type: 'snapshot', ...(s.image_ref ? { base_image_ref: s.image_ref } : {}) }, min_disk: s.flavor.root_gb, min_ram: 0 });
+        return { context: { image_id: img.id }, patch: { system_metadata: { ...s.system_metadata, shelved_image_id: img.id } } };
+      }
+      case 'createImage':
+      case 'createBackup': {
+        const metadata = (p.metadata as Record<string, string> | undefined) ?? {};
+        const properties: Record<string, string> = { ...metadata, instance_uuid: s.uuid, user_id: ctx.user_id, image_type: rule.name === 'createImage' ? 'snapshot' : 'backup' };
+        if (s.image_ref) properties.base_image_ref = s.image_ref;
+        if (rule.name === 'createBackup') properties.backup_type = String(p.backup_type);
+        const img = await this.images.createSnapshot({ name: String(p.name), owner: s.project_id, properties, min_disk: s.flavor.root_gb, min_ram: 0 });
+        return { context: { image_id: img.id }, taskParams: { rotation: p.rotation, backup_type: p.backup_type }, outcome: { image_id: img.id } };
+      }
+      case 'resetState':
+        return {};
+      default:
+        return {};
+    }
+  }
+
+  async delete(ctx: RequestContext, uuid: string): Promise<void> {
+    const rule = ACTIONS.delete;
+    const now = this.clock.now();
+    await this.store.transaction(async (tx) => {
+      const s = await this.admit(tx, ctx, uuid, rule);
+      // A repeated DELETE while one is already running is ignored (Nova answers 204).
+      if (s.task_state === 'deleting' || s.task_state === 'soft-deleting') return;
+      const action_id = await tx.insertAction({ server_uuid: uuid, action: 'delete', request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, start_time: now, finish_time: null, message: null, updated_at: now });
+      // Not yet on a host, or its host is down: Nova deletes the record locally at once.
+      if (!s.host || !(await this.hostIsUp(s.host))) {
+        await tx.deleteTask(s.id);
+        await tx.updateServer(s.id, { vm_state: 'deleted', task_state: null, power_state: 0, deleted: true, terminated_at: now, deleted_at: now, host: null, node: null }, now);
+        await this.cleanupImages(s);
+        await tx.finishAction(action_id, now, null);
+        return;
+      }
+      const plan = rule.plan(s, this.planInput(ctx, {}));
+      await tx.updateServer(s.id, plan.accept, now);
+      await tx.putTask({ server_id: s.id, action: 'delete', action_id, step: 0, due_at: now + this.stepWait(plan, 0, 'delete'), plan, context: { request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id } });
+    });
+    this.transitions.kick();
+  }
+
+  /** A deleted shelved server loses its shelve snapshot. */
+  async cleanupImages(s: ServerRecord): Promise<void> {
+    const id = s.system_metadata.shelved_image_id;
+    if (id && (s.vm_state === 'shelved' || s.vm_state === 'shelved_offloaded')) await this.images.deleteImage(id).catch(() => undefined);
+  }
+
+  async update(ctx: RequestContext, uuid: string, patch: Pick<ServerPatch, 'display_name' | 'display_description' | 'access_ip_v4' | 'access_ip_v6' | 'hostname' | 'auto_disk_config' | 'pinned_availability_zone'>): Promise<ServerRecord> {
+    return this.store.transaction(async (tx) => {
+      const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+      if (!allows('member', ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage('os_compute_api:servers:update'));
+      await tx.updateServer(s.id, patch, this.clock.now());
+      return (await tx.getServerById(s.id))!;
+    });
+  }
+
+  /** Metadata and tags: Nova checks the lock and these states (task_state must be null). */
+  private async changeServer(
+    ctx: RequestContext, uuid: string, what: string, vm_states: VmState[], change: (s: ServerRecord) => ServerPatch, rule: string,
+  ): Promise<ServerRecord> {
+    return this.store.transaction(async (tx) => {
+      const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+      if (!allows('member', ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage(rule));
+      if (s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
+      if (!vm_states.includes(s.vm_state)) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
+      if (s.task_state !== null) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in task_state ${s.task_state}`);
+      await tx.updateServer(s.id, change(s), this.clock.now());
+      return (await tx.getServerById(s.id))!;
+    });
+  }
+
+  private static META_STATES: VmState[] = ['active', 'paused', 'suspended', 'stopped', 'shelved', 'shelved_offloaded'];
+  private static TAG_STATES: VmState[] = ['active', 'paused', 'suspended', 'stopped', 'shelved', 'shelved_offloaded'];
+
+  async setMetadata(ctx: RequestContext, uuid: string, metadata: Record<string, string>, mode: 'replace' | 'merge'): Promise<Record<string, string>> {
+    const limits = await this.quotaLimits((await this.getServer(ctx, uuid)).project_id);
+    const s = await this.changeServer(ctx, uuid, 'update metadata', ComputeEngine.META_STATES, (cur) => {
+      const next = mode === 'replace' ? { ...metadata } : { ...cur.metadata, ...metadata };
+      const max = limits.metadata_items ?? 128;
+      if (max >= 0 && Object.keys(next).length > max) throw new QuotaExceeded(`Quota exceeded for metadata_items: Requested ${Object.keys(next).length}, but already used 0 of ${max} metadata_items`);
+      return { metadata: next };
+    }, 'os_compute_api:server-metadata:update');
+    return s.metadata;
+  }
+
+  async deleteMetadata(ctx: RequestContext, uuid: string, key: string): Promise<void> {
+    await this.changeServer(ctx, uuid, 'delete metadata', ComputeEngine.META_STATES, (cur) => {
+      if (!(key in cur.metadata)) throw new NotFound('Metadata item was not found');
+      const next = { ...cur.metadata };
+      delete next[key];
+      return { metadata: next };
+    }, 'os_compute_api:server-metadata:delete');
+  }
+
+  async setTags(ctx: RequestContext, uuid: string, tags: string[]): Promise<string[]> {
+    const s = await this.changeServer(ctx, uuid, 'update tags', ComputeEngine.TAG_STATES, () => ({ tags: [...new Set(tags)] }), 'os_compute_api:os-server-tags:update_all');
+    return s.tags;
+  }
+
+  async addTag(ctx: RequestContext, uuid: string, tag: string): Promise<{ tags: string[]; added: boolean }> {
+    let added = false;
+    const s = await this.changeServer(ctx, uuid, 'update tag', ComputeEngine.TAG_STATES, (cur) => {
+      if (cur.tags.includes(tag)) return {};
+      if (cur.tags.length >= 50) throw new BadRequest(`Instance ${uuid} has too many tags: the limit is 50`);
+      added = true;
+      return { tags: [...cur.tags, tag] };
+    }, 'os_compute_api:os-server-tags:update');
+    return { tags: s.tags, added };
+  }
+
+  async deleteTag(ctx: RequestContext, uuid: string, tag: string | null): Promise<void> {
+    await this.changeServer(ctx, uuid, tag === null ? 'delete tags' : 'delete tag', ComputeEngine.TAG_STATES, (cur) => {
+      if (tag === null) return { tags: [] };
+      if (!cur.tags.includes(tag)) throw new NotFound(`Tag ${tag} could not be found.`);
+      return { tags: cur.tags.filter((t) => t !== tag) };
+    }, tag === null ? 'os_compute_api:os-server-tags:delete_all' : 'os_compute_api:os-server-tags:delete');
+  }
+
+  // ---- out-of-band events (the simulated hypervisor's view changes) -----------------------------
+
+  /**
+   * The guest shut itself down or crashed. Nova's power-state sync then stops an active server
+   * through its own stop API (task powering-off → SHUTOFF).
+   */
+  async guestEvent(uuid: string, kind: 'shutdown' | 'crash'): Promise<void> {
+    const now = this.clock.now();
+    const request_id = `req-${randomUUID()}`;
+    const ctx = SYSTEM_CONTEXT(request_id);
+    await this.store.transaction(async (tx) => {
+      const s = await tx.getServerForUpdate(uuid);
+      if (!s || s.deleted) throw new NotFound(`Instance ${uuid} could not be found.`);
+      await tx.updateServer(s.id, { power_state: kind === 'crash' ? 6 : 4 }, now);
+      if (s.vm_state !== 'active' || s.task_state !== null) return;
+      const rule = ACTIONS.power_sync_stop;
+      const plan = rule.plan(s, this.planInput(ctx, {}));
+      await tx.updateServer(s.id, plan.accept, now);
+      const action_id = await tx.insertAction({ server_uuid: uuid, action: 'stop', request_id, user_id: s.user_id, project_id: s.project_id, start_time: now, finish_time: null, message: null, updated_at: now });
+      await tx.putTask({ server_id: s.id, action: 'power_sync_stop', action_id, step: 0, due_at: now + this.stepWait(plan, 0, 'power_sync_stop'), plan, context: { request_id, user_id: s.user_id, project_id: s.project_id } });
+    });
+    this.transitions.kick();
+  }
+}

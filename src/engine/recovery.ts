@@ -1,0 +1,75 @@
+// Start-up recovery of servers caught mid-action, following Nova's ComputeManager._init_instance
+// (reference §8) where Nova has a rule; every other task resumes from its last persisted step,
+// so no server is left stuck in a transitional state.
+import { ACTIONS } from '../domain/actions.ts';
+import type { ServerPatch, ServerRecord } from '../domain/server.ts';
+import { POWER_STATE, type TaskState } from '../domain/states.ts';
+import type { TaskRow } from '../store/store.ts';
+import type { ComputeEngine } from './compute.ts';
+
+const BUILD_TASKS: (TaskState | null)[] = ['scheduling', 'block_device_mapping', 'networking', 'spawning'];
+const REBUILD_TASKS: (TaskState | null)[] = ['rebuilding', 'rebuild_block_device_mapping', 'rebuild_spawning'];
+const SNAPSHOT_TASKS: (TaskState | null)[] = ['image_snapshot_pending', 'image_snapshot', 'image_pending_upload', 'image_uploading'];
+const SOFT_REBOOT_TASKS: (TaskState | null)[] = ['rebooting', 'reboot_pending', 'reboot_started'];
+const REBOOT_TASKS: (TaskState | null)[] = ['rebooting', 'rebooting_hard', 'reboot_started', 'reboot_started_hard'];
+const CLEAR_IF_RUNNING: (TaskState | null)[] = ['reboot_started', 'reboot_started_hard', 'rebooting_hard', 'rebooting', 'pausing', 'unpausing'];
+
+export type Recovery =
+  | { kind: 'resume' }
+  | { kind: 'settle'; patch: ServerPatch; result: 'Error' | 'Success' }
+  | { kind: 'reboot'; hard: boolean };
+
+/** The pure decision: what Nova's compute does on start-up with a server in this state. */
+export function recoveryFor(s: Pick<ServerRecord, 'vm_state' | 'task_state' | 'power_state' | 'system_metadata'>): Recovery {
+  const { vm_state: vm, task_state: task, power_state: power } = s;
+  if (vm === 'soft-delete' || (vm === 'error' && task !== 'resize_migrating' && task !== 'deleting')) return { kind: 'resume' };
+  if (vm === 'building' || BUILD_TASKS.includes(task)) return { kind: 'settle', patch: { vm_state: 'error', task_state: null }, result: 'Error' };
+  if ((vm === 'active' || vm === 'stopped') && REBUILD_TASKS.includes(task)) return { kind: 'settle', patch: { vm_state: 'error', task_state: null }, result: 'Error' };
+  if (SNAPSHOT_TASKS.includes(task)) return { kind: 'settle', patch: { task_state: null }, result: 'Error' };
+  if (task === 'resize_prep') return { kind: 'settle', patch: { task_state: null }, result: 'Error' };
+  if (task === 'deleting') return { kind: 'resume' };
+  const hardList = (ACTIONS.reboot_hard.vm_states as readonly string[]);
+  if ((task === 'reboot_pending' && vm === 'active') || (task === 'reboot_pending_hard' && hardList.includes(vm)) || (REBOOT_TASKS.includes(task) && power !== POWER_STATE.RUNNING)) {
+    const soft = power === POWER_STATE.RUNNING && SOFT_REBOOT_TASKS.includes(task);
+    return { kind: 'reboot', hard: !soft };
+  }
+  if (power === POWER_STATE.RUNNING && CLEAR_IF_RUNNING.includes(task)) return { kind: 'settle', patch: { vm_state: 'active', task_state: null }, result: 'Success' };
+  if (task === 'resize_migrating') {
+    const stopped = s.system_metadata.old_vm_state === 'stopped';
+    return { kind: 'settle', patch: { task_state: null, power_state: stopped ? POWER_STATE.SHUTDOWN : POWER_STATE.RUNNING, new_flavor: null }, result: 'Error' };
+  }
+  if (task === 'migrating') return { kind: 'settle', patch: { task_state: null }, result: 'Error' };
+  // powering-on/off, unpausing and every state Nova would leave stuck: carry on where it stopped.
+  return { kind: 'resume' };
+}
+
+export async function recoverAll(engine: ComputeEngine): Promise<void> {
+  const tasks = await engine.store.allTasks();
+  for (const t of tasks) await recoverOne(engine, t);
+}
+
+async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
+  await engine.store.transaction(async (tx) => {
+    const s = await tx.getServerById(t.server_id);
+    if (!s) return tx.deleteTask(t.server_id);
+    const r = recoveryFor(s);
+    const now = engine.clock.now();
+    if (r.kind === 'resume') return;
+    if (r.kind === 'reboot') {
+      const rule = r.hard ? ACTIONS.reboot_hard : ACTIONS.reboot_soft;
+      const plan = rule.plan(s, engine.planInput({ user_id: t.context.user_id, project_id: t.context.project_id, roles: [], request_id: t.context.request_id, microversion: [2, 1] }, {}));
+      // A soft state that must become hard is first moved to reboot_pending_hard.
+      const skip = r.hard ? 1 : 0;
+      const steps = plan.steps.slice(skip);
+      await tx.updateServer(s.id, { task_state: r.hard ? 'reboot_pending_hard' : 'rebooting' }, now);
+      await tx.putTask({ ...t, action: rule.name, step: 0, plan: { ...plan, steps }, context: { ...t.context, event_id: t.context.event_id }, due_at: now + engine.stepWait({ ...plan, steps }, 0, rule.name) });
+      return;
+    }
+    await tx.updateServer(s.id, r.patch, now);
+    if (t.context.event_id) await tx.finishEvent(t.context.event_id, now, r.result, r.result === 'Error' ? 'Interrupted by a restart of the compute service' : null);
+    if (t.action_id !== null) await tx.finishAction(t.action_id, now, r.result === 'Error' ? 'Error' : null);
+    if (t.context.migration_id) await tx.updateMigration(t.context.migration_id, 'error', now);
+    await tx.deleteTask(s.id);
+    if (t.context.image_id) await engine.images.deleteImage(t.context.image_id).catch(() => undefined);
+  });
+}

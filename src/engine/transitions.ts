@@ -1,0 +1,244 @@
+// Durable timers: due steps of accepted tasks are fired in order, each exactly once. A step's
+// work is done by the driver, then its state change, events and the next timer are written in one
+// transaction guarded by the task's (action, step): a replaced or cancelled task's step is dropped.
+import { ACTIONS, type ActionName, type Step } from '../domain/actions.ts';
+import type { ServerPatch, ServerRecord } from '../domain/server.ts';
+import { DriverFault } from '../drivers/driver.ts';
+import type { ComputeTx, TaskRow } from '../store/store.ts';
+import type { ComputeEngine } from './compute.ts';
+
+const BATCH = 200;
+/** How long a step waits before it retries when its server's host is down (ms). */
+const HOST_DOWN_RETRY = 1000;
+
+export class Transitions {
+  private timer: unknown = null;
+  private timerAt = Infinity;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+
+  constructor(private readonly engine: ComputeEngine) {}
+
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) this.engine.clock.clearTimer(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+    await this.running;
+  }
+
+  /** Something changed: (re)arm the timer for the earliest due step. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    void this.arm();
+  }
+
+  private async arm(): Promise<void> {
+    const next = await this.engine.store.nextDueAt();
+    if (this.stopped || next === null) return;
+    if (next >= this.timerAt && this.timer !== null) return;
+    if (this.timer !== null) this.engine.clock.clearTimer(this.timer);
+    this.timerAt = next;
+    this.timer = this.engine.clock.setTimer(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      void this.fire();
+    }, next - this.engine.clock.now());
+  }
+
+  private async fire(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.runDue();
+        } while (this.again && !this.stopped);
+      } finally {
+        this.running = null;
+      }
+    })();
+    await this.running;
+    this.kick();
+  }
+
+  /** Apply every step due now; returns how many were applied. */
+  async runDue(): Promise<number> {
+    let applied = 0;
+    for (;;) {
+      const due = await this.engine.store.claimDueTasks(this.engine.clock.now(), BATCH);
+      if (due.length === 0) return applied;
+      for (const t of due) {
+        await this.runStep(t);
+        applied++;
+      }
+    }
+  }
+
+  /** Apply the single earliest due step, if any (tests observe every intermediate state). */
+  async runOne(): Promise<boolean> {
+    const [t] = await this.engine.store.claimDueTasks(this.engine.clock.now(), 1);
+    if (!t) return false;
+    await this.runStep(t);
+    return true;
+  }
+
+  /** Run due steps until none is due at the current time (instant mode and tests). */
+  async settle(): Promise<void> {
+    while (this.running) await this.running;
+    for (let i = 0; i < 10000; i++) {
+      if ((await this.runDue()) === 0) break;
+    }
+  }
+
+  private async runStep(t: TaskRow): Promise<void> {
+    const { engine } = this;
+    const step = t.plan.steps[t.step];
+    const server = await engine.store.transaction((tx) => tx.getServerById(t.server_id));
+    if (!server || !step) {
+      await engine.store.transaction(async (tx) => tx.deleteTask(t.server_id));
+      return;
+    }
+    // A cast to a compute service that is down waits in the queue until the service is back.
+    if (server.host && step.host !== 'scheduled' && !(await engine.hostIsUp(server.host))) {
+      await engine.store.transaction(async (tx) => {
+        const cur = await tx.getTask(t.server_id);
+        if (cur && cur.step === t.step && cur.action_id === t.action_id && cur.action === t.action) {
+          await tx.putTask({ ...cur, due_at: engine.clock.now() + HOST_DOWN_RETRY });
+        }
+      });
+      return;
+    }
+    let fault: DriverFault | null = null;
+    let host: string | null | undefined;
+    try {
+      host = await this.resolveHost(t, step, server);
+      await engine.driver.perform(step.op, t.action, server);
+    } catch (e) {
+      fault = e instanceof DriverFault ? e : new DriverFault(e instanceof Error ? e.message : String(e));
+    }
+    const imageStatus: { id: string; status: 'saving' | 'active' | 'delete' }[] = [];
+    await engine.store.transaction(async (tx) => {
+      const cur = await tx.getTask(t.server_id);
+      if (!cur || cur.step !== t.step || cur.action_id !== t.action_id || cur.action !== t.action) return; // replaced or cancelled
+      const s = (await tx.getServerById(t.server_id))!;
+      const now = engine.clock.now();
+      if (fault) {
+        await this.fail(tx, cur, s, step, fault, now);
+        if (cur.context.image_id) imageStatus.push({ id: cur.context.image_id, status: 'delete' });
+        return;
+      }
+      const ctx = cur.context;
+      if (step.event) {
+        if (ctx.event_id) await tx.finishEvent(ctx.event_id, now, 'Success');
+        ctx.event_id = cur.action_id !== null ? await tx.startEvent(cur.action_id, step.event, now, s.host) : null;
+      }
+      const patch: ServerPatch = { ...step.set };
+      for (const k of step.stamp ?? []) patch[k] = now;
+      if (host !== undefined) {
+        patch.host = host;
+        patch.node = host;
+      }
+      if (step.migration && ctx.migration_id) await tx.updateMigration(ctx.migration_id, step.migration, now);
+      if (step.image && ctx.image_id) imageStatus.push({ id: ctx.image_id, status: step.image });
+      await tx.updateServer(s.id, patch, now);
+      const next = cur.step + 1;
+      if (next < cur.plan.steps.length) {
+        await tx.putTask({ ...cur, step: next, context: ctx, due_at: now + engine.stepWait(cur.plan, next, cur.action) });
+        return;
+      }
+      await tx.deleteTask(s.id);
+      if (ctx.event_id) await tx.finishEvent(ctx.event_id, now, 'Success');
+      if (cur.action_id !== null) await tx.finishAction(cur.action_id, now, null);
+      await this.afterSuccess(cur, s, imageStatus);
+    });
+    for (const u of imageStatus) {
+      if (u.status === 'delete') await engine.images.deleteImage(u.id).catch(() => undefined);
+      else await engine.images.setStatus(u.id, u.status).catch(() => undefined);
+    }
+  }
+
+  /** Where the server lives after a step that moves it; undefined when the step does not. */
+  private async resolveHost(t: TaskRow, step: Step, s: ServerRecord): Promise<string | null | undefined> {
+    switch (step.host) {
+      case undefined:
+        return undefined;
+      case 'none':
+        return null;
+      case 'source':
+        return t.context.source_host ?? s.host;
+      case 'target':
+      case 'scheduled': {
+        const requested = t.context.target_host ?? null;
+        if (step.host === 'target') {
+          if (!requested) throw new DriverFault('No valid host was found. There are not enough hosts available.');
+          return requested;
+        }
+        const zone = (t.context.params?.zone as string | null | undefined) ?? null;
+        const host = await this.engine.pickHost({ zone, requested });
+        if (!host) throw new DriverFault('No valid host was found. There are not enough hosts available.');
+        return host;
+      }
+    }
+  }
+
+  /** Nova's error handling per action: ERROR with a fault, or back to a stable state. */
+  private async fail(tx: ComputeTx, t: TaskRow, s: ServerRecord, step: Step, fault: DriverFault, now: number): Promise<void> {
+    const plan = t.plan;
+    let patch: ServerPatch;
+    const rule = ACTIONS[t.action as ActionName];
+    const schedulingFailed = (t.action === 'resize' || t.action === 'migrate') && t.step === 0;
+    if (schedulingFailed) {
+      // A resize that cannot be scheduled goes back to how it was, with a hidden fault.
+      patch = { vm_state: s.vm_state, task_state: null, new_flavor: null, old_flavor: null };
+    } else if (plan.onFailure.kind === 'error') {
+      patch = { vm_state: 'error', task_state: null };
+    } else if (plan.onFailure.kind === 'reverse_host') {
+      patch = { ...plan.onFailure.set, host: null, node: null };
+    } else {
+      patch = { ...plan.onFailure.set };
+    }
+    if (t.action === 'create' && step.host === 'scheduled') patch = { vm_state: 'error', task_state: null, host: null, node: null };
+    await tx.updateServer(s.id, patch, now);
+    await tx.insertFault({
+      server_uuid: s.uuid, code: fault.code, message: fault.message.slice(0, 255),
+      details: fault.code === 500 ? `Traceback (most recent call last):\n  novabox simulated driver, ${rule?.name ?? t.action}/${step.op}\n${fault.message}` : null,
+      host: s.host, created_at: now,
+    });
+    const ctx = t.context;
+    if (t.action_id !== null) {
+      const ev = ctx.event_id ?? (step.event ? await tx.startEvent(t.action_id, step.event, now, s.host) : null);
+      if (ev) await tx.finishEvent(ev, now, 'Error', fault.message, fault.code === 500 ? 'simulated driver fault' : null);
+      await tx.finishAction(t.action_id, now, 'Error');
+    }
+    if (ctx.migration_id) await tx.updateMigration(ctx.migration_id, 'error', now);
+    await tx.deleteTask(s.id);
+  }
+
+  /** Side effects of a finished action beyond the server row (images it made or used). */
+  private async afterSuccess(t: TaskRow, s: ServerRecord, imageStatus: { id: string; status: 'saving' | 'active' | 'delete' }[]): Promise<void> {
+    const { engine } = this;
+    if (t.action === 'unshelve' && s.system_metadata.shelved_image_id) {
+      imageStatus.push({ id: s.system_metadata.shelved_image_id, status: 'delete' });
+    }
+    if (t.action === 'createBackup') {
+      const rotation = Number(t.context.params?.rotation ?? 0);
+      const backups = await engine.images.findByProperties(s.project_id, { instance_uuid: s.uuid, image_type: 'backup', backup_type: String(t.context.params?.backup_type) });
+      const live = backups.filter((b) => b.status !== 'deleted').sort((a, b) => b.created_at - a.created_at);
+      for (const old of live.slice(rotation)) if (old.id !== t.context.image_id || rotation === 0) imageStatus.push({ id: old.id, status: 'delete' });
+    }
+  }
+}

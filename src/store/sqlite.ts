@@ -1,0 +1,555 @@
+// The compute store on embedded SQLite (better-sqlite3). One connection; transactions are
+// serialized by a promise queue so an async transaction body never interleaves with another.
+import type { Db } from './db.ts';
+import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
+import { BadRequest } from '../domain/errors.ts';
+import type {
+  ComputeHostRow, ComputeStore, ComputeTx, FaultRow, FlavorInput, InstanceActionEventRow, InstanceActionRow,
+  MigrationRow, ServerColumn, ServerQuery, TaskRow, Usage,
+} from './store.ts';
+import { SERVER_COLUMNS } from './store.ts';
+
+/** Record fields kept in the JSON `doc` column rather than their own columns. */
+const DOC_FIELDS = [
+  'flavor', 'old_flavor', 'new_flavor', 'image_properties', 'key_data', 'user_data', 'metadata', 'system_metadata',
+  'tags', 'addresses', 'security_groups', 'block_device_mapping', 'scheduler_hints', 'trusted_image_certificates',
+  'locked_reason', 'pinned_availability_zone',
+] as const satisfies readonly (keyof ServerRecord)[];
+type DocField = (typeof DOC_FIELDS)[number];
+const DOC_SET = new Set<string>(DOC_FIELDS);
+
+/** Record fields stored as columns of the same name (booleans as 0/1). */
+const COLUMN_FIELDS = [
+  'uuid', 'project_id', 'user_id', 'display_name', 'display_description', 'hostname', 'vm_state', 'task_state',
+  'power_state', 'host', 'node', 'availability_zone', 'image_ref', 'key_name', 'reservation_id', 'launch_index',
+  'locked_by', 'access_ip_v4', 'access_ip_v6', 'config_drive', 'auto_disk_config', 'progress', 'created_at',
+  'updated_at', 'launched_at', 'terminated_at', 'deleted_at',
+] as const satisfies readonly (keyof ServerRecord)[];
+
+interface ServerRow {
+  id: number;
+  [k: string]: unknown;
+  doc: string;
+}
+
+function rowToServer(r: ServerRow): ServerRecord {
+  const doc = JSON.parse(r.doc) as Pick<ServerRecord, DocField>;
+  const s = { id: r.id } as Record<string, unknown>;
+  for (const f of COLUMN_FIELDS) s[f] = r[f];
+  s.auto_disk_config = r.auto_disk_config === 1;
+  s.deleted = r.deleted !== 0;
+  Object.assign(s, doc);
+  return s as unknown as ServerRecord;
+}
+
+function docOf(s: Pick<ServerRecord, DocField>): string {
+  const d: Record<string, unknown> = {};
+  for (const f of DOC_FIELDS) d[f] = s[f];
+  return JSON.stringify(d);
+}
+
+function flavorRow(r: Record<string, unknown>): FlavorSnapshot {
+  return {
+    id: r.id as number, flavorid: r.flavorid as string, name: r.name as string, vcpus: r.vcpus as number,
+    memory_mb: r.memory_mb as number, root_gb: r.root_gb as number, ephemeral_gb: r.ephemeral_gb as number,
+    swap: r.swap as number, rxtx_factor: r.rxtx_factor as number, is_public: r.is_public === 1, disabled: r.disabled === 1,
+    description: (r.description as string | null) ?? null, extra_specs: JSON.parse(r.extra_specs as string),
+  };
+}
+
+function taskRow(r: Record<string, unknown>): TaskRow {
+  return {
+    server_id: r.server_id as number, action: r.action as string, action_id: r.action_id as number | null,
+    step: r.step as number, due_at: r.due_at as number, plan: JSON.parse(r.plan as string), context: JSON.parse(r.context as string),
+  };
+}
+
+const SORT_COLUMN: Record<ServerColumn, string> = Object.fromEntries(SERVER_COLUMNS.map((c) => [c, c])) as Record<ServerColumn, string>;
+// Columns the schema does not have: Nova's instances carry them but novabox's servers are always blank.
+SORT_COLUMN.kernel_id = "''";
+SORT_COLUMN.ramdisk_id = "''";
+SORT_COLUMN.root_device_name = "'/dev/vda'";
+
+export class SqliteComputeStore implements ComputeStore {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly tx: ComputeTx;
+  private readonly st;
+
+  constructor(private readonly db: Db) {
+    const p = (sql: string) => db.prepare(sql);
+    this.st = {
+      byUuid: p('SELECT * FROM servers WHERE uuid = ?'),
+      byId: p('SELECT * FROM servers WHERE id = ?'),
+      insertServer: p(`INSERT INTO servers (${COLUMN_FIELDS.join(', ')}, instance_type_id, vcpus, memory_mb, locked, deleted, doc)
+        VALUES (${COLUMN_FIELDS.map((f) => '@' + f).join(', ')}, @instance_type_id, @vcpus, @memory_mb, @locked, @deleted, @doc)`),
+      insertTag: p('INSERT OR IGNORE INTO server_tags (server_id, tag) VALUES (?, ?)'),
+      deleteTags: p('DELETE FROM server_tags WHERE server_id = ?'),
+      insertIp: p('INSERT OR IGNORE INTO server_ips (server_id, address, version) VALUES (?, ?, ?)'),
+      deleteIps: p('DELETE FROM server_ips WHERE server_id = ?'),
+      getTask: p('SELECT * FROM tasks WHERE server_id = ?'),
+      putTask: p(`INSERT INTO tasks (server_id, action, action_id, step, due_at, plan, context) VALUES (@server_id, @action, @action_id, @step, @due_at, @plan, @context)
+        ON CONFLICT (server_id) DO UPDATE SET action = excluded.action, action_id = excluded.action_id, step = excluded.step, due_at = excluded.due_at, plan = excluded.plan, context = excluded.context`),
+      deleteTask: p('DELETE FROM tasks WHERE server_id = ?'),
+      dueTasks: p('SELECT * FROM tasks WHERE due_at <= ? ORDER BY due_at, server_id LIMIT ?'),
+      nextDue: p('SELECT MIN(due_at) AS t FROM tasks'),
+      allTasks: p('SELECT * FROM tasks ORDER BY due_at, server_id'),
+      insertAction: p(`INSERT INTO instance_actions (server_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, updated_at)
+        VALUES (@server_uuid, @action, @request_id, @user_id, @project_id, @start_time, @finish_time, @message, @updated_at)`),
+      finishAction: p('UPDATE instance_actions SET finish_time = ?, updated_at = ?, message = COALESCE(?, message) WHERE id = ?'),
+      startEvent: p('INSERT INTO instance_action_events (action_id, event, start_time, host) VALUES (?, ?, ?, ?)'),
+      finishEvent: p('UPDATE instance_action_events SET finish_time = ?, result = ?, details = ?, traceback = ? WHERE id = ?'),
+      touchAction: p('UPDATE instance_actions SET updated_at = ? WHERE id = (SELECT action_id FROM instance_action_events WHERE id = ?)'),
+      failAction: p("UPDATE instance_actions SET message = 'Error' WHERE id = (SELECT action_id FROM instance_action_events WHERE id = ?)"),
+      insertFault: p('INSERT INTO instance_faults (server_uuid, code, message, details, host, created_at) VALUES (@server_uuid, @code, @message, @details, @host, @created_at)'),
+      insertMigration: p(`INSERT INTO migrations (uuid, server_uuid, project_id, user_id, source_compute, dest_compute, source_node, dest_node, dest_host,
+        old_instance_type_id, new_instance_type_id, status, migration_type, created_at, updated_at)
+        VALUES (@uuid, @server_uuid, @project_id, @user_id, @source_compute, @dest_compute, @source_node, @dest_node, @dest_host,
+        @old_instance_type_id, @new_instance_type_id, @status, @migration_type, @created_at, @updated_at)`),
+      updateMigration: p('UPDATE migrations SET status = ?, updated_at = ? WHERE id = ?'),
+      usage: p(`SELECT COUNT(*) AS instances, COALESCE(SUM(vcpus), 0) AS cores, COALESCE(SUM(memory_mb), 0) AS ram
+        FROM servers WHERE project_id = ? AND deleted = 0 AND vm_state <> 'soft-delete'`),
+      listActions: p('SELECT * FROM instance_actions WHERE server_uuid = ? ORDER BY start_time DESC, id DESC'),
+      getAction: p('SELECT * FROM instance_actions WHERE server_uuid = ? AND request_id = ? ORDER BY id DESC LIMIT 1'),
+      listEvents: p('SELECT * FROM instance_action_events WHERE action_id = ? ORDER BY start_time, id'),
+      latestFault: p('SELECT * FROM instance_faults WHERE server_uuid = ? ORDER BY id DESC LIMIT 1'),
+      getMigration: p('SELECT * FROM migrations WHERE id = ?'),
+      listFlavors: p('SELECT * FROM flavors WHERE deleted = 0 ORDER BY id'),
+      getFlavor: p('SELECT * FROM flavors WHERE flavorid = ? AND deleted = 0'),
+      getFlavorById: p('SELECT * FROM flavors WHERE id = ?'),
+      insertFlavor: p(`INSERT INTO flavors (flavorid, name, vcpus, memory_mb, root_gb, ephemeral_gb, swap, rxtx_factor, is_public, description, extra_specs, created_at)
+        VALUES (@flavorid, @name, @vcpus, @memory_mb, @root_gb, @ephemeral_gb, @swap, @rxtx_factor, @is_public, @description, @extra_specs, @created_at)`),
+      deleteFlavor: p("UPDATE flavors SET deleted = id, flavorid = flavorid || '.deleted.' || id, name = name || '.deleted.' || id WHERE flavorid = ? AND deleted = 0"),
+      setSpecs: p('UPDATE flavors SET extra_specs = ? WHERE flavorid = ? AND deleted = 0'),
+      flavorProjects: p('SELECT project_id FROM flavor_projects WHERE flavor_id = ? ORDER BY project_id'),
+      addAccess: p('INSERT OR IGNORE INTO flavor_projects (flavor_id, project_id) VALUES (?, ?)'),
+      removeAccess: p('DELETE FROM flavor_projects WHERE flavor_id = ? AND project_id = ?'),
+      listHosts: p('SELECT * FROM compute_hosts ORDER BY name'),
+      upsertHost: p(`INSERT INTO compute_hosts (name, availability_zone, disabled, disabled_reason, forced_down, up, updated_at)
+        VALUES (@name, @availability_zone, @disabled, @disabled_reason, @forced_down, @up, @updated_at)
+        ON CONFLICT (name) DO UPDATE SET availability_zone = excluded.availability_zone, disabled = excluded.disabled,
+        disabled_reason = excluded.disabled_reason, forced_down = excluded.forced_down, up = excluded.up, updated_at = excluded.updated_at`),
+    };
+    const st = this.st;
+    const self = this;
+    this.tx = {
+      async getServerForUpdate(uuid) {
+        const r = st.byUuid.get(uuid) as ServerRow | undefined;
+        return r && rowToServer(r);
+      },
+      async getServerById(id) {
+        const r = st.byId.get(id) as ServerRow | undefined;
+        return r && rowToServer(r);
+      },
+      async insertServer(s) {
+        const info = st.insertServer.run(self.serverParams(s));
+        const id = Number(info.lastInsertRowid);
+        self.syncSide(id, s.tags, s.addresses);
+        return { ...s, id } as ServerRecord;
+      },
+      async updateServer(id, patch, now) {
+        self.update(id, patch, now);
+      },
+      async getTask(server_id) {
+        const r = st.getTask.get(server_id) as Record<string, unknown> | undefined;
+        return r && taskRow(r);
+      },
+      async putTask(t) {
+        st.putTask.run({ ...t, plan: JSON.stringify(t.plan), context: JSON.stringify(t.context) });
+      },
+      async deleteTask(server_id) {
+        st.deleteTask.run(server_id);
+      },
+      async insertAction(a) {
+        return Number(st.insertAction.run(a).lastInsertRowid);
+      },
+      async finishAction(id, now, message) {
+        st.finishAction.run(now, now, message, id);
+      },
+      async startEvent(action_id, event, now, host) {
+        return Number(st.startEvent.run(action_id, event, now, host).lastInsertRowid);
+      },
+      async finishEvent(id, now, result, details = null, traceback = null) {
+        st.finishEvent.run(now, result, details, traceback, id);
+        st.touchAction.run(now, id);
+        if (result === 'Error') st.failAction.run(id);
+      },
+      async insertFault(f) {
+        st.insertFault.run(f);
+      },
+      async insertMigration(m) {
+        return Number(st.insertMigration.run(m).lastInsertRowid);
+      },
+      async updateMigration(id, status, now) {
+        st.updateMigration.run(status, now, id);
+      },
+      async usage(project_id) {
+        return st.usage.get(project_id) as Usage;
+      },
+    };
+  }
+
+  private serverParams(s: Omit<ServerRecord, 'id'>): Record<string, unknown> {
+    const p: Record<string, unknown> = {};
+    for (const f of COLUMN_FIELDS) p[f] = s[f];
+    p.auto_disk_config = s.auto_disk_config ? 1 : 0;
+    p.instance_type_id = s.flavor.id;
+    p.vcpus = s.flavor.vcpus;
+    p.memory_mb = s.flavor.memory_mb;
+    p.locked = s.locked_by ? 1 : 0;
+    p.deleted = s.deleted ? 1 : 0;
+    p.doc = docOf(s);
+    return p;
+  }
+
+  private syncSide(id: number, tags: string[] | undefined, addresses: ServerRecord['addresses'] | undefined): void {
+    if (tags) {
+      this.st.deleteTags.run(id);
+      for (const t of tags) this.st.insertTag.run(id, t);
+    }
+    if (addresses) {
+      this.st.deleteIps.run(id);
+      for (const a of addresses) this.st.insertIp.run(id, a.addr, a.version);
+    }
+  }
+
+  private update(id: number, patch: ServerPatch, now: number): void {
+    const sets: string[] = [];
+    const params: Record<string, unknown> = { id, updated_at: now };
+    let docPatch = false;
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) continue;
+      if (DOC_SET.has(k)) {
+        docPatch = true;
+        continue;
+      }
+      if (k === 'updated_at') continue;
+      if (k === 'deleted') {
+        sets.push('deleted = @deleted');
+        params.deleted = v ? id : 0;
+        continue;
+      }
+      if (k === 'auto_disk_config') {
+        sets.push('auto_disk_config = @auto_disk_config');
+        params.auto_disk_config = v ? 1 : 0;
+        continue;
+      }
+      sets.push(`${k} = @${k}`);
+      params[k] = v;
+      if (k === 'locked_by') {
+        sets.push('locked = @locked');
+        params.locked = v ? 1 : 0;
+      }
+    }
+    if (patch.flavor) {
+      sets.push('instance_type_id = @itid', 'vcpus = @vcpus', 'memory_mb = @mem');
+      Object.assign(params, { itid: patch.flavor.id, vcpus: patch.flavor.vcpus, mem: patch.flavor.memory_mb });
+    }
+    if (docPatch) {
+      const r = this.st.byId.get(id) as ServerRow;
+      const doc = JSON.parse(r.doc) as Record<string, unknown>;
+      for (const f of DOC_FIELDS) if ((patch as Record<string, unknown>)[f] !== undefined) doc[f] = (patch as Record<string, unknown>)[f];
+      sets.push('doc = @doc');
+      params.doc = JSON.stringify(doc);
+    }
+    sets.push('updated_at = @updated_at');
+    this.db.prepare(`UPDATE servers SET ${sets.join(', ')} WHERE id = @id`).run(params);
+    this.syncSide(id, patch.tags, patch.addresses);
+  }
+
+  async transaction<T>(fn: (tx: ComputeTx) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const out = await fn(this.tx);
+        this.db.exec('COMMIT');
+        return out;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e;
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async getServer(uuid: string): Promise<ServerRecord | undefined> {
+    const r = this.st.byUuid.get(uuid) as ServerRow | undefined;
+    return r && rowToServer(r);
+  }
+
+  async listServers(q: ServerQuery): Promise<ServerRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.project_id !== undefined) {
+      where.push('s.project_id = ?');
+      params.push(q.project_id);
+    }
+    switch (q.deleted) {
+      case 'exclude':
+        where.push("s.deleted = 0 AND s.vm_state <> 'soft-delete'");
+        break;
+      case 'include_soft':
+        where.push('s.deleted = 0');
+        break;
+      case 'only':
+        where.push("(s.deleted <> 0 OR s.vm_state = 'soft-delete')");
+        break;
+      case 'include':
+        break;
+    }
+    if (q.vm_states) {
+      where.push(`s.vm_state IN (${q.vm_states.map(() => '?').join(', ')})`);
+      params.push(...q.vm_states);
+    }
+    if (q.task_states) {
+      const vals = q.task_states.filter((t): t is string => t !== null);
+      const parts: string[] = [];
+      if (vals.length) {
+        parts.push(`s.task_state IN (${vals.map(() => '?').join(', ')})`);
+        params.push(...vals);
+      }
+      if (q.task_states.includes(null)) parts.push('s.task_state IS NULL');
+      where.push(parts.length ? `(${parts.join(' OR ')})` : '0');
+    }
+    for (const f of q.exact ?? []) {
+      const col = SORT_COLUMN[f.column];
+      const vals = f.values.filter((v) => v !== null);
+      const parts: string[] = [];
+      if (vals.length) {
+        parts.push(`${col} IN (${vals.map(() => '?').join(', ')})`);
+        params.push(...vals);
+      }
+      if (f.values.includes(null)) parts.push(`${col} IS NULL`);
+      where.push(parts.length ? `(${parts.join(' OR ')})` : '0');
+    }
+    for (const f of q.regex ?? []) {
+      where.push(`regexp(?, ${SORT_COLUMN[f.column]})`);
+      params.push(f.pattern);
+    }
+    if (q.changes_since !== undefined) {
+      where.push('COALESCE(s.updated_at, s.created_at) >= ?');
+      params.push(q.changes_since);
+    }
+    if (q.changes_before !== undefined) {
+      where.push('COALESCE(s.updated_at, s.created_at) <= ?');
+      params.push(q.changes_before);
+    }
+    for (const [ip, version] of [[q.ip, 4], [q.ip6, 6]] as const) {
+      if (ip === undefined) continue;
+      where.push("EXISTS (SELECT 1 FROM server_ips i WHERE i.server_id = s.id AND i.version = ? AND instr(i.address, ?) > 0)");
+      params.push(version, ip);
+    }
+    const tagCount = (tags: string[]) => {
+      params.push(...tags);
+      return `(SELECT COUNT(*) FROM server_tags t WHERE t.server_id = s.id AND t.tag IN (${tags.map(() => '?').join(', ')}))`;
+    };
+    if (q.tags?.length) {
+      const n = new Set(q.tags).size;
+      where.push(`${tagCount([...new Set(q.tags)])} = ${n}`);
+    }
+    if (q.tags_any?.length) where.push(`${tagCount(q.tags_any)} > 0`);
+    if (q.not_tags?.length) {
+      const n = new Set(q.not_tags).size;
+      where.push(`${tagCount([...new Set(q.not_tags)])} < ${n}`);
+    }
+    if (q.not_tags_any?.length) where.push(`${tagCount(q.not_tags_any)} = 0`);
+    if (q.locked !== undefined) {
+      where.push('s.locked = ?');
+      params.push(q.locked ? 1 : 0);
+    }
+
+    // Keyset pagination: the sort keys plus the id tie-breaker, compared lexicographically.
+    const sort = [...q.sort.map((s) => ({ col: SORT_COLUMN[s.key], dir: s.dir })), { col: 's.id', dir: q.sort[0]?.dir ?? 'desc' }];
+    if (q.marker !== undefined) {
+      const m = this.st.byUuid.get(q.marker) as ServerRow | undefined;
+      if (!m) throw new BadRequest(`marker [${q.marker}] not found`);
+      const mv = (col: string): unknown => {
+        if (col === 's.id') return m.id;
+        if (col === 'locked') return m.locked;
+        if (col.startsWith("'")) return col.slice(1, -1);
+        return m[col];
+      };
+      const ors: string[] = [];
+      for (let i = 0; i < sort.length; i++) {
+        const ands: string[] = [];
+        for (let j = 0; j < i; j++) {
+          ands.push(`${sort[j].col} IS ?`);
+          params.push(mv(sort[j].col));
+        }
+        const v = mv(sort[i].col);
+        // NULL sorts first ascending (as SQLite and Nova's MySQL do).
+        if (sort[i].dir === 'asc') {
+          if (v === null) ands.push(`${sort[i].col} IS NOT NULL`);
+          else {
+            ands.push(`${sort[i].col} > ?`);
+            params.push(v);
+          }
+        } else {
+          if (v === null) ands.push('0');
+          else {
+            ands.push(`(${sort[i].col} < ? OR ${sort[i].col} IS NULL)`);
+            params.push(v);
+          }
+        }
+        ors.push(`(${ands.join(' AND ')})`);
+      }
+      where.push(`(${ors.join(' OR ')})`);
+    }
+    const order = sort.map((s) => `${s.col} ${s.dir.toUpperCase()}`).join(', ');
+    const sql = `SELECT s.* FROM servers s ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`;
+    params.push(q.limit);
+    return (this.db.prepare(sql).all(...params) as ServerRow[]).map(rowToServer);
+  }
+
+  async claimDueTasks(now: number, limit: number): Promise<TaskRow[]> {
+    return (this.st.dueTasks.all(now, limit) as Record<string, unknown>[]).map(taskRow);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return (this.st.nextDue.get() as { t: number | null }).t;
+  }
+
+  async allTasks(): Promise<TaskRow[]> {
+    return (this.st.allTasks.all() as Record<string, unknown>[]).map(taskRow);
+  }
+
+  async usage(project_id: string): Promise<Usage> {
+    return this.st.usage.get(project_id) as Usage;
+  }
+
+  async listActions(server_uuid: string): Promise<InstanceActionRow[]> {
+    return this.st.listActions.all(server_uuid) as InstanceActionRow[];
+  }
+
+  async getAction(server_uuid: string, request_id: string): Promise<InstanceActionRow | undefined> {
+    return this.st.getAction.get(server_uuid, request_id) as InstanceActionRow | undefined;
+  }
+
+  async listEvents(action_id: number): Promise<InstanceActionEventRow[]> {
+    return this.st.listEvents.all(action_id) as InstanceActionEventRow[];
+  }
+
+  async latestFault(server_uuid: string): Promise<FaultRow | undefined> {
+    return this.st.latestFault.get(server_uuid) as FaultRow | undefined;
+  }
+
+  async latestFaults(server_uuids: string[]): Promise<Map<string, FaultRow>> {
+    const out = new Map<string, FaultRow>();
+    if (server_uuids.length === 0) return out;
+    const rows = this.db
+      .prepare(`SELECT f.* FROM instance_faults f JOIN (SELECT server_uuid, MAX(id) AS id FROM instance_faults
+        WHERE server_uuid IN (${server_uuids.map(() => '?').join(', ')}) GROUP BY server_uuid) m ON f.id = m.id`)
+      .all(...server_uuids) as FaultRow[];
+    for (const r of rows) out.set(r.server_uuid, r);
+    return out;
+  }
+
+  async listMigrations(filter: { server_uuid?: string; project_id?: string; migration_type?: string; status?: string; host?: string }): Promise<MigrationRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const k of ['server_uuid', 'project_id', 'migration_type', 'status'] as const) {
+      if (filter[k] !== undefined) {
+        where.push(`${k} = ?`);
+        params.push(filter[k]);
+      }
+    }
+    if (filter.host !== undefined) {
+      where.push('(source_compute = ? OR dest_compute = ?)');
+      params.push(filter.host, filter.host);
+    }
+    return this.db.prepare(`SELECT * FROM migrations ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id DESC`).all(...params) as MigrationRow[];
+  }
+
+  async getMigration(id: number): Promise<MigrationRow | undefined> {
+    return this.st.getMigration.get(id) as MigrationRow | undefined;
+  }
+
+  async listFlavors(opts: { include_private: boolean; project_id?: string }): Promise<FlavorSnapshot[]> {
+    const all = (this.st.listFlavors.all() as Record<string, unknown>[]).map(flavorRow);
+    if (opts.include_private) return all;
+    return all.filter((f) => f.is_public || (opts.project_id !== undefined && this.hasAccess(f.id, opts.project_id)));
+  }
+
+  private hasAccess(flavor_id: number, project_id: string): boolean {
+    return (this.st.flavorProjects.all(flavor_id) as { project_id: string }[]).some((r) => r.project_id === project_id);
+  }
+
+  async getFlavor(flavorid: string): Promise<FlavorSnapshot | undefined> {
+    const r = this.st.getFlavor.get(flavorid) as Record<string, unknown> | undefined;
+    return r && flavorRow(r);
+  }
+
+  async getFlavorById(id: number): Promise<FlavorSnapshot | undefined> {
+    const r = this.st.getFlavorById.get(id) as Record<string, unknown> | undefined;
+    return r && flavorRow(r);
+  }
+
+  async createFlavor(f: FlavorInput, now: number): Promise<FlavorSnapshot> {
+    this.st.insertFlavor.run({
+      flavorid: f.flavorid, name: f.name, vcpus: f.vcpus, memory_mb: f.memory_mb, root_gb: f.root_gb,
+      ephemeral_gb: f.ephemeral_gb ?? 0, swap: f.swap ?? 0, rxtx_factor: f.rxtx_factor ?? 1.0, is_public: f.is_public === false ? 0 : 1,
+      description: f.description ?? null, extra_specs: JSON.stringify(f.extra_specs ?? {}), created_at: now,
+    });
+    return (await this.getFlavor(f.flavorid))!;
+  }
+
+  async deleteFlavor(flavorid: string): Promise<boolean> {
+    return this.st.deleteFlavor.run(flavorid).changes > 0;
+  }
+
+  async setFlavorExtraSpecs(flavorid: string, specs: Record<string, string>): Promise<void> {
+    this.st.setSpecs.run(JSON.stringify(specs), flavorid);
+  }
+
+  async addFlavorAccess(flavorid: string, project_id: string): Promise<void> {
+    const f = await this.getFlavor(flavorid);
+    if (f) this.st.addAccess.run(f.id, project_id);
+  }
+
+  async removeFlavorAccess(flavorid: string, project_id: string): Promise<void> {
+    const f = await this.getFlavor(flavorid);
+    if (f) this.st.removeAccess.run(f.id, project_id);
+  }
+
+  async flavorAccess(flavorid: string): Promise<string[]> {
+    const f = await this.getFlavor(flavorid);
+    return f ? (this.st.flavorProjects.all(f.id) as { project_id: string }[]).map((r) => r.project_id) : [];
+  }
+
+  async quotaRows(project_id: string): Promise<{ resource: string; hard_limit: number }[]> {
+    return this.db.prepare('SELECT resource, hard_limit FROM quota_limits WHERE project_id = ?').all(project_id) as { resource: string; hard_limit: number }[];
+  }
+
+  async setQuotaRows(project_id: string, limits: Record<string, number>): Promise<void> {
+    const st = this.db.prepare('INSERT INTO quota_limits (project_id, resource, hard_limit) VALUES (?, ?, ?) ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit');
+    this.db.transaction(() => {
+      for (const [k, v] of Object.entries(limits)) st.run(project_id, k, v);
+    })();
+  }
+
+  async deleteQuotaRows(project_id: string): Promise<void> {
+    this.db.prepare('DELETE FROM quota_limits WHERE project_id = ?').run(project_id);
+  }
+
+  async listHosts(): Promise<ComputeHostRow[]> {
+    return (this.st.listHosts.all() as Record<string, unknown>[]).map((r) => ({
+      name: r.name as string, availability_zone: r.availability_zone as string, disabled: r.disabled === 1,
+      disabled_reason: r.disabled_reason as string | null, forced_down: r.forced_down === 1, up: r.up === 1, updated_at: r.updated_at as number | null,
+    }));
+  }
+
+  async upsertHost(h: ComputeHostRow): Promise<void> {
+    this.st.upsertHost.run({ ...h, disabled: h.disabled ? 1 : 0, forced_down: h.forced_down ? 1 : 0, up: h.up ? 1 : 0 });
+  }
+
+  /** Bulk insert for seeding benchmarks: many servers in one transaction, no tasks. */
+  insertServersBulk(servers: Omit<ServerRecord, 'id'>[]): void {
+    this.db.transaction(() => {
+      for (const s of servers) {
+        const id = Number(this.st.insertServer.run(this.serverParams(s)).lastInsertRowid);
+        this.syncSide(id, s.tags, s.addresses);
+      }
+    })();
+  }
+}
