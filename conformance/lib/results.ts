@@ -1,0 +1,76 @@
+// Turns tempest's per-test results (JSON lines from py/subunit2json.py) into the summary the
+// runner prints: passed / failed / skipped, with a one-line reason per failing id.
+export interface TestResult { id: string; status: string; reason: string }
+
+export interface Summary {
+  passed: number;
+  failed: number;
+  skipped: number;
+  failures: TestResult[];
+  skips: TestResult[];
+}
+
+/** "tempest.a.b.C.test_x[id-…,smoke]" → "tempest.a.b.C.test_x" */
+export function bareId(id: string): string {
+  return id.replace(/\[.*\]$/, '');
+}
+
+/** Class fixtures report under ids like "setUpClass (tempest.a.b.C)". */
+function fixtureClass(id: string): string | null {
+  const m = /^(?:setUpClass|tearDownClass) \((.+)\)$/.exec(id);
+  return m ? m[1] : null;
+}
+
+export function parseResults(jsonLines: string): TestResult[] {
+  const out: TestResult[] = [];
+  for (const line of jsonLines.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    const r = JSON.parse(t) as Partial<TestResult>;
+    if (typeof r.id === 'string' && typeof r.status === 'string') out.push({ id: r.id, status: r.status, reason: r.reason ?? '' });
+  }
+  return out;
+}
+
+/**
+ * `expected` (the ids of the list that was run) makes a listed test that never reported count as
+ * failed – e.g. when its class's setUpClass failed – so the three numbers add up to the list.
+ */
+export function summarize(results: TestResult[], expected: string[] | null = null): Summary {
+  const failures: TestResult[] = [];
+  const skips: TestResult[] = [];
+  let passed = 0;
+  const seen = new Set<string>();
+  const brokenFixtures = new Map<string, TestResult>();
+  for (const r of results) {
+    const cls = fixtureClass(r.id);
+    if (cls) {
+      if (r.status === 'fail') {
+        brokenFixtures.set(cls, r);
+        failures.push(r);
+      }
+      continue;
+    }
+    seen.add(bareId(r.id));
+    if (r.status === 'success' || r.status === 'xfail') passed++;
+    else if (r.status === 'skip') skips.push(r);
+    else failures.push(r);
+  }
+  let failed = failures.filter((f) => !fixtureClass(f.id)).length;
+  if (expected) {
+    for (const id of expected) {
+      if (seen.has(bareId(id))) continue;
+      const cls = bareId(id).replace(/\.[^.]+$/, '');
+      const fixture = brokenFixtures.get(cls);
+      failures.push({ id, status: 'fail', reason: fixture ? `did not run: setUpClass failed: ${fixture.reason}` : 'did not run (no result reported)' });
+      failed++;
+    }
+  } else {
+    failed += brokenFixtures.size;
+  }
+  return { passed, failed, skipped: skips.length, failures, skips };
+}
+
+export function summaryLine(s: Summary): string {
+  return `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`;
+}

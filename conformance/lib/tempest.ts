@@ -1,0 +1,136 @@
+// Tempest workspace and configuration for a compute-only cloud (see TEMPEST-CONFIG.md in the
+// shared conformance notes): pre-provisioned accounts, identity v3, compute and image; neutron,
+// cinder, swift and SSH validation off. Pure functions render the files; writeWorkspace runs
+// `tempest init` and writes them.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Account } from './discover.ts';
+import type { SeedUser } from './novabox.ts';
+
+export const PASSWORD = 'secret';
+export const DOMAIN = 'Default';
+
+/**
+ * Tempest locks one primary, one alt (another project) and one admin account per test class for
+ * the class's whole life, so `concurrency` workers need 2×N member accounts, each in its own
+ * project, and N admins. The first three are novabox's default seed (demo, alt_demo, admin).
+ */
+export function accountsFor(concurrency: number): Account[] {
+  const n = Math.max(1, Math.floor(concurrency));
+  const members: Account[] = [
+    { username: 'demo', password: PASSWORD, project_name: 'demo' },
+    { username: 'alt_demo', password: PASSWORD, project_name: 'alt_demo' },
+  ];
+  for (let i = 2; i <= n; i++) {
+    members.push({ username: `demo${i}`, password: PASSWORD, project_name: `demo${i}` });
+    members.push({ username: `alt_demo${i}`, password: PASSWORD, project_name: `alt_demo${i}` });
+  }
+  const admins: Account[] = [{ username: 'admin', password: PASSWORD, project_name: 'admin', admin: true }];
+  for (let i = 2; i <= n; i++) admins.push({ username: `admin${i}`, password: PASSWORD, project_name: 'admin', admin: true });
+  return [...members, ...admins];
+}
+
+/** The novabox `seed` section that provisions exactly these accounts (passed with --config). */
+export function seedFor(accounts: Account[]): { domain: string; projects: string[]; users: SeedUser[] } {
+  const projects = [...new Set(accounts.map((a) => a.project_name))];
+  const users = accounts.map((a) => ({ name: a.username, password: a.password, project: a.project_name, roles: a.admin ? ['admin'] : ['member'] }));
+  return { domain: DOMAIN, projects, users };
+}
+
+export function renderAccountsYaml(accounts: Account[]): string {
+  const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  return accounts
+    .map((a) => {
+      const lines = [`- username: ${q(a.username)}`, `  project_name: ${q(a.project_name)}`, `  password: ${q(a.password)}`, `  domain_name: ${q(DOMAIN)}`];
+      if (a.admin) lines.push('  roles:', "    - 'admin'", '  types:', "    - 'admin'");
+      return lines.join('\n');
+    })
+    .join('\n\n') + '\n';
+}
+
+export interface ConfInput {
+  workspace: string;
+  identityV3: string;
+  imageRef: string;
+  imageRefAlt: string;
+  flavorRef: string;
+  flavorRefAlt: string;
+  maxMicroversion: string;
+  region?: string;
+  fixedNetworkName?: string;
+}
+
+type Ini = Record<string, Record<string, string | number | boolean>>;
+
+export function tempestConf(c: ConfInput): Ini {
+  return {
+    DEFAULT: { debug: true, log_dir: join(c.workspace, 'logs'), log_file: 'tempest.log', use_stderr: false },
+    auth: {
+      use_dynamic_credentials: false,
+      test_accounts_file: join(c.workspace, 'etc', 'accounts.yaml'),
+      default_credentials_domain_name: DOMAIN,
+      create_isolated_networks: false,
+      admin_domain_name: DOMAIN,
+    },
+    identity: {
+      auth_version: 'v3',
+      uri_v3: c.identityV3,
+      region: c.region ?? 'RegionOne',
+      v3_endpoint_type: 'public',
+      admin_role: 'admin',
+      default_domain_id: 'default',
+    },
+    'identity-feature-enabled': {
+      api_v2: false, api_v3: true, trust: false, application_credentials: false, project_tags: false,
+      access_rules: false, security_compliance: false,
+    },
+    service_available: { nova: true, glance: true, neutron: false, cinder: false, swift: false, horizon: false },
+    compute: {
+      image_ref: c.imageRef,
+      image_ref_alt: c.imageRefAlt,
+      flavor_ref: c.flavorRef,
+      flavor_ref_alt: c.flavorRefAlt,
+      build_timeout: 60,
+      build_interval: 1,
+      fixed_network_name: c.fixedNetworkName ?? '',
+      shelved_offload_time: 0,
+      min_compute_nodes: 1,
+      max_microversion: c.maxMicroversion,
+    },
+    'compute-feature-enabled': {
+      pause: true, suspend: true, shelve: true, rescue: true, resize: true, disk_config: true, console_output: true,
+      enable_instance_password: true, change_password: true, xenapi_apis: true,
+      cold_migration: false, live_migration: false, stable_rescue: false, snapshot: false, interface_attach: false,
+      config_drive: false, metadata_service: false, personality: false, vnc_console: false, spice_console: false,
+      rdp_console: false, serial_console: false, swap_volume: false, volume_multiattach: false, unified_limits: false,
+    },
+    image: { catalog_type: 'image', endpoint_type: 'publicURL' },
+    'image-feature-enabled': { api_v2: true, api_v1: false, import_image: false, os_glance_reserved: false, manage_locations: false },
+    network: { public_network_id: '', floating_network_name: '' },
+    'network-feature-enabled': { floating_ips: false, ipv6: false, port_security: false },
+    validation: { run_validation: false },
+    enforce_scope: { nova: false, keystone: false, glance: false },
+    oslo_concurrency: { lock_path: join(c.workspace, 'tempest_lock') },
+  };
+}
+
+export function renderIni(ini: Ini): string {
+  return Object.entries(ini)
+    .map(([section, opts]) => `[${section}]\n${Object.entries(opts).map(([k, v]) => `${k} = ${typeof v === 'boolean' ? (v ? 'true' : 'false') : v}`).join('\n')}\n`)
+    .join('\n');
+}
+
+export const TEMPEST = '/usr/bin/tempest';
+
+/** `tempest init` into dir (registered in a private workspace file, not ~/.tempest), then our files. */
+export function writeWorkspace(dir: string, conf: ConfInput, accounts: Account[]): void {
+  execFileSync(TEMPEST, ['init', '--workspace-path', join(dir, '..', 'workspace.yaml'), dir], { stdio: 'pipe' });
+  writeFileSync(join(dir, 'etc', 'accounts.yaml'), renderAccountsYaml(accounts));
+  writeFileSync(join(dir, 'etc', 'tempest.conf'), renderIni(tempestConf(conf)));
+}
+
+/** Test ids of a list file: one per line; blank lines and '#' comments ignored. */
+export function readList(text: string): string[] {
+  return text.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter((l) => l.length > 0);
+}

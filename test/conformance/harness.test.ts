@@ -1,0 +1,119 @@
+// The conformance harness itself: test lists, tempest.conf and accounts.yaml rendering, and the
+// result summary. The tempest run is `npm run conformance`; these keep its parts honest.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { debianEnv, PYTHON } from '../../conformance/lib/debian.ts';
+import { computeRoot } from '../../conformance/lib/discover.ts';
+import { REPO_ROOT } from '../../conformance/lib/novabox.ts';
+import { parseResults, summarize, summaryLine } from '../../conformance/lib/results.ts';
+import { accountsFor, readList, renderAccountsYaml, renderIni, seedFor, tempestConf } from '../../conformance/lib/tempest.ts';
+
+const lists = join(REPO_ROOT, 'conformance', 'lists');
+const tier1 = readList(readFileSync(join(lists, 'tier1.txt'), 'utf8'));
+const skips = readFileSync(join(lists, 'skips.txt'), 'utf8');
+
+test('tier1 lists 134 distinct tempest compute server tests', () => {
+  assert.equal(tier1.length, 134);
+  assert.equal(new Set(tier1).size, tier1.length);
+  for (const id of tier1) assert.match(id, /^tempest\.api\.compute\.servers\.\w+\.\w+\.test_\w+\[id-[0-9a-f-]{36}(,\w+)*\]$/);
+});
+
+test('every documented skip has a reason and is not in tier1', () => {
+  const lines = skips.split('\n').filter((l) => l.startsWith('tempest.'));
+  assert.ok(lines.length > 0);
+  for (const line of lines) {
+    const [id, reason] = line.split(/\s+#\s+/);
+    assert.ok(reason && reason.trim().length > 5, `no reason for ${id}`);
+    assert.ok(!tier1.includes(id.trim()), `${id} is both in tier1 and skipped`);
+  }
+  assert.equal(readList(skips).length, lines.length, 'readList keeps exactly the ids');
+});
+
+test('readList ignores comments and blank lines', () => {
+  assert.deepEqual(readList('# head\n\n a.b.c[id-1]  # why\nd.e\n'), ['a.b.c[id-1]', 'd.e']);
+});
+
+test('accounts for N workers: 2N members in distinct projects and N admins, seeded identically', () => {
+  const accounts = accountsFor(2);
+  const parsed = parseYaml(renderAccountsYaml(accounts)) as { username: string; project_name: string; password: string; types?: string[] }[];
+  const members = parsed.filter((a) => !a.types);
+  const admins = parsed.filter((a) => a.types?.includes('admin'));
+  assert.equal(members.length, 4);
+  assert.equal(admins.length, 2);
+  assert.equal(new Set(members.map((m) => m.project_name)).size, 4);
+  assert.deepEqual(parsed.slice(0, 2).map((a) => a.username), ['demo', 'alt_demo']);
+  const seed = seedFor(accounts);
+  for (const a of parsed) {
+    const u = seed.users.find((x) => x.name === a.username);
+    assert.ok(u && u.project === a.project_name && u.password === a.password, `seeded ${a.username}`);
+    assert.ok(seed.projects.includes(a.project_name));
+    assert.deepEqual(u.roles, a.types ? ['admin'] : ['member']);
+  }
+  assert.equal(accountsFor(1).length, 3);
+});
+
+test('tempest.conf: compute-only cloud with pre-provisioned accounts and whole-second build_interval', () => {
+  const ini = tempestConf({ workspace: '/ws', identityV3: 'http://h/identity/v3', imageRef: 'i1', imageRefAlt: 'i2', flavorRef: '42', flavorRefAlt: '84', maxMicroversion: '2.95' });
+  assert.equal(ini.auth.use_dynamic_credentials, false);
+  assert.equal(ini.auth.test_accounts_file, '/ws/etc/accounts.yaml');
+  assert.equal(ini.identity.uri_v3, 'http://h/identity/v3');
+  assert.deepEqual(ini.service_available, { nova: true, glance: true, neutron: false, cinder: false, swift: false, horizon: false });
+  assert.equal(ini.compute.build_interval, 1);
+  assert.equal(ini.compute.max_microversion, '2.95');
+  assert.equal(ini.compute.flavor_ref_alt, '84');
+  assert.equal(ini.validation.run_validation, false);
+  assert.equal(ini['compute-feature-enabled'].xenapi_apis, true);
+  const text = renderIni(ini);
+  assert.match(text, /^\[compute\]\n(.+\n)*build_interval = 1\n/m);
+  assert.match(text, /^neutron = false$/m);
+});
+
+test('computeRoot strips a project id from a catalog URL', () => {
+  assert.equal(computeRoot('http://h:1/compute/v2.1'), 'http://h:1/compute/v2.1');
+  assert.equal(computeRoot('http://h:1/compute/v2.1/abc123'), 'http://h:1/compute/v2.1');
+});
+
+test('summary: passes, skips, failures, and listed tests that never ran count as failed', () => {
+  const lines = [
+    { id: 'tempest.x.A.test_ok[id-1]', status: 'success', reason: '' },
+    { id: 'tempest.x.A.test_skip[id-2]', status: 'skip', reason: 'no network' },
+    { id: 'tempest.x.A.test_bad[id-3]', status: 'fail', reason: 'AssertionError: 1 != 2' },
+    { id: 'setUpClass (tempest.x.B)', status: 'fail', reason: 'tempest.lib.exceptions.Unauthorized' },
+  ].map((r) => JSON.stringify(r)).join('\n');
+  const expected = ['tempest.x.A.test_ok[id-1]', 'tempest.x.A.test_skip[id-2]', 'tempest.x.A.test_bad[id-3]', 'tempest.x.B.test_one[id-4]', 'tempest.x.C.test_two[id-5]'];
+  const s = summarize(parseResults(`noise\n${lines}\n`), expected);
+  assert.equal(summaryLine(s), '1 passed, 3 failed, 1 skipped');
+  const reasons = Object.fromEntries(s.failures.map((f) => [f.id, f.reason]));
+  assert.match(reasons['tempest.x.B.test_one[id-4]'], /setUpClass failed: .*Unauthorized/);
+  assert.match(reasons['tempest.x.C.test_two[id-5]'], /did not run/);
+  assert.equal(reasons['tempest.x.A.test_bad[id-3]'], 'AssertionError: 1 != 2');
+  const noList = summarize(parseResults(lines));
+  assert.equal(summaryLine(noList), '1 passed, 2 failed, 1 skipped');
+});
+
+const haveSubunit = spawnSync(PYTHON, ['-c', 'import subunit, testtools'], { env: debianEnv() }).status === 0;
+
+test('subunit2json reads a subunit v2 stream', { skip: haveSubunit ? false : 'python3-subunit is not installed' }, () => {
+  // A stream written by python3-subunit itself: one pass, one skip, one failure.
+  const writer = [
+    'import sys, subunit',
+    'out = subunit.StreamResultToBytes(sys.stdout.buffer)',
+    'out.status(test_id="t.A.ok", test_status="success")',
+    'out.status(test_id="t.A.sk", file_name="reason", file_bytes=b"needs neutron", mime_type="text/plain; charset=utf8", eof=True)',
+    'out.status(test_id="t.A.sk", test_status="skip")',
+    'out.status(test_id="t.A.bad", file_name="traceback", file_bytes=b"Traceback:\\n  x\\nAssertionError: boom\\n", mime_type="text/x-traceback; charset=utf8", eof=True)',
+    'out.status(test_id="t.A.bad", test_status="fail")',
+  ].join('\n');
+  const stream = spawnSync(PYTHON, ['-c', writer], { env: debianEnv() });
+  assert.equal(stream.status, 0, String(stream.stderr));
+  const json = spawnSync(PYTHON, [join(REPO_ROOT, 'conformance', 'py', 'subunit2json.py')], { input: stream.stdout, env: debianEnv(), encoding: 'utf8' });
+  assert.equal(json.status, 0, json.stderr);
+  const byId = Object.fromEntries(parseResults(json.stdout).map((r) => [r.id, r]));
+  assert.equal(byId['t.A.ok'].status, 'success');
+  assert.deepEqual([byId['t.A.sk'].status, byId['t.A.sk'].reason], ['skip', 'needs neutron']);
+  assert.deepEqual([byId['t.A.bad'].status, byId['t.A.bad'].reason], ['fail', 'AssertionError: boom']);
+});

@@ -1,0 +1,102 @@
+// openstacksdk from Debian (python3-openstacksdk), unmodified, drives one server through its whole
+// lifecycle against a novabox child process (conformance/py/sdk_lifecycle.py); this test asserts the
+// status the SDK reported at every step. Skipped where the SDK is not installed (CI installs it).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { haveOpenstackSdk, PYTHON } from '../../conformance/lib/debian.ts';
+import { REPO_ROOT } from '../../conformance/lib/novabox.ts';
+import { CLOUD, startClientCloud, type ClientCloud } from './clients.ts';
+
+const skip = haveOpenstackSdk() ? false : 'openstacksdk is not importable by /usr/bin/python3 (apt-get install python3-openstacksdk)';
+
+interface Step { step: string; status?: string; error?: string; message?: string; [k: string]: unknown }
+
+describe('openstacksdk against novabox', { skip, timeout: 300_000 }, () => {
+  let cloud: ClientCloud;
+  let steps: Step[] = [];
+  let exitCode = 0;
+  let stderr = '';
+
+  before(async () => {
+    cloud = await startClientCloud();
+    const script = join(REPO_ROOT, 'conformance', 'py', 'sdk_lifecycle.py');
+    const args = [script, '--cloud', CLOUD, '--image', cloud.facts.imageName, '--flavor', 'm1.nano', '--flavor-alt', 'm1.micro'];
+    await new Promise<void>((done) => {
+      execFile(PYTHON, args, { env: cloud.env, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (err, out, errOut) => {
+        exitCode = err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0;
+        stderr = String(errOut);
+        steps = String(out).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Step);
+        done();
+      });
+    });
+  });
+  after(async () => {
+    await cloud?.stop();
+  });
+
+  const at = (name: string): Step => {
+    const s = steps.find((x) => x.step === name);
+    const failed = steps.find((x) => x.error);
+    assert.ok(s, `the SDK script never reached "${name}"${failed ? `: it failed at "${failed.step}" with ${failed.error}: ${failed.message}` : ''}${stderr ? `\n${stderr.slice(-1500)}` : ''}`);
+    assert.equal(s.error, undefined, `${name}: ${s.error}: ${s.message}`);
+    return s;
+  };
+
+  test('the script ran every step without an exception', () => {
+    const failed = steps.find((x) => x.error);
+    assert.equal(failed, undefined, failed ? `${failed.step}: ${failed.error}: ${failed.message}` : '');
+    assert.equal(exitCode, 0, stderr.slice(-1500));
+  });
+
+  const settled: [string, string][] = [
+    ['create', 'ACTIVE'], ['stop', 'SHUTOFF'], ['start', 'ACTIVE'], ['pause', 'PAUSED'], ['unpause', 'ACTIVE'],
+    ['suspend', 'SUSPENDED'], ['resume', 'ACTIVE'], ['reboot soft', 'ACTIVE'], ['reboot hard', 'ACTIVE'], ['rebuild', 'ACTIVE'],
+    ['resize', 'VERIFY_RESIZE'], ['resize confirm', 'ACTIVE'], ['resize again', 'VERIFY_RESIZE'], ['resize revert', 'ACTIVE'],
+    ['shelve', 'SHELVED_OFFLOADED'], ['unshelve', 'ACTIVE'], ['rescue', 'RESCUE'], ['unrescue', 'ACTIVE'],
+  ];
+  for (const [name, status] of settled) {
+    test(`${name} → ${status}`, () => {
+      const s = at(name);
+      assert.equal(s.status, status);
+      assert.equal(s.task_state ?? null, null, `${name}: no task left running`);
+    });
+  }
+
+  for (const status of ['ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED', 'VERIFY_RESIZE', 'SHELVED_OFFLOADED', 'RESCUE']) {
+    test(`servers(status=${status}) lists the server while it is ${status}`, () => {
+      assert.equal(at(`list ${status}`).listed, true);
+    });
+  }
+
+  test('rebuild renamed the server and kept the image', () => {
+    const s = at('rebuilt');
+    assert.match(String(s.name), /-rebuilt$/);
+    assert.equal(s.image, cloud.facts.imageRef);
+  });
+
+  test('resize confirm keeps the new flavor; revert goes back to it', () => {
+    assert.equal(at('flavor after confirm').flavor, 'm1.micro');
+    assert.equal(at('flavor after revert').flavor, 'm1.micro');
+  });
+
+  test('lock refuses an action with 409; unlock clears the lock', () => {
+    assert.equal(at('lock').locked, true);
+    const refused = at('action while locked');
+    assert.equal(refused.refused, true, 'stop of a locked server must be refused');
+    assert.equal(refused.http_status, 409);
+    assert.equal(refused.status, 'ACTIVE');
+    assert.equal(at('unlock').locked, false);
+  });
+
+  test('metadata set and unset', () => {
+    assert.deepEqual(at('metadata set').metadata, { purpose: 'conformance', owner: 'sdk' });
+    assert.deepEqual(at('metadata unset').metadata, { purpose: 'conformance' });
+  });
+
+  test('delete waits until the server is gone', () => {
+    const s = at('delete');
+    assert.equal(s.gone, true);
+  });
+});
