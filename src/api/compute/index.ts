@@ -1,5 +1,101 @@
-// Nova v2.1 at /compute. (Placeholder until the compute API lands.)
-import type { FastifyInstance } from 'fastify';
+// Nova v2.1 at /compute: version documents, microversion negotiation, authentication, then routes.
+//
+// For the compute resources (src/api/compute/resources/**):
+// - Every route plugin below is registered twice: at /compute/v2.1 and at /compute/v2.1/:project_id
+//   (Nova routes both). The preHandler refuses a URL project id that differs from the token's, so
+//   plugins must be safe to register twice (no global decorators) and never need to look at it.
+// - The simulated tenant network: label `private` (PRIVATE_NETWORK in engine/compute.ts), id
+//   `privateNetworkId(project_id)` from ./network.ts (a name-based UUID v5; os-tenant-networks lists it).
+// - Server views per microversion live in ./views/servers.ts (detailView, minimalView, viewContext
+//   in ./servers.ts builds what they need); links (self/bookmark, next) in ./views/links.ts.
+// - Extra /action keys (e.g. os-getVNCConsole) go into `extraActions` of ./server-actions.ts.
+// - Body schemas and Nova's 400 messages: validateBody(schema, body) from ./schemas/validate.ts.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
+import { publicUrl } from '../../config.ts';
+import { BadRequest, DomainError } from '../../domain/errors.ts';
+import { errorHandler } from '../faults.ts';
+import { formatVersion, MAX_VERSION, MIN_VERSION, negotiate, requestedVersion } from '../microversion.ts';
+import { registerComputeResources } from './resources/index.ts';
+import { registerServers } from './servers.ts';
+import { registerServerActions } from './server-actions.ts';
 
-export async function registerCompute(_app: FastifyInstance, _svc: Services): Promise<void> {}
+export async function registerCompute(app: FastifyInstance, svc: Services): Promise<void> {
+  app.decorateRequest('microversion', null as never);
+  const base = () => `${publicUrl(svc.config)}/compute`;
+
+  const v21 = () => ({
+    id: 'v2.1', status: 'CURRENT', version: formatVersion(MAX_VERSION), min_version: formatVersion(MIN_VERSION),
+    updated: '2013-07-23T11:33:21Z',
+    links: [{ rel: 'self', href: `${base()}/v2.1/` }],
+  });
+  app.get('/compute', async () => ({
+    versions: [
+      { id: 'v2.0', status: 'DEPRECATED', version: '', min_version: '', updated: '2025-07-04T12:00:00Z', links: [{ rel: 'self', href: `${base()}/v2/` }] },
+      v21(),
+    ],
+  }));
+
+  await app.register(async (scope) => {
+    // Every /v2.1 response carries the version headers, errors included.
+    scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+      const raw = requestedVersion(req.headers);
+      reply.header('x-openstack-request-id', req.requestId);
+      reply.header('x-compute-request-id', req.requestId);
+      reply.header('vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
+      try {
+        req.microversion = negotiate(raw);
+      } catch (e) {
+        if (e instanceof DomainError && e.code === 406 && raw) {
+          reply.header('openstack-api-version', `compute ${raw}`);
+          reply.header('x-openstack-nova-api-version', raw);
+        } else {
+          reply.header('openstack-api-version', `compute ${formatVersion(MIN_VERSION)}`);
+          reply.header('x-openstack-nova-api-version', formatVersion(MIN_VERSION));
+        }
+        throw e;
+      }
+      reply.header('openstack-api-version', `compute ${formatVersion(req.microversion)}`);
+      reply.header('x-openstack-nova-api-version', formatVersion(req.microversion));
+    });
+    scope.setErrorHandler(errorHandler);
+
+    const versionDoc = () => ({
+      version: {
+        ...v21(),
+        links: [{ rel: 'self', href: `${base()}/v2.1/` }, { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' }],
+        'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
+      },
+    });
+    scope.get('/', async () => versionDoc());
+
+    await scope.register(async (authed) => {
+      authed.addHook('preHandler', async (req, reply) => {
+        const token = req.headers['x-auth-token'];
+        const auth = typeof token === 'string' && token ? await svc.identity.validate(token) : null;
+        if (!auth) {
+          reply
+            .code(401)
+            .header('www-authenticate', `Keystone uri="${publicUrl(svc.config)}/identity"`)
+            .header('content-type', 'application/json')
+            .send({ error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } });
+          return reply;
+        }
+        req.auth = auth;
+        const urlProject = (req.params as { project_id?: string } | undefined)?.project_id;
+        if (urlProject !== undefined && urlProject !== auth.project_id) {
+          throw new BadRequest(`Malformed request URL: URL's project_id '${urlProject}' doesn't match Context's project_id '${auth.project_id}'`);
+        }
+      });
+      const routes = async (r: FastifyInstance) => {
+        await registerServers(r, svc);
+        await registerServerActions(r, svc);
+        await registerComputeResources(r, svc);
+      };
+      await authed.register(routes);
+      await authed.register(routes, { prefix: '/:project_id' });
+      // GET /v2.1/{project_id}/ answers the version document, authenticated.
+      authed.get('/:project_id', async () => versionDoc());
+    });
+  }, { prefix: '/compute/v2.1' });
+}

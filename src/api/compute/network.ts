@@ -1,0 +1,22 @@
+// The simulated tenant network every project has (no Neutron): its label and id.
+import { createHash } from 'node:crypto';
+
+export const PRIVATE_NETWORK = 'private';
+
+/** Fixed namespace so every novabox computes the same id for a project. */
+const NAMESPACE = 'b7d4a4c6-0b0e-4a53-9c1e-6e6f76610000';
+
+/** A name-based (RFC 4122 version 5) UUID: stable across restarts and processes. */
+export function uuidV5(name: string, namespace = NAMESPACE): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const h = createHash('sha1').update(ns).update(name, 'utf8').digest();
+  h[6] = (h[6] & 0x0f) | 0x50;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** The id of a project's `private` network (os-tenant-networks lists it; create accepts it in `networks`). */
+export function privateNetworkId(project_id: string): string {
+  return uuidV5(`network:${PRIVATE_NETWORK}:${project_id}`);
+}
