@@ -81,6 +81,8 @@ export interface Plan {
   steps: Step[];
   onFailure: OnFailure;
   migration?: { type: 'resize' | 'migration' | 'live-migration' | 'evacuation'; status: MigrationStatus };
+  /** Where the compute work runs: the server's own host (default) or the migration's destination. */
+  runs_on?: 'host' | 'target';
 }
 
 /** Everything a plan may depend on besides the server itself; all pure values. */
@@ -446,6 +448,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
       steps: rebuildSteps(s, evacuateEndsStopped(s, input.microversion)).map((st, i) => (i === 0 ? { ...st, host: 'target' as const, migration: 'done' as const } : st)),
       onFailure: ERROR,
       migration: { type: 'evacuation', status: 'accepted' },
+      runs_on: 'target',
     }),
   },
   changePassword: {

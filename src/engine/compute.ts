@@ -316,7 +316,8 @@ export class ComputeEngine {
       const s = await this.admit(tx, ctx, uuid, rule);
       const prep = await this.prepare(tx, ctx, s, rule, params);
       if (prep.noop) return { server: s };
-      const plan: Plan = rule.plan(s, this.planInput(ctx, params));
+      // The plan sees the server as the API leaves it (new flavor, old_vm_state …).
+      const plan: Plan = rule.plan({ ...s, ...prep.patch } as ServerRecord, this.planInput(ctx, params));
       const patch: ServerPatch = { ...plan.accept, ...prep.patch };
       await tx.updateServer(s.id, patch, now);
       const context: TaskContext = { request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, ...prep.context, params: prep.taskParams ?? {} };

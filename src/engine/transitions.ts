@@ -113,7 +113,8 @@ export class Transitions {
       return;
     }
     // A cast to a compute service that is down waits in the queue until the service is back.
-    if (server.host && step.host !== 'scheduled' && !(await engine.hostIsUp(server.host))) {
+    const worker = t.plan.runs_on === 'target' ? t.context.target_host ?? null : server.host;
+    if (worker && step.host !== 'scheduled' && !(await engine.hostIsUp(worker))) {
       await engine.store.transaction(async (tx) => {
         const cur = await tx.getTask(t.server_id);
         if (cur && cur.step === t.step && cur.action_id === t.action_id && cur.action === t.action) {
