@@ -1,0 +1,21 @@
+// Compute resources other than servers and their actions. Registered inside the authenticated
+// /compute/v2.1 scope; every route exists with and without a leading /{project_id} segment.
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../../novabox.ts';
+import { registerFlavors } from './flavors.ts';
+import { registerKeypairs } from './keypairs.ts';
+import { registerQuotas } from './quotas.ts';
+import { registerServerGroups } from './server-groups.ts';
+import { registerInfra } from './infra.ts';
+import { registerTenantNetworks } from './tenant-networks.ts';
+import { registerServerSubResources } from './server-sub.ts';
+
+export async function registerComputeResources(scope: FastifyInstance, svc: Services): Promise<void> {
+  registerFlavors(scope, svc);
+  registerKeypairs(scope, svc);
+  registerQuotas(scope, svc);
+  registerServerGroups(scope, svc);
+  registerInfra(scope, svc);
+  registerTenantNetworks(scope, svc);
+  registerServerSubResources(scope, svc);
+}

@@ -1,0 +1,190 @@
+// os-keypairs: generate (below 2.92), import, list (paged from 2.35), show, delete; per user.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import type { Services } from '../../../novabox.ts';
+import type { Db } from '../../../store/db.ts';
+import { BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
+import { isAdmin, policyMessage } from '../../../domain/policy.ts';
+import { mv } from '../context.ts';
+import { isoMicro, limitMarker, nextLink, page, params, q1, route, strictQuery, validate } from './common.ts';
+import { quotaLimit } from './quotas.ts';
+
+export interface KeypairRow {
+  id: number;
+  user_id: string;
+  name: string;
+  type: 'ssh' | 'x509';
+  fingerprint: string;
+  public_key: string;
+  created_at: number;
+}
+
+/** The servers API resolves `key_name` at create with this (undefined: 400 "Invalid key_name provided."). */
+export function getKeypair(db: Db, user_id: string, name: string): KeypairRow | undefined {
+  return db.prepare('SELECT * FROM key_pairs WHERE user_id = ? AND name = ?').get(user_id, name) as KeypairRow | undefined;
+}
+
+export function listKeypairs(db: Db, user_id: string): KeypairRow[] {
+  return db.prepare('SELECT * FROM key_pairs WHERE user_id = ? ORDER BY name, id').all(user_id) as KeypairRow[];
+}
+
+export function countKeypairs(db: Db, user_id: string): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM key_pairs WHERE user_id = ?').get(user_id) as { n: number }).n;
+}
+
+// ---------------------------------------------------------------- key material
+
+function sshString(buf: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(buf.length);
+  return Buffer.concat([len, buf]);
+}
+
+function mpint(b64url: string): Buffer {
+  let b = Buffer.from(b64url, 'base64url');
+  if (b[0] & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
+  return sshString(b);
+}
+
+function colonHex(digest: Buffer): string {
+  return digest.toString('hex').match(/../g)!.join(':');
+}
+
+/** A fresh RSA key pair: OpenSSH public key and PKCS#1 PEM private key. */
+export function generateSshKey(comment = 'Generated-by-Nova'): { public_key: string; private_key: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
+  const blob = Buffer.concat([sshString(Buffer.from('ssh-rsa')), mpint(jwk.e), mpint(jwk.n)]);
+  return {
+    public_key: `ssh-rsa ${blob.toString('base64')} ${comment}`,
+    private_key: privateKey.export({ type: 'pkcs1', format: 'pem' }) as string,
+  };
+}
+
+/** Fingerprint as Nova computes it: MD5 of the SSH key blob, SHA-1 of an x509 certificate. */
+export function fingerprint(type: 'ssh' | 'x509', public_key: string): string {
+  if (type === 'x509') {
+    try {
+      return colonHex(createHash('sha1').update(new X509Certificate(public_key).raw).digest());
+    } catch {
+      throw new BadRequest('Keypair data is invalid: failed to generate fingerprint');
+    }
+  }
+  const parts = public_key.trim().split(/\s+/);
+  const blob = parts.length >= 2 && /^[A-Za-z0-9+/]+={0,2}$/.test(parts[1]) ? Buffer.from(parts[1], 'base64') : null;
+  if (!blob || blob.length < 4) throw new BadRequest('Keypair data is invalid: failed to generate fingerprint');
+  const n = blob.readUInt32BE(0);
+  if (n + 4 > blob.length || blob.subarray(4, 4 + n).toString('latin1') !== parts[0]) {
+    throw new BadRequest('Keypair data is invalid: failed to generate fingerprint');
+  }
+  return colonHex(createHash('md5').update(blob).digest());
+}
+
+// ---------------------------------------------------------------- schemas
+
+const NAME = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[_\\- a-zA-Z0-9]+$' };
+const NAME_292 = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[_\\-@. a-zA-Z0-9]+$' };
+
+function createSchema(req: FastifyRequest): object {
+  const props: Record<string, object> = { name: mv(req, 92) ? NAME_292 : NAME, public_key: { type: 'string' } };
+  if (mv(req, 2)) props.type = { type: 'string', enum: ['ssh', 'x509'] };
+  if (mv(req, 10)) props.user_id = { type: 'string' };
+  return {
+    type: 'object', required: ['keypair'], additionalProperties: false,
+    properties: { keypair: { type: 'object', required: mv(req, 92) ? ['name', 'public_key'] : ['name'], additionalProperties: false, properties: props } },
+  };
+}
+const schemaCache = new Map<string, object>();
+function createSchemaFor(req: FastifyRequest): object {
+  const key = `${mv(req, 2)}${mv(req, 10)}${mv(req, 92)}`;
+  let s = schemaCache.get(key);
+  if (!s) schemaCache.set(key, (s = createSchema(req)));
+  return s;
+}
+
+// ---------------------------------------------------------------- routes
+
+/** `user_id` query (≥2.10): another user's keypairs need the admin role. */
+function targetUser(req: FastifyRequest, action: string, requested?: string): string {
+  const own = req.auth!.user_id;
+  const user = mv(req, 10) ? (requested ?? q1(req, 'user_id') ?? own) : own;
+  if (user !== own && !isAdmin(req.auth!)) throw new Forbidden(policyMessage(`os_compute_api:os-keypairs:${action}`));
+  return user;
+}
+
+function view(req: FastifyRequest, k: KeypairRow, full: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (full) {
+    Object.assign(out, { created_at: isoMicro(k.created_at), deleted: false, deleted_at: null, id: k.id });
+  }
+  out.fingerprint = k.fingerprint;
+  out.name = k.name;
+  if (mv(req, 2)) out.type = k.type;
+  out.public_key = k.public_key;
+  if (full) Object.assign(out, { updated_at: null, user_id: k.user_id });
+  return out;
+}
+
+export function registerKeypairs(scope: FastifyInstance, svc: Services): void {
+  route(scope, 'POST', '/os-keypairs', async (req, reply) => {
+    const body = validate<{ keypair: { name: string; public_key?: string; type?: 'ssh' | 'x509'; user_id?: string } }>(createSchemaFor(req), req.body);
+    const kp = body.keypair;
+    const user_id = targetUser(req, 'create', kp.user_id);
+    const type = kp.type ?? 'ssh';
+    if (!mv(req, 92) && kp.name.trim() !== kp.name) {
+      throw new BadRequest(`Invalid input for field/attribute name. Value: ${kp.name}. '${kp.name}' has leading or trailing whitespace`);
+    }
+    const limit = await quotaLimit(svc, req.auth!.project_id ?? '', 'key_pairs');
+    if (limit >= 0 && countKeypairs(svc.db, user_id) + 1 > limit) throw new QuotaExceeded('Quota exceeded, too many key pairs.');
+    if (getKeypair(svc.db, user_id, kp.name)) throw new Conflict(`Key pair '${kp.name}' already exists.`);
+    let public_key = kp.public_key;
+    let private_key: string | undefined;
+    if (public_key === undefined) {
+      if (type === 'x509') throw new BadRequest('Keypair data is invalid: generating x509 key pairs is not supported by this service');
+      ({ public_key, private_key } = generateSshKey());
+    }
+    const fp = fingerprint(type, public_key);
+    const now = svc.clock.now();
+    const id = Number(svc.db.prepare('INSERT INTO key_pairs (user_id, name, type, fingerprint, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(user_id, kp.name, type, fp, public_key, now).lastInsertRowid);
+    const row: KeypairRow = { id, user_id, name: kp.name, type, fingerprint: fp, public_key, created_at: now };
+    const out = view(req, row, false);
+    if (private_key !== undefined) out.private_key = private_key;
+    out.user_id = user_id;
+    // Nova answers 201 from 2.2 on, 200 before.
+    reply.code(mv(req, 2) ? 201 : 200);
+    return { keypair: out };
+  });
+
+  route(scope, 'GET', '/os-keypairs', async (req) => {
+    if (mv(req, 75)) strictQuery(req, mv(req, 35) ? ['user_id', 'limit', 'marker'] : ['user_id']);
+    const user_id = targetUser(req, 'index');
+    let rows = listKeypairs(svc.db, user_id);
+    let links;
+    if (mv(req, 35)) {
+      const { limit, marker } = limitMarker(req, svc.config.max_limit);
+      rows = page(rows, (k) => k.name, limit, marker, (m) => new BadRequest(`Marker ${m} could not be found.`));
+      links = nextLink(svc, req, 'os-keypairs', rows, limit, rows.at(-1)?.name);
+    }
+    const out: Record<string, unknown> = { keypairs: rows.map((k) => ({ keypair: view(req, k, false) })) };
+    if (links) out.keypairs_links = links;
+    return out;
+  });
+
+  route(scope, 'GET', '/os-keypairs/:name', async (req) => {
+    if (mv(req, 75)) strictQuery(req, ['user_id']);
+    const user_id = targetUser(req, 'show');
+    const k = getKeypair(svc.db, user_id, params(req).name);
+    if (!k) throw new NotFound(`Keypair ${params(req).name} not found for user ${user_id}`);
+    return { keypair: view(req, k, true) };
+  });
+
+  route(scope, 'DELETE', '/os-keypairs/:name', async (req, reply) => {
+    if (mv(req, 75)) strictQuery(req, ['user_id']);
+    const user_id = targetUser(req, 'delete');
+    const n = svc.db.prepare('DELETE FROM key_pairs WHERE user_id = ? AND name = ?').run(user_id, params(req).name).changes;
+    if (!n) throw new NotFound(`Keypair ${params(req).name} not found for user ${user_id}`);
+    // 202 below 2.2, 204 from 2.2.
+    return reply.code(mv(req, 2) ? 204 : 202).send();
+  });
+}

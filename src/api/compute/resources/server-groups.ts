@@ -1,0 +1,137 @@
+// os-server-groups: create (policies list below 2.64, policy + rules from 2.64), list, show, delete.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Services } from '../../../novabox.ts';
+import type { Db } from '../../../store/db.ts';
+import { BadRequest, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
+import { isAdmin } from '../../../domain/policy.ts';
+import { authorize, mv } from '../context.ts';
+import { params, query, q1, route, strictQuery, toInt, validate } from './common.ts';
+import { quotaLimit } from './quotas.ts';
+
+export interface ServerGroupRow {
+  id: number;
+  uuid: string;
+  name: string;
+  project_id: string;
+  user_id: string;
+  policy: string;
+  rules: string;
+  created_at: number;
+}
+
+export function getServerGroup(db: Db, uuid: string): ServerGroupRow | undefined {
+  return db.prepare('SELECT * FROM server_groups WHERE uuid = ?').get(uuid) as ServerGroupRow | undefined;
+}
+
+/** The servers API adds a new server to the group named by the `group` scheduler hint. */
+export function addServerGroupMember(db: Db, group_uuid: string, server_uuid: string): void {
+  const g = getServerGroup(db, group_uuid);
+  if (g) db.prepare('INSERT OR IGNORE INTO server_group_members (group_id, server_uuid) VALUES (?, ?)').run(g.id, server_uuid);
+}
+
+/** Members that are servers not deleted (Nova hides deleted members). */
+export function serverGroupMembers(db: Db, group_id: number): string[] {
+  return (db.prepare(`SELECT m.server_uuid AS uuid FROM server_group_members m JOIN servers s ON s.uuid = m.server_uuid
+    WHERE m.group_id = ? AND s.deleted = 0 ORDER BY s.id`).all(group_id) as { uuid: string }[]).map((r) => r.uuid);
+}
+
+const NAME = { type: 'string', minLength: 1, maxLength: 255 };
+const OLD = ['anti-affinity', 'affinity'];
+const ALL = ['anti-affinity', 'affinity', 'soft-anti-affinity', 'soft-affinity'];
+
+function createSchema(req: FastifyRequest): object {
+  const group = mv(req, 64)
+    ? {
+        type: 'object', required: ['name', 'policy'], additionalProperties: false,
+        properties: {
+          name: NAME, policy: { type: 'string', enum: ALL },
+          rules: { type: 'object', additionalProperties: false, properties: { max_server_per_host: { type: ['integer', 'string'], pattern: '^[0-9]+$', minimum: 1 } } },
+        },
+      }
+    : {
+        type: 'object', required: ['name', 'policies'], additionalProperties: false,
+        properties: { name: NAME, policies: { type: 'array', minItems: 1, maxItems: 1, uniqueItems: true, items: { type: 'string', enum: mv(req, 15) ? ALL : OLD } } },
+      };
+  return { type: 'object', required: ['server_group'], additionalProperties: false, properties: { server_group: group } };
+}
+
+export function registerServerGroups(scope: FastifyInstance, svc: Services): void {
+  const view = (req: FastifyRequest, g: ServerGroupRow): Record<string, unknown> => {
+    const out: Record<string, unknown> = { id: g.uuid, name: g.name };
+    if (mv(req, 64)) {
+      out.policy = g.policy;
+      out.rules = JSON.parse(g.rules);
+    } else {
+      out.policies = [g.policy];
+      out.metadata = {};
+    }
+    out.members = serverGroupMembers(svc.db, g.id);
+    if (mv(req, 13)) {
+      out.project_id = g.project_id;
+      out.user_id = g.user_id;
+    }
+    return out;
+  };
+
+  const find = (req: FastifyRequest, rule: string, policy: 'reader' | 'member'): ServerGroupRow => {
+    const g = getServerGroup(svc.db, params(req).id);
+    if (!g) throw new NotFound(`Instance group ${params(req).id} could not be found.`);
+    authorize(req, policy, `os_compute_api:os-server-groups:${rule}`, g.project_id);
+    return g;
+  };
+
+  route(scope, 'POST', '/os-server-groups', async (req) => {
+    const project_id = req.auth!.project_id ?? '';
+    authorize(req, 'member', 'os_compute_api:os-server-groups:create');
+    const limit = await quotaLimit(svc, project_id, 'server_groups');
+    const used = (svc.db.prepare('SELECT COUNT(*) AS n FROM server_groups WHERE project_id = ?').get(project_id) as { n: number }).n;
+    if (limit >= 0 && used + 1 > limit) throw new QuotaExceeded('Quota exceeded, too many server groups.');
+    const body = validate<{ server_group: { name: string; policy?: string; policies?: string[]; rules?: { max_server_per_host?: number | string } } }>(createSchema(req), req.body);
+    const sg = body.server_group;
+    let policy: string;
+    let rules: Record<string, number> = {};
+    if (mv(req, 64)) {
+      policy = sg.policy!;
+      if (sg.rules && Object.keys(sg.rules).length) {
+        if (policy !== 'anti-affinity') throw new BadRequest('Only anti-affinity policy supports rules.');
+        if (sg.rules.max_server_per_host !== undefined) rules = { max_server_per_host: toInt(sg.rules.max_server_per_host)! };
+      }
+    } else {
+      policy = sg.policies![0];
+    }
+    const row: Omit<ServerGroupRow, 'id'> = {
+      uuid: randomUUID(), name: sg.name, project_id, user_id: req.auth!.user_id, policy, rules: JSON.stringify(rules), created_at: svc.clock.now(),
+    };
+    const id = Number(svc.db.prepare('INSERT INTO server_groups (uuid, name, project_id, user_id, policy, rules, created_at) VALUES (@uuid, @name, @project_id, @user_id, @policy, @rules, @created_at)').run(row).lastInsertRowid);
+    return { server_group: view(req, { id, ...row }) };
+  });
+
+  route(scope, 'GET', '/os-server-groups', async (req) => {
+    if (mv(req, 75)) strictQuery(req, ['all_projects', 'limit', 'offset']);
+    authorize(req, 'reader', 'os_compute_api:os-server-groups:index');
+    const all = 'all_projects' in query(req) && isAdmin(req.auth!);
+    let rows = (all
+      ? svc.db.prepare('SELECT * FROM server_groups ORDER BY id').all()
+      : svc.db.prepare('SELECT * FROM server_groups WHERE project_id = ? ORDER BY id').all(req.auth!.project_id)) as ServerGroupRow[];
+    // common.limited: offset and limit, both non-negative integers.
+    const off = q1(req, 'offset');
+    const lim = q1(req, 'limit');
+    const offset = off === undefined ? 0 : toInt(off);
+    if (offset === null || offset < 0) throw new BadRequest('offset param must be an integer');
+    const limit = lim === undefined ? svc.config.max_limit : toInt(lim);
+    if (limit === null || limit < 0) throw new BadRequest('limit param must be an integer');
+    rows = rows.slice(offset, offset + Math.min(limit, svc.config.max_limit));
+    return { server_groups: rows.map((g) => view(req, g)) };
+  });
+
+  route(scope, 'GET', '/os-server-groups/:id', async (req) => {
+    return { server_group: view(req, find(req, 'show', 'reader')) };
+  });
+
+  route(scope, 'DELETE', '/os-server-groups/:id', async (req, reply) => {
+    const g = find(req, 'delete', 'member');
+    svc.db.prepare('DELETE FROM server_groups WHERE id = ?').run(g.id);
+    return reply.code(204).send();
+  });
+}
