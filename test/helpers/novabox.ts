@@ -1,0 +1,73 @@
+// Shared test helper: an in-memory novabox driven through app.inject(), plus tokens for the
+// seeded users (admin, demo, alt_demo; password 'secret'), obtained the way clients get them.
+//
+//   const nb = await startNovabox();
+//   const res = await nb.app.inject({ method: 'GET', url: '/image/v2/images', headers: await nb.headers('demo') });
+//   await nb.close();
+//
+// `overrides` are config overrides (db defaults to ':memory:', time_scale 0, log_level silent,
+// port 0); pass `db` to reuse a file. The environment is ignored, so NOVABOX_* cannot leak in.
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from '../../src/config.ts';
+import type { Clock } from '../../src/engine/clock.ts';
+import { createNovabox, type Services } from '../../src/novabox.ts';
+
+export interface TestNovabox {
+  app: FastifyInstance;
+  services: Services;
+  config: Config;
+  /** A project-scoped token for a seeded (or created) user; cached per user and project. */
+  token(user?: string, project?: string): Promise<string>;
+  /** `{ 'x-auth-token': token(user, project) }` for app.inject. */
+  headers(user?: string, project?: string): Promise<Record<string, string>>;
+  /** The id of a project by name (Default domain). */
+  projectId(name: string): string;
+  close(): Promise<void>;
+}
+
+export async function startNovabox(overrides: Partial<Config> = {}, opts: { clock?: Clock } = {}): Promise<TestNovabox> {
+  const config = loadConfig({ db: ':memory:', time_scale: 0, log_level: 'silent', port: 0, ...overrides }, {});
+  const nb = await createNovabox(config, opts);
+  const tokens = new Map<string, string>();
+  const seedProject = (user: string): string => config.seed.users.find((u) => u.name === user)?.project ?? user;
+  const helper: TestNovabox = {
+    app: nb.app,
+    services: nb.services,
+    config,
+    async token(user = 'demo', project = seedProject(user)) {
+      const key = `${user}\u0000${project}`;
+      const cached = tokens.get(key);
+      if (cached) return cached;
+      const password = config.seed.users.find((u) => u.name === user)?.password ?? 'secret';
+      const res = await nb.app.inject({
+        method: 'POST',
+        url: '/identity/v3/auth/tokens',
+        payload: passwordAuth(user, password, { project: { name: project, domain: { name: 'Default' } } }),
+      });
+      assert.equal(res.statusCode, 201, `token for ${user}/${project}: ${res.body}`);
+      const token = String(res.headers['x-subject-token']);
+      tokens.set(key, token);
+      return token;
+    },
+    async headers(user, project) {
+      return { 'x-auth-token': await helper.token(user, project) };
+    },
+    projectId(name) {
+      const p = nb.services.identity.listProjects({ name, domain_id: 'default' })[0];
+      assert.ok(p, `project ${name} exists`);
+      return p.id;
+    },
+    close: () => nb.close(),
+  };
+  return helper;
+}
+
+/** The body of a password authentication request (user by name in the Default domain). */
+export function passwordAuth(user: string, password: string, scope?: unknown): Record<string, unknown> {
+  const auth: Record<string, unknown> = {
+    identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } },
+  };
+  if (scope !== undefined) auth.scope = scope;
+  return { auth };
+}
