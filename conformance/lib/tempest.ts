@@ -3,7 +3,7 @@
 // cinder, swift and SSH validation off. Pure functions render the files; writeWorkspace runs
 // `tempest init` and writes them.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Account } from './discover.ts';
 import type { SeedUser } from './novabox.ts';
@@ -126,6 +126,9 @@ export const TEMPEST = '/usr/bin/tempest';
 /** `tempest init` into dir (registered in a private workspace file, not ~/.tempest), then our files. */
 export function writeWorkspace(dir: string, conf: ConfInput, accounts: Account[]): void {
   execFileSync(TEMPEST, ['init', '--workspace-path', join(dir, '..', 'workspace.yaml'), dir], { stdio: 'pipe' });
+  // tempest init's logging.conf would override log_dir/log_file with a truncating handler per
+  // worker; without it oslo.log appends every worker's requests to logs/tempest.log.
+  rmSync(join(dir, 'etc', 'logging.conf'), { force: true });
   writeFileSync(join(dir, 'etc', 'accounts.yaml'), renderAccountsYaml(accounts));
   writeFileSync(join(dir, 'etc', 'tempest.conf'), renderIni(tempestConf(conf)));
 }

@@ -6,10 +6,15 @@ The reason is the skip reason, or the last line of a failure's traceback.
 Uses python3-subunit and python3-testtools (Debian dependencies of python3-stestr).
 """
 import json
+import re
 import sys
 
 import subunit
 import testtools
+
+
+# 'tempest.lib.exceptions.NotFound: Object not found', 'AssertionError: ...', 'KeyError'
+EXCEPTION_LINE = re.compile(r'^[A-Za-z_][\w.]*(Error|Exception|Failure|Timeout|NotFound|Conflict|BadRequest|Unauthorized|Forbidden|Mismatch|[A-Z]\w*)(: .*)?$')
 
 
 def text_of(details, key):
@@ -22,6 +27,18 @@ def text_of(details, key):
         return ''
 
 
+def exception_of(traceback):
+    """The exception line of a traceback and what follows it, on one line."""
+    lines = [line.strip() for line in traceback.splitlines() if line.strip()]
+    start = None
+    for i, line in enumerate(lines):
+        if EXCEPTION_LINE.match(line):
+            start = i
+    if start is None:
+        return lines[-1] if lines else ''
+    return ' '.join(lines[start:])
+
+
 def on_test(test):
     status = test['status']
     if status in ('exists', None):
@@ -31,9 +48,7 @@ def on_test(test):
     if status == 'skip':
         reason = text_of(details, 'reason').strip()
     elif status in ('fail', 'uxsuccess'):
-        tb = text_of(details, 'traceback').strip()
-        lines = [line for line in tb.splitlines() if line.strip()]
-        reason = lines[-1] if lines else ''
+        reason = exception_of(text_of(details, 'traceback'))
     print(json.dumps({'id': test['id'], 'status': status, 'reason': reason[:500]}), flush=True)
 
 

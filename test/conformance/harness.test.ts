@@ -105,7 +105,7 @@ test('subunit2json reads a subunit v2 stream', { skip: haveSubunit ? false : 'py
     'out.status(test_id="t.A.ok", test_status="success")',
     'out.status(test_id="t.A.sk", file_name="reason", file_bytes=b"needs neutron", mime_type="text/plain; charset=utf8", eof=True)',
     'out.status(test_id="t.A.sk", test_status="skip")',
-    'out.status(test_id="t.A.bad", file_name="traceback", file_bytes=b"Traceback:\\n  x\\nAssertionError: boom\\n", mime_type="text/x-traceback; charset=utf8", eof=True)',
+    'out.status(test_id="t.A.bad", file_name="traceback", file_bytes=b"Traceback (most recent call last):\\n  File \\"x.py\\", line 1\\n    raise exceptions.NotFound(body)\\ntempest.lib.exceptions.NotFound: Object not found\\nDetails: {\'code\': 404}\\n", mime_type="text/x-traceback; charset=utf8", eof=True)',
     'out.status(test_id="t.A.bad", test_status="fail")',
   ].join('\n');
   const stream = spawnSync(PYTHON, ['-c', writer], { env: debianEnv() });
@@ -115,5 +115,5 @@ test('subunit2json reads a subunit v2 stream', { skip: haveSubunit ? false : 'py
   const byId = Object.fromEntries(parseResults(json.stdout).map((r) => [r.id, r]));
   assert.equal(byId['t.A.ok'].status, 'success');
   assert.deepEqual([byId['t.A.sk'].status, byId['t.A.sk'].reason], ['skip', 'needs neutron']);
-  assert.deepEqual([byId['t.A.bad'].status, byId['t.A.bad'].reason], ['fail', 'AssertionError: boom']);
+  assert.deepEqual([byId['t.A.bad'].status, byId['t.A.bad'].reason], ['fail', "tempest.lib.exceptions.NotFound: Object not found Details: {'code': 404}"]);
 });
