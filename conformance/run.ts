@@ -5,7 +5,7 @@
 // a throw-away database, writes a tempest workspace with pre-provisioned accounts, runs the list,
 // and prints `N passed, N failed, N skipped` plus the failing ids. Exit status 1 on any failure.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,15 +65,42 @@ async function canLogIn(identityV3: string, accounts: Account[]): Promise<string
   return problems;
 }
 
+let tempestGroup: number | undefined;
+
+function stopTempest(): void {
+  if (tempestGroup === undefined) return;
+  try {
+    process.kill(-tempestGroup, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
+
 function runTempest(ws: string, args: string[], timeoutSec: number): Promise<number | null> {
   return new Promise((ok) => {
     const env = debianEnv({ TEMPEST_CONFIG_DIR: join(ws, 'etc'), TEMPEST_CONFIG: 'tempest.conf' });
-    const child = spawn(TEMPEST, ['run', '--config-file', join(ws, 'etc', 'tempest.conf'), ...args], { cwd: ws, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    // Its own process group, so a timeout stops stestr's workers too.
+    const child = spawn(TEMPEST, ['run', '--config-file', join(ws, 'etc', 'tempest.conf'), ...args], { cwd: ws, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // The full output (every failing test's captured request log) goes to a file; the console
+    // gets one progress line per test.
+    const out = createWriteStream(join(ws, 'logs', 'tempest-run.txt'));
+    let pending = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out.write(b);
+      pending += b.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (/^\{\d+\} \S/.test(line)) console.log(line.length > 240 ? `${line.slice(0, 240)}…` : line);
+    });
+    child.stderr!.on('data', (b: Buffer) => out.write(b));
+    tempestGroup = child.pid;
     const timer = setTimeout(() => {
       console.error(`tempest still running after ${timeoutSec} s: stopping it`);
-      child.kill('SIGTERM');
+      stopTempest();
     }, timeoutSec * 1000);
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
+      out.end();
+      tempestGroup = undefined;
       clearTimeout(timer);
       ok(code);
     });
@@ -109,7 +136,10 @@ async function main(): Promise<number> {
     await nb?.stop({ removeDir: false });
     nb = null;
   };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGINT', () => {
+    stopTempest();
+    void cleanup().then(() => process.exit(130));
+  });
   try {
     nb = await startNovabox({ dir: nbDir, config: { seed: seedFor(accounts) } });
     console.log(`novabox on ${nb.url} (log ${nb.logFile})`);
@@ -147,13 +177,12 @@ async function main(): Promise<number> {
     for (const f of summary.failures) console.log(`FAILED ${f.id}: ${f.reason}`);
     console.log(summaryLine(summary));
     const failed = summary.failed > 0 || summary.failures.length > 0 || (code !== 0 && summary.passed + summary.skipped === 0);
-    if (opt.keep) console.log(`kept: workspace ${ws}\n  tempest.log ${join(ws, 'logs', 'tempest.log')}\n  novabox.log ${join(nbDir, 'novabox.log')}`);
-    else if (failed) console.log('(rerun with --keep to keep tempest.log, which has every request and response)');
+    if (failed && !opt.keep) console.log('(rerun with --keep to keep tempest.log, which has every request and response)');
     return failed ? 1 : 0;
   } finally {
     await cleanup();
     if (!opt.keep) rmSync(root, { recursive: true, force: true });
-    else console.log(`kept ${root}`);
+    else console.log(`kept ${root}\n  tempest output ${join(ws, 'logs', 'tempest-run.txt')}\n  tempest.log ${join(ws, 'logs', 'tempest.log')}\n  novabox.log ${join(nbDir, 'novabox.log')}`);
   }
 }
 
