@@ -7,6 +7,7 @@ import type { AuthContext } from './ports.ts';
 import { registerIdentity } from './identity/index.ts';
 import { registerImage } from './image/index.ts';
 import { registerCompute } from './compute/index.ts';
+import { registerNovaboxAdmin } from './novabox/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -61,5 +62,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerIdentity(app, services);
   await registerImage(app, services);
   await registerCompute(app, services);
+  await registerNovaboxAdmin(app, services);
   return app;
 }

@@ -1,0 +1,73 @@
+// novabox's own admin API at /novabox/v1: inject faults into the simulated driver, make guests shut
+// down or crash, take hosts down, change the time scale. Admin tokens only.
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../novabox.ts';
+import { publicUrl } from '../../config.ts';
+import { Forbidden } from '../../domain/errors.ts';
+import { isAdmin } from '../../domain/policy.ts';
+import { DRIVER_OPS, PUBLIC_ACTIONS } from '../../domain/actions.ts';
+
+const faultSchema = {
+  type: 'object',
+  required: ['action', 'op'],
+  additionalProperties: false,
+  properties: {
+    action: { type: 'string', enum: [...PUBLIC_ACTIONS, '*'] },
+    op: { type: 'string', enum: [...Object.keys(DRIVER_OPS), '*'] },
+    server_uuid: { type: 'string', format: 'uuid' },
+    message: { type: 'string', minLength: 1, maxLength: 255 },
+    code: { type: 'integer', minimum: 400, maximum: 599 },
+    times: { type: 'integer', minimum: 1, maximum: 1000000 },
+  },
+} as const;
+
+export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addHook('preHandler', async (req, reply) => {
+      const token = req.headers['x-auth-token'];
+      const auth = typeof token === 'string' && token ? await svc.identity.validate(token) : null;
+      if (!auth) {
+        return reply
+          .code(401)
+          .header('www-authenticate', `Keystone uri="${publicUrl(svc.config)}/identity"`)
+          .send({ error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } });
+      }
+      if (!isAdmin(auth)) throw new Forbidden('Only administrators may use the novabox admin API.');
+      req.auth = auth;
+    });
+
+    scope.get('/faults', async () => ({ faults: svc.driver.listFaults() }));
+    scope.post('/faults', { schema: { body: faultSchema } }, async (req, reply) => {
+      const id = svc.driver.inject(req.body as Parameters<typeof svc.driver.inject>[0]);
+      return reply.code(201).send({ fault: svc.driver.listFaults().find((f) => f.id === id) });
+    });
+    scope.delete('/faults', async (_req, reply) => {
+      svc.driver.clearFaults();
+      return reply.code(204).send();
+    });
+
+    scope.post<{ Params: { id: string }; Body: { event: 'shutdown' | 'crash' } }>('/servers/:id/guest', {
+      schema: { body: { type: 'object', required: ['event'], additionalProperties: false, properties: { event: { type: 'string', enum: ['shutdown', 'crash'] } } } },
+    }, async (req, reply) => {
+      await svc.engine.guestEvent(req.params.id, req.body.event);
+      return reply.code(202).send();
+    });
+
+    scope.get('/hosts', async () => ({ hosts: await svc.engine.listHosts() }));
+    scope.put<{ Params: { name: string }; Body: { up?: boolean; forced_down?: boolean; disabled?: boolean; disabled_reason?: string | null } }>('/hosts/:name', {
+      schema: {
+        body: {
+          type: 'object', additionalProperties: false, minProperties: 1,
+          properties: { up: { type: 'boolean' }, forced_down: { type: 'boolean' }, disabled: { type: 'boolean' }, disabled_reason: { type: ['string', 'null'], maxLength: 255 } },
+        },
+      },
+    }, async (req) => ({ host: await svc.engine.setHost(req.params.name, req.body) }));
+
+    scope.put<{ Body: { time_scale: number } }>('/time-scale', {
+      schema: { body: { type: 'object', required: ['time_scale'], additionalProperties: false, properties: { time_scale: { type: 'number', minimum: 0, maximum: 1000 } } } },
+    }, async (req) => {
+      svc.driver.setTimeScale(req.body.time_scale);
+      return { time_scale: req.body.time_scale };
+    });
+  }, { prefix: '/novabox/v1' });
+}
