@@ -539,7 +539,7 @@ export class ComputeEngine {
     });
   }
 
-  private static META_STATES: VmState[] = ['active', 'paused', 'suspended', 'stopped', 'shelved', 'shelved_offloaded'];
+  private static META_STATES: VmState[] = ['active', 'paused', 'suspended', 'stopped'];
   private static TAG_STATES: VmState[] = ['active', 'paused', 'suspended', 'stopped', 'shelved', 'shelved_offloaded'];
 
   async setMetadata(ctx: RequestContext, uuid: string, metadata: Record<string, string>, mode: 'replace' | 'merge'): Promise<Record<string, string>> {

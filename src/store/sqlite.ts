@@ -279,6 +279,17 @@ export class SqliteComputeStore implements ComputeStore {
   }
 
   async listServers(q: ServerQuery): Promise<ServerRecord[]> {
+    const { sql, params } = this.listSql(q);
+    return (this.db.prepare(sql).all(...params) as ServerRow[]).map(rowToServer);
+  }
+
+  /** SQLite's query plan for a list query (tests assert pages are read through an index). */
+  explainList(q: ServerQuery): string[] {
+    const { sql, params } = this.listSql(q);
+    return (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
+  }
+
+  private listSql(q: ServerQuery): { sql: string; params: unknown[] } {
     const where: string[] = [];
     const params: unknown[] = [];
     if (q.project_id !== undefined) {
@@ -399,7 +410,7 @@ export class SqliteComputeStore implements ComputeStore {
     const order = sort.map((s) => `${s.col} ${s.dir.toUpperCase()}`).join(', ');
     const sql = `SELECT s.* FROM servers s ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`;
     params.push(q.limit);
-    return (this.db.prepare(sql).all(...params) as ServerRow[]).map(rowToServer);
+    return { sql, params };
   }
 
   async claimDueTasks(now: number, limit: number): Promise<TaskRow[]> {
