@@ -37,6 +37,7 @@ describe('identity tokens', () => {
   test('version discovery answers at /identity (300, list) and /identity/v3 (200)', async () => {
     const root = await nb.app.inject({ method: 'GET', url: '/identity/' });
     assert.equal(root.statusCode, 300);
+    assert.equal((await nb.app.inject({ method: 'GET', url: '/identity' })).statusCode, 300);
     const values = root.json().versions.values;
     assert.equal(values[0].id, 'v3.14');
     assert.equal(values[0].links[0].href, 'http://cloud.test:8774/identity/v3/');
@@ -234,6 +235,16 @@ describe('identity tokens', () => {
     assert.equal(ctx.user_domain_id, 'default');
     assert.deepEqual([...ctx.roles].sort(), ['member', 'reader']);
     assert.equal(await nb.services.identity.validate(''), null);
+  });
+
+  test('a revocation written by another process sharing the database is seen within 10 s', async () => {
+    const res = await issue(passwordAuth('demo', 'secret', projectScope('demo')));
+    const token = String(res.headers['x-subject-token']);
+    assert.ok(await nb.services.identity.validate(token));
+    nb.services.db.prepare('UPDATE tokens SET revoked = 1').run();
+    assert.ok(await nb.services.identity.validate(token), 'the cache still trusts it for a moment');
+    clock.advance(10_000);
+    assert.equal(await nb.services.identity.validate(token), null);
   });
 
   test('a token expires after token_ttl: 401 afterwards, also from the cache', async () => {

@@ -39,6 +39,7 @@ describe('image service', () => {
   test('version discovery: 300 at /image/, 200 at /image/versions, v2.16 current', async () => {
     const root = await call(null, 'GET', '/');
     assert.equal(root.statusCode, 300);
+    assert.equal((await nb.app.inject({ method: 'GET', url: '/image' })).statusCode, 300);
     const versions = await call(null, 'GET', '/versions');
     assert.equal(versions.statusCode, 200);
     const current = versions.json().versions.find((v: { status: string }) => v.status === 'CURRENT');

@@ -119,9 +119,11 @@ function where(conds: [string, unknown][]): { sql: string; args: unknown[] } {
 }
 
 const CACHE_MAX = 20000;
+/** How long a cached token is trusted before its stored row is read again. */
+const RECHECK_MS = 10_000;
 
 export function createIdentityModel(db: Db, config: Config, clock: Clock): IdentityModel {
-  const cache = new Map<string, TokenInfo>();
+  const cache = new Map<string, { info: TokenInfo; checked_at: number }>();
   const q = {
     domainById: db.prepare('SELECT * FROM domains WHERE id = ?'),
     domainByName: db.prepare('SELECT * FROM domains WHERE name = ?'),
@@ -227,17 +229,21 @@ export function createIdentityModel(db: Db, config: Config, clock: Clock): Ident
 
   function tokenInfo(token: string): TokenInfo | null {
     if (!token) return null;
+    const now = clock.now();
     const hit = cache.get(token);
-    if (hit) {
-      if (hit.expires_at > clock.now()) return hit;
+    if (hit && hit.info.expires_at <= now) {
       cache.delete(token);
       return null;
     }
+    // Another process sharing the database may revoke a token: look again now and then.
+    if (hit && now - hit.checked_at < RECHECK_MS) return hit.info;
     const info = loadToken(token);
-    if (info) {
-      if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(token, info);
+    if (!info) {
+      cache.delete(token);
+      return null;
     }
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(token, { info, checked_at: now });
     return info;
   }
 
@@ -370,7 +376,7 @@ export function createIdentityModel(db: Db, config: Config, clock: Clock): Ident
       q.insertToken.run(sha256(token), user.id, project_id, domain_id, JSON.stringify(methods), audit_id, issued_at, expires_at);
       const info: TokenInfo = { ...scoped, token, methods, audit_id, issued_at, expires_at };
       if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(token, info);
+      cache.set(token, { info, checked_at: now });
       return info;
     },
 

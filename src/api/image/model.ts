@@ -298,7 +298,7 @@ export function createImageModel(db: Db, _config: Config, clock: Clock): ImageMo
           const img: Image = {
             id: s.id, name: s.name, status: 'queued', visibility: 'public', owner: adminProject?.id ?? null, container_format: 'bare', disk_format: 'qcow2',
             size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null, min_disk: 0, min_ram: 0, protected: false, os_hidden: false,
-            properties: { hw_rng_model: 'virtio', owner_specified_openstack_object: 'image' }, created_at: now + s.variant, updated_at: now + s.variant, tags: [],
+            properties: {}, created_at: now + s.variant, updated_at: now + s.variant, tags: [],
           };
           q.insert.run(params(img));
           storeData(img, cirrosLikePayload(s.variant));
