@@ -1,0 +1,108 @@
+// Sample conformance: every Nova API sample of a resource novabox serves is replayed (its request or
+// the equivalent, at the sample's microversion) and novabox's response must have the same keys,
+// nesting and types. Prints how many samples matched; scripts/samples-coverage.ts writes the table.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { act, boot, call, setup, type Env } from './servers-helpers.ts';
+import { classify, HOOKS, listSamples, readSample, SAMPLES_DIR, shapeDiff, type Ctx, type Recipe, type Sample } from './samples-recipes.ts';
+
+let env: Env;
+let ctx: Omit<Ctx, 'mv' | 'reqBody'>;
+let n = 0;
+const have = existsSync(SAMPLES_DIR);
+
+before(async () => {
+  if (!have) return;
+  env = await setup();
+  const server = await boot(env, env.admin, { name: 'sample-server', metadata: { 'My Server Name': 'Apache1' } });
+  const demoServer = await boot(env, env.demo, { name: 'sample-demo' });
+  for (const [tok, id] of [[env.admin, server], [env.demo, demoServer]] as const) {
+    await act(env, tok, id, { 'os-stop': null });
+    await env.nb.services.engine.settle();
+    await act(env, tok, id, { 'os-start': null });
+    await env.nb.services.engine.settle();
+  }
+  const userId = (await env.nb.services.identity.validate(env.admin))!.user_id;
+  HOOKS.get = async (url, token, mv) => (await call(env, { url, token, mv })).json();
+  let migrated: string | undefined;
+  let privateFlavor: string | undefined;
+  const unique = (p: string) => `${p}${++n}`;
+  ctx = {
+    admin: env.admin, demo: env.demo, server, demoServer, imageId: env.imageId, projectId: env.projects.admin, userId, unique,
+    async keypair() {
+      const name = unique('kp');
+      const r = await call(env, { method: 'POST', url: '/os-keypairs', token: env.admin, body: { keypair: { name } } });
+      assert.equal(r.statusCode, 200, r.body);
+      return name;
+    },
+    async serverGroup() {
+      const r = await call(env, { method: 'POST', url: '/os-server-groups', token: env.admin, body: { server_group: { name: unique('sg'), policies: ['anti-affinity'] } } });
+      return r.json().server_group.id;
+    },
+    async privateFlavor() {
+      if (!privateFlavor) {
+        privateFlavor = 'sample-private';
+        await call(env, { method: 'POST', url: '/flavors', token: env.admin, body: { flavor: { name: privateFlavor, id: privateFlavor, ram: 64, vcpus: 1, disk: 0, 'os-flavor-access:is_public': false } } });
+      }
+      await call(env, { method: 'POST', url: `/flavors/${privateFlavor}/action`, token: env.admin, body: { addTenantAccess: { tenant: env.projects.admin } } });
+      return privateFlavor;
+    },
+    async migrated() {
+      if (!migrated) {
+        migrated = await boot(env, env.admin, { name: 'sample-migrated' });
+        await act(env, env.admin, migrated, { migrate: null });
+        await env.nb.services.engine.settle();
+      }
+      return migrated;
+    },
+  };
+});
+after(() => env?.close());
+
+async function replay(s: Sample, recipe: Recipe): Promise<string[]> {
+  const mv = `2.${s.minor}`;
+  const reqBody = (file: string) => {
+    const reqFile = file.includes('-resp') || file.includes('-res.') ? file.replace(/-resp(?=[.-])/, '-req').replace(/-res\.json$/, '-req.json') : file;
+    return existsSync(`${SAMPLES_DIR}/${reqFile}`) ? readSample(reqFile) : undefined;
+  };
+  const req = await recipe.request({ ...ctx, mv, reqBody }, s);
+  const token = req.token === 'demo' ? env.demo : env.admin;
+  const r = await call(env, { method: req.method ?? 'GET', url: req.url, token, mv, body: req.body });
+  // Leave the cloud as the next sample expects it: steps finished, new servers and quota changes undone.
+  await env.nb.services.engine.settle();
+  if (r.statusCode === 202 && req.method === 'POST' && req.url === '/servers') {
+    await call(env, { method: 'DELETE', url: `/servers/${r.json().server.id}`, token });
+    await env.nb.services.engine.settle();
+  }
+  if (req.method === 'PUT' && req.url.startsWith('/os-quota-sets/')) await call(env, { method: 'DELETE', url: req.url.split('?')[0], token: env.admin });
+  if (req.method === 'PUT' && req.url.startsWith('/os-services/')) {
+    for (const h of await env.nb.services.engine.listHosts()) await env.nb.services.engine.setHost(h.name, { disabled: false, disabled_reason: null, forced_down: false });
+  }
+  if (r.statusCode >= 300) return [`${req.method ?? 'GET'} ${req.url} answered ${r.statusCode}: ${r.body.slice(0, 200)}`];
+  const sample = readSample(s.file);
+  const actual = r.body ? r.json() : null;
+  if (recipe.bareMap) {
+    const sv = Object.values(sample as object);
+    const av = Object.values((actual ?? {}) as object);
+    return av.length && sv.length ? shapeDiff(sv[0], av[0], recipe.free, '', recipe.optional) : [];
+  }
+  return shapeDiff(sample, actual, recipe.free, '', recipe.optional);
+}
+
+test('Nova API samples: novabox answers with the same keys, nesting and types', { skip: !have && 'samples not found' }, async () => {
+  const failures: string[] = [];
+  let matched = 0;
+  let covered = 0;
+  const samples = listSamples();
+  for (const s of samples) {
+    const v = classify(s);
+    if (!('recipe' in v)) continue;
+    covered++;
+    const diff = await replay(s, v.recipe);
+    if (diff.length) failures.push(`${s.file}:\n    ${diff.slice(0, 8).join('\n    ')}`);
+    else matched++;
+  }
+  console.log(`# samples: ${matched} of ${covered} replayed samples matched (${samples.length} sample files in total)`);
+  assert.deepEqual(failures, [], `${failures.length} samples differ:\n${failures.join('\n')}`);
+});
