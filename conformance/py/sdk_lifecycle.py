@@ -48,10 +48,17 @@ def main():
 
     try:
         step = 'lookup'
-        image = compute.find_image(args.image, ignore_missing=False)
+        image = conn.image.find_image(args.image, ignore_missing=False)
         flavor = compute.find_flavor(args.flavor, ignore_missing=False)
         flavor_alt = compute.find_flavor(args.flavor_alt, ignore_missing=False)
         emit(step, image=image.id, flavor=flavor.id, flavor_alt=flavor_alt.id)
+        # The compute API's image proxy (GET /images), as in openstacksdk's own examples; reported
+        # on its own so the lifecycle goes on either way.
+        try:
+            via_compute = compute.find_image(args.image, ignore_missing=False)
+            emit('compute find_image', image=via_compute.id)
+        except Exception as e:
+            emit('compute find_image', failed=type(e).__name__, message=str(e)[:500])
 
         step = 'create'
         name = 'sdk-' + uuid.uuid4().hex[:8]

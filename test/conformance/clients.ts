@@ -67,7 +67,9 @@ export function openstack(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 90
 export async function openstackJson<T = unknown>(env: NodeJS.ProcessEnv, args: string[]): Promise<T> {
   const r = await openstack(env, [...args, '-f', 'json']);
   if (r.code !== 0) throw new Error(`openstack ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().slice(-2000)}`);
-  return JSON.parse(r.stdout) as T;
+  // With --wait the CLI prints its progress ("Complete") on stdout before the document.
+  const start = r.stdout.search(/^[[{]/m);
+  return JSON.parse(start > 0 ? r.stdout.slice(start) : r.stdout) as T;
 }
 
 /** `openstack …` that must succeed; returns stdout. */

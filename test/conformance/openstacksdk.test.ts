@@ -50,6 +50,12 @@ describe('openstacksdk against novabox', { skip, timeout: 300_000 }, () => {
     assert.equal(exitCode, 0, stderr.slice(-1500));
   });
 
+  test('compute.find_image finds the image through the compute API too', () => {
+    const s = at('compute find_image');
+    assert.equal(s.failed, undefined, `${String(s.failed)}: ${String(s.message)}`);
+    assert.equal(s.image, cloud.facts.imageRef);
+  });
+
   const settled: [string, string][] = [
     ['create', 'ACTIVE'], ['stop', 'SHUTOFF'], ['start', 'ACTIVE'], ['pause', 'PAUSED'], ['unpause', 'ACTIVE'],
     ['suspend', 'SUSPENDED'], ['resume', 'ACTIVE'], ['reboot soft', 'ACTIVE'], ['reboot hard', 'ACTIVE'], ['rebuild', 'ACTIVE'],
