@@ -132,6 +132,23 @@ describe('identity administration', () => {
     assert.equal((await call('admin', 'GET', `/projects/${project.id}`)).statusCode, 404);
   });
 
+  test('a user changes its own password with the original one; its tokens end', async () => {
+    const user = await nb.services.identity.createUser({ name: 'pw-user', domain_id: 'default', password: 'old-pw' });
+    const member = nb.services.identity.listRoles({ name: 'member' })[0];
+    nb.services.identity.grant({ user_id: user.id, role_id: member.id, target_type: 'project', target_id: nb.projectId('demo') });
+    const login = (pw: string) => nb.app.inject({ method: 'POST', url: `${V3}/auth/tokens`, payload: passwordAuth('pw-user', pw, { project: { name: 'demo', domain: { id: 'default' } } }) });
+    const token = String((await login('old-pw')).headers['x-subject-token']);
+    const change = (body: unknown, tok = token) => nb.app.inject({ method: 'POST', url: `${V3}/users/${user.id}/password`, headers: { 'x-auth-token': tok }, payload: body as Record<string, unknown> });
+    assert.equal((await change({ user: { password: 'new-pw', original_password: 'wrong' } })).statusCode, 401);
+    assert.equal((await change({ user: { password: 'new-pw' } })).statusCode, 400);
+    assert.equal((await change({ user: { password: 'new-pw', original_password: 'old-pw' } }, await nb.token('demo'))).statusCode, 403);
+    assert.equal((await login('old-pw')).statusCode, 201, 'failed attempts changed nothing');
+    assert.equal((await change({ user: { password: 'new-pw', original_password: 'old-pw' } })).statusCode, 204);
+    assert.equal((await login('old-pw')).statusCode, 401);
+    assert.equal((await login('new-pw')).statusCode, 201);
+    assert.equal(await nb.services.identity.validate(token), null);
+  });
+
   test('bad create bodies are 400 and change nothing', async () => {
     const before = (await call('admin', 'GET', '/projects')).json().projects.length;
     for (const body of [{}, { project: 'x' }, { project: {} }, { project: { name: '' } }, { project: { name: 5 } }, { project: { name: 'ok', enabled: 'yes' } }, { project: { name: 'ok', domain_id: 'nope' } }]) {

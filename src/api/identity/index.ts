@@ -324,6 +324,15 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
       if (!model.deleteUser(req.params.id)) throw serviceError(404, `Could not find user: ${req.params.id}.`);
       return reply.code(204).send();
     });
+    r.post<{ Params: { id: string } }>('/v3/users/:id/password', { onRequest: auth }, async (req, reply) => {
+      if (ctx(req).user_id !== req.params.id) throw forbidden('change_password');
+      const u = wrapped(req.body, 'user');
+      const password = optStr(u, 'password', 'user');
+      const original = optStr(u, 'original_password', 'user');
+      if (password === undefined || original === undefined) throw badInput('user', "'password' and 'original_password' are required properties");
+      await model.changePassword(req.params.id, original, password);
+      return reply.code(204).send();
+    });
     r.get<{ Params: { id: string } }>('/v3/users/:id/projects', { onRequest: auth }, async (req) => {
       const a = ctx(req);
       if (!isAdmin(a) && a.user_id !== req.params.id) throw forbidden('list_user_projects');

@@ -61,6 +61,8 @@ export interface IdentityModel extends TokenValidator {
   createUser(u: { name: string; domain_id: string; password?: string | null; email?: string | null; description?: string | null; default_project_id?: string | null; enabled?: boolean }): Promise<User>;
   updateUser(id: string, u: { name?: string; password?: string; email?: string | null; description?: string | null; default_project_id?: string | null; enabled?: boolean }): Promise<User>;
   deleteUser(id: string): boolean;
+  /** Self-service change: the original password must match; every token of the user ends. */
+  changePassword(id: string, original: string, password: string): Promise<void>;
   listRoles(f?: { name?: string }): Role[];
   getRole(id: string): Role | undefined;
   listAssignments(f?: { user_id?: string; role_id?: string; project_id?: string; domain_id?: string }): Assignment[];
@@ -460,6 +462,11 @@ export function createIdentityModel(db: Db, config: Config, clock: Clock): Ident
       }
       changed();
       return getUser(id)!;
+    },
+    async changePassword(id, original, password) {
+      const row = q.userById.get(id) as Row | undefined;
+      if (!(await verifyPassword(original, (row?.password_hash as string | null) ?? null))) throw unauthorized();
+      await model.updateUser(id, { password });
     },
     deleteUser(id) {
       const n = db.transaction(() => {
