@@ -7,7 +7,7 @@
 //   app.addHook('onRequest', requireAuth(services));
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { publicUrl, type Config } from '../config.ts';
-import { ServiceError } from './faults.ts';
+import { errorHandler, ServiceError, serviceError } from './faults.ts';
 import type { AuthContext, TokenValidator } from './ports.ts';
 
 export const AUTH_REQUIRED = 'The request you have made requires authentication.';
@@ -30,4 +30,19 @@ export function requireAuth(services: { config: Config; identity: TokenValidator
     if (!auth) throw authRequired(services.config);
     request.auth = auth;
   };
+}
+
+/**
+ * Error handler for the Keystone- and Glance-style services: request errors Fastify raises itself
+ * (malformed JSON, unsupported media type, body too large) get their `{"error": …}` body too.
+ */
+export function serviceErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (!(error instanceof ServiceError)) {
+    const e = error as { statusCode?: number; code?: string; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorHandler(serviceError(413, 'Request Entity Too Large'), request, reply);
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errorHandler(serviceError(415, 'Unsupported Content-Type'), request, reply);
+    if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return errorHandler(serviceError(400, 'Malformed request body'), request, reply);
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return errorHandler(serviceError(e.statusCode, e.message ?? 'Bad Request'), request, reply);
+  }
+  return errorHandler(error, request, reply);
 }

@@ -165,6 +165,12 @@ describe('identity tokens', () => {
       { auth: { identity: { methods: ['password'], password: { user: { name: 'demo', password: 'secret' } } } } },
       { auth: { identity: { methods: ['password'], password: { user: { name: 'demo', password: 'secret', domain: { name: 'Default' } } } }, scope: { project: { name: 'demo' } } } },
     ];
+    const broken = await nb.app.inject({ method: 'POST', url: TOKENS, headers: { 'content-type': 'application/json' }, payload: '{"auth": ' });
+    assert.equal(broken.statusCode, 400);
+    assert.equal(broken.json().error.code, 400);
+    const xml = await nb.app.inject({ method: 'POST', url: TOKENS, headers: { 'content-type': 'application/xml' }, payload: '<auth/>' });
+    assert.equal(xml.statusCode, 415);
+    assert.equal(xml.json().error.code, 415);
     for (const body of cases) {
       const res = await issue(body);
       assert.equal(res.statusCode, 400, JSON.stringify(body));

@@ -151,6 +151,15 @@ describe('image service', () => {
     assert.equal((await listIds('admin', '?limit=1000')).length, before, 'refused creates change nothing');
     const notObject = await call('demo', 'POST', '/v2/images', { json: [1] });
     assert.equal(notObject.statusCode, 400);
+    const broken = await call('demo', 'POST', '/v2/images', { body: '{"name":', type: 'application/json' });
+    assert.equal(broken.statusCode, 400);
+    assert.equal(broken.json().error.code, 400);
+    const xml = await call('demo', 'POST', '/v2/images', { body: '<image/>', type: 'application/xml' });
+    assert.equal(xml.statusCode, 415);
+    assert.equal(xml.json().error.code, 415);
+    const badPatch = await call('demo', 'PATCH', `/v2/images/${bare.id}`, { body: '[{', type: PATCH });
+    assert.equal(badPatch.statusCode, 400);
+    assert.equal(badPatch.json().error.code, 400);
   });
 
   test('PATCH applies JSON-patch to name, tags, visibility and properties; errors change nothing', async () => {

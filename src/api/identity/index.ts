@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Services } from '../../novabox.ts';
 import { publicUrl, type Config } from '../../config.ts';
 import { isAdmin } from '../../domain/policy.ts';
-import { requireAuth } from '../auth.ts';
+import { requireAuth, serviceErrorHandler } from '../auth.ts';
 import { ServiceError, serviceError } from '../faults.ts';
 import type { AuthContext } from '../ports.ts';
 import { DEFAULT_DOMAIN_ID, unauthorized, type Assignment, type AuthRequest, type Domain, type IdentityModel, type NamedRef, type Project, type Role, type TokenInfo, type User } from './model.ts';
@@ -183,6 +183,7 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
   };
 
   await app.register(async (r) => {
+    r.setErrorHandler(serviceErrorHandler);
     r.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { code: 404, title: 'Not Found', message: 'The resource could not be found.' } }));
 
     r.get('/', async (_req, reply) => reply.code(300).send({ versions: { values: [versionDoc(config)] } }));

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
 import { publicUrl } from '../../config.ts';
-import { requireAuth } from '../auth.ts';
+import { requireAuth, serviceErrorHandler } from '../auth.ts';
 import { serviceError } from '../faults.ts';
 import type { AuthContext } from '../ports.ts';
 import { MAX_UPLOAD, SORT_KEYS, STATUSES, type Image, type ImageModel, type ImageOp, type ListQuery, type Member, type MemberStatus, type SortKey } from './model.ts';
@@ -203,6 +203,7 @@ export async function registerImage(app: FastifyInstance, svc: Services): Promis
   });
 
   await app.register(async (r) => {
+    r.setErrorHandler(serviceErrorHandler);
     r.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { code: 404, title: 'Not Found', message: 'The resource could not be found.' } }));
     // Image bytes arrive raw; PATCH bodies use Glance's JSON-patch media types.
     r.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: MAX_UPLOAD }, (_req, body, done) => done(null, body));
