@@ -432,12 +432,12 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     plan: (s) => ({
       accept: { task_state: 'migrating' },
       steps: [
-        { op: 'migrate_prepare', event: 'conductor_live_migrate_instance', set: {}, migration: 'preparing' },
-        { op: 'live_migration', event: 'compute_live_migration', set: {}, migration: 'running' },
+        { op: 'migrate_prepare', event: 'conductor_live_migrate_instance', set: {}, migration: 'running' },
+        { op: 'live_migration', event: 'compute_live_migration', set: {}, migration: 'post-migrating' },
         { op: 'migrate_prepare', event: 'compute_post_live_migration_at_destination', set: { task_state: null }, host: 'target', migration: 'completed' },
       ],
       onFailure: { kind: 'revert', set: { vm_state: s.vm_state, task_state: null } },
-      migration: { type: 'live-migration', status: 'accepted' },
+      migration: { type: 'live-migration', status: 'preparing' },
     }),
   },
   evacuate: {

@@ -586,6 +586,52 @@ export class ComputeEngine {
     }, tag === null ? 'os_compute_api:os-server-tags:delete_all' : 'os_compute_api:os-server-tags:delete');
   }
 
+  // ---- live migration control (2.22 force_complete, 2.24 abort) ------------------------------------
+
+  /**
+   * Force-complete or abort a running live migration. Both need vm active/paused with task
+   * migrating and check the lock; the migration must be in a state that allows it.
+   */
+  async controlLiveMigration(ctx: RequestContext, uuid: string, migration_id: number, op: 'force_complete' | 'abort'): Promise<void> {
+    const now = this.clock.now();
+    await this.store.transaction(async (tx) => {
+      const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+      const rule = op === 'force_complete' ? 'os_compute_api:servers:migrations:force_complete' : 'os_compute_api:servers:migrations:delete';
+      if (!allows('admin', ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage(rule));
+      if (s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
+      const name = op === 'force_complete' ? 'force_complete' : 'abort live migration';
+      if (op === 'force_complete' && s.vm_state !== 'active') throw new Conflict(`Cannot '${name}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
+      if (s.task_state !== 'migrating') throw new Conflict(`Cannot '${name}' instance ${uuid} while it is in task_state ${s.task_state ?? 'None'}`);
+      const m = await this.store.getMigration(migration_id);
+      if (!m || m.server_uuid !== uuid || m.migration_type !== 'live-migration') {
+        throw new NotFound(`Instance ${uuid} does not have the migration ${migration_id}.`);
+      }
+      const allowed = op === 'force_complete' ? ['running'] : ['queued', 'preparing', 'running', 'accepted'];
+      if (!allowed.includes(m.status)) {
+        throw new Conflict(`Migration ${migration_id} state of instance ${uuid} is ${m.status}. Cannot ${op === 'force_complete' ? 'force_complete' : 'abort'} while the migration is in this state.`);
+      }
+      const record = op === 'force_complete' ? 'live_migration_force_complete' : 'live_migration_cancel';
+      const action_id = await tx.insertAction({ server_uuid: uuid, action: record, request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, start_time: now, finish_time: null, message: null, updated_at: now });
+      const ev = await tx.startEvent(action_id, op === 'force_complete' ? 'compute_live_migration_force_complete' : 'compute_live_migration_abort', now, s.host);
+      const task = await tx.getTask(s.id);
+      if (op === 'force_complete') {
+        // The guest is paused for the final copy: the remaining steps are due now.
+        if (task) await tx.putTask({ ...task, due_at: now });
+      } else {
+        if (task) {
+          if (task.context.event_id) await tx.finishEvent(task.context.event_id, now, 'Error', 'Live migration aborted by request');
+          if (task.action_id !== null) await tx.finishAction(task.action_id, now, 'Error');
+          await tx.deleteTask(s.id);
+        }
+        await tx.updateServer(s.id, { task_state: null }, now);
+        await tx.updateMigration(migration_id, 'cancelled', now);
+      }
+      await tx.finishEvent(ev, now, 'Success');
+      await tx.finishAction(action_id, now, null);
+    });
+    this.transitions.kick();
+  }
+
   // ---- out-of-band events (the simulated hypervisor's view changes) -----------------------------
 
   /**

@@ -158,7 +158,7 @@ export class Transitions {
       await tx.updateServer(s.id, patch, now);
       const next = cur.step + 1;
       if (next < cur.plan.steps.length) {
-        await tx.putTask({ ...cur, step: next, context: ctx, due_at: now + engine.stepWait(cur.plan, next, cur.action) });
+        await tx.putTask({ ...cur, step: next, context: ctx, due_at: Math.min(cur.due_at, now) + engine.stepWait(cur.plan, next, cur.action) });
         return;
       }
       await tx.deleteTask(s.id);

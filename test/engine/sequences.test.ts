@@ -271,3 +271,42 @@ describe('faults', () => {
     }
   });
 });
+
+describe('live migration control', () => {
+  test('abort cancels a running live migration; force_complete finishes it at once', async () => {
+    const h = await makeEngine({ config: { time_scale: 1 } });
+    try {
+      const [s] = await h.engine.create(ctx(DEMO), await createRequest(h));
+      h.clock.advance(10_000);
+      await h.engine.settle();
+      assert.equal(await statusNow(h, s.uuid), 'ACTIVE');
+      const host = (await h.engine.store.getServer(s.uuid))!.host;
+      await h.engine.act(ctx(ADMIN), s.uuid, 'live_migrate');
+      h.clock.advance(600);
+      await h.engine.settle();
+      let [m] = await h.engine.listMigrations({ server_uuid: s.uuid });
+      assert.equal(m.status, 'running');
+      await assert.rejects(h.engine.controlLiveMigration(ctx(DEMO), s.uuid, m.id, 'abort'), { code: 403 });
+      await h.engine.controlLiveMigration(ctx(ADMIN), s.uuid, m.id, 'abort');
+      assert.equal(await statusNow(h, s.uuid), 'ACTIVE');
+      [m] = await h.engine.listMigrations({ server_uuid: s.uuid });
+      assert.equal(m.status, 'cancelled');
+      assert.equal((await h.engine.store.getServer(s.uuid))!.host, host);
+      await assert.rejects(h.engine.controlLiveMigration(ctx(ADMIN), s.uuid, m.id, 'force_complete'), { code: 409 });
+
+      await h.engine.act(ctx(ADMIN), s.uuid, 'live_migrate');
+      h.clock.advance(600);
+      await h.engine.settle();
+      [m] = await h.engine.listMigrations({ server_uuid: s.uuid });
+      await h.engine.controlLiveMigration(ctx(ADMIN), s.uuid, m.id, 'force_complete');
+      await h.engine.settle();
+      assert.equal(await statusNow(h, s.uuid), 'MIGRATING'); // the final step still takes its time
+      h.clock.advance(600);
+      await h.engine.settle();
+      assert.equal(await statusNow(h, s.uuid), 'ACTIVE');
+      assert.notEqual((await h.engine.store.getServer(s.uuid))!.host, host);
+    } finally {
+      await h.close();
+    }
+  });
+});
