@@ -333,10 +333,10 @@ export class ComputeEngine {
           status: plan.migration.status, migration_type: plan.migration.type, created_at: now, updated_at: now,
         });
       }
+      if (rule.replaces_task) await this.supersede(tx, s.id, now, rule.record ?? action);
       if (plan.steps.length > 0) {
         await tx.putTask({ server_id: s.id, action, action_id, step: 0, due_at: now + this.stepWait(plan, 0, action), plan, context });
       } else {
-        if (rule.replaces_task) await tx.deleteTask(s.id);
         if (action_id !== null) {
           if (rule.instant_event) {
             const ev = await tx.startEvent(action_id, rule.instant_event, now, s.host);
@@ -349,6 +349,16 @@ export class ComputeEngine {
     });
     this.transitions.kick();
     return outcome;
+  }
+
+  /** A task replaced by a new action ends: its open event and its action finish as failed. */
+  private async supersede(tx: ComputeTx, server_id: number, now: number, by: string): Promise<void> {
+    const old = await tx.getTask(server_id);
+    if (!old) return;
+    if (old.context.event_id) await tx.finishEvent(old.context.event_id, now, 'Error', `Superseded by ${by}`);
+    if (old.action_id !== null) await tx.finishAction(old.action_id, now, 'Error');
+    if (old.context.migration_id) await tx.updateMigration(old.context.migration_id, 'error', now);
+    await tx.deleteTask(server_id);
   }
 
   stepWait(plan: Plan, i: number, action: string): number {
@@ -495,8 +505,8 @@ export class ComputeEngine {
       if (s.task_state === 'deleting' || s.task_state === 'soft-deleting') return;
       const action_id = await tx.insertAction({ server_uuid: uuid, action: 'delete', request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, start_time: now, finish_time: null, message: null, updated_at: now });
       // Not yet on a host, or its host is down: Nova deletes the record locally at once.
+      await this.supersede(tx, s.id, now, 'delete');
       if (!s.host || !(await this.hostIsUp(s.host))) {
-        await tx.deleteTask(s.id);
         await tx.updateServer(s.id, { vm_state: 'deleted', task_state: null, power_state: 0, deleted: true, terminated_at: now, deleted_at: now, host: null, node: null }, now);
         await this.cleanupImages(s);
         await tx.finishAction(action_id, now, null);

@@ -2,7 +2,7 @@
 // down or crash, take hosts down, change the time scale. Admin tokens only.
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../novabox.ts';
-import { publicUrl } from '../../config.ts';
+import { requireAuth } from '../auth.ts';
 import { Forbidden } from '../../domain/errors.ts';
 import { isAdmin } from '../../domain/policy.ts';
 import { DRIVER_OPS, PUBLIC_ACTIONS } from '../../domain/actions.ts';
@@ -23,17 +23,9 @@ const faultSchema = {
 
 export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services): Promise<void> {
   await app.register(async (scope) => {
-    scope.addHook('preHandler', async (req, reply) => {
-      const token = req.headers['x-auth-token'];
-      const auth = typeof token === 'string' && token ? await svc.identity.validate(token) : null;
-      if (!auth) {
-        return reply
-          .code(401)
-          .header('www-authenticate', `Keystone uri="${publicUrl(svc.config)}/identity"`)
-          .send({ error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } });
-      }
-      if (!isAdmin(auth)) throw new Forbidden('Only administrators may use the novabox admin API.');
-      req.auth = auth;
+    scope.addHook('onRequest', requireAuth(svc));
+    scope.addHook('preHandler', async (req) => {
+      if (!isAdmin(req.auth!)) throw new Forbidden('Only administrators may use the novabox admin API.');
     });
 
     scope.get('/faults', async () => ({ faults: svc.driver.listFaults() }));
