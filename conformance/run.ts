@@ -15,23 +15,25 @@ import { REPO_ROOT, startNovabox, type RunningNovabox } from './lib/novabox.ts';
 import { parseResults, summarize, summaryLine } from './lib/results.ts';
 import { accountsFor, readList, seedFor, TEMPEST, writeWorkspace } from './lib/tempest.ts';
 
-const USAGE = `usage: npm run conformance -- [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--no-install]
+const USAGE = `usage: npm run conformance -- [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--no-install]
   --list FILE        tempest test ids, one per line, '#' comments (default conformance/lists/tier1.txt)
   --regex RE         run the tests matching RE instead of a list
   --concurrency N    tempest workers (default 2); novabox is seeded with enough accounts for N
   --serial           one worker (same as --concurrency 1)
   --keep             keep the workspace, tempest.log and novabox.log; print where they are
   --timeout SECONDS  stop tempest after this long (default 1200)
+  --fixed-network N  [compute] fixed_network_name (default empty, as in TEMPEST-CONFIG.md; the two
+                     filter-by-IP tests skip without it, and tempest resolves it with GET /os-networks)
   --no-install       do not apt-get install missing Debian packages`;
 
-interface Options { list: string; regex?: string; concurrency: number; keep: boolean; timeout: number; install: boolean }
+interface Options { list: string; regex?: string; concurrency: number; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string }
 
 function options(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
       list: { type: 'string' }, regex: { type: 'string' }, concurrency: { type: 'string' }, serial: { type: 'boolean' },
-      keep: { type: 'boolean' }, timeout: { type: 'string' }, 'no-install': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      keep: { type: 'boolean' }, timeout: { type: 'string' }, 'no-install': { type: 'boolean' }, 'fixed-network': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -50,6 +52,7 @@ function options(argv: string[]): Options {
     keep: values.keep ?? false,
     timeout,
     install: !values['no-install'],
+    fixedNetwork: values['fixed-network'],
   };
 }
 
@@ -156,7 +159,7 @@ async function main(): Promise<number> {
     const admin = accounts.find((a) => a.admin)!;
     const facts = await discover(await authenticate(identityV3, admin));
     console.log(`image_ref ${facts.imageRef} (${facts.imageName}), flavors ${facts.flavorRef}/${facts.flavorRefAlt}, max microversion ${facts.maxMicroversion}`);
-    writeWorkspace(ws, { workspace: ws, identityV3, ...facts }, accounts);
+    writeWorkspace(ws, { workspace: ws, identityV3, ...facts, fixedNetworkName: opt.fixedNetwork }, accounts);
 
     const args = concurrency === 1 ? ['--serial'] : ['--concurrency', String(concurrency)];
     if (expected) {
