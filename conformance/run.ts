@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { debianEnv, ensurePackages, PACKAGES, PYTHON } from './lib/debian.ts';
 import { authenticate, discover, type Account } from './lib/discover.ts';
 import { REPO_ROOT, startNovabox, type RunningNovabox } from './lib/novabox.ts';
-import { parseResults, summarize, summaryLine } from './lib/results.ts';
+import { errorRequests, logKey, parseResults, summarize, summaryLine } from './lib/results.ts';
 import { accountsFor, readList, seedFor, TEMPEST, writeWorkspace } from './lib/tempest.ts';
 
 const USAGE = `usage: npm run conformance -- [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--no-install]
@@ -177,7 +177,13 @@ async function main(): Promise<number> {
     const summary = summarize(parseResults(lastResults(ws)), expected);
     console.log(`\ntempest exited with ${String(code)} after ${Math.round((Date.now() - started) / 1000)} s`);
     for (const s of summary.skips) console.log(`SKIPPED ${s.id}: ${s.reason}`);
-    for (const f of summary.failures) console.log(`FAILED ${f.id}: ${f.reason}`);
+    const logFile = join(ws, 'logs', 'tempest.log');
+    const lastErrors = existsSync(logFile) ? errorRequests(readFileSync(logFile, 'utf8')) : new Map<string, string>();
+    for (const f of summary.failures) {
+      console.log(`FAILED ${f.id}: ${f.reason}`);
+      const req = lastErrors.get(logKey(f.id));
+      if (req) console.log(`    last error response: ${req}`);
+    }
     console.log(summaryLine(summary));
     const failed = summary.failed > 0 || summary.failures.length > 0 || (code !== 0 && summary.passed + summary.skipped === 0);
     if (failed && !opt.keep) console.log('(rerun with --keep to keep tempest.log, which has every request and response)');

@@ -74,3 +74,28 @@ export function summarize(results: TestResult[], expected: string[] | null = nul
 export function summaryLine(s: Summary): string {
   return `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`;
 }
+
+/**
+ * The last 4xx/5xx request each test made, from tempest.log's INFO lines
+ * `Request (Class:test_name): 404 POST http://…/compute/v2.1/os-security-groups 0.002s`,
+ * keyed by "Class.test_name". Shown beside a failure: usually the call novabox answered wrongly.
+ */
+export function errorRequests(tempestLog: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const re = /Request \((\w+):(\w+)\): ([45]\d\d) ([A-Z]+) (\S+)/g;
+  for (const m of tempestLog.matchAll(re)) {
+    let path = m[5];
+    try {
+      path = new URL(m[5]).pathname + new URL(m[5]).search;
+    } catch {
+      // keep as logged
+    }
+    out.set(`${m[1]}.${m[2]}`, `${m[3]} ${m[4]} ${path}`);
+  }
+  return out;
+}
+
+/** "tempest.a.b.Class.test_x[id-…]" → "Class.test_x", the key tempest.log uses. */
+export function logKey(id: string): string {
+  return bareId(id).split('.').slice(-2).join('.');
+}

@@ -39,6 +39,13 @@ def exception_of(traceback):
     return ' '.join(lines[start:])
 
 
+def elide(text, head=240, tail=200):
+    """Long mismatches print a whole server body; what matters is usually at both ends."""
+    if len(text) <= head + tail + 5:
+        return text
+    return text[:head] + ' … ' + text[-tail:]
+
+
 def on_test(test):
     status = test['status']
     if status in ('exists', None):
@@ -49,7 +56,7 @@ def on_test(test):
         reason = text_of(details, 'reason').strip()
     elif status in ('fail', 'uxsuccess'):
         reason = exception_of(text_of(details, 'traceback'))
-    print(json.dumps({'id': test['id'], 'status': status, 'reason': reason[:500]}), flush=True)
+    print(json.dumps({'id': test['id'], 'status': status, 'reason': elide(reason)}), flush=True)
 
 
 def main():

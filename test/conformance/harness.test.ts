@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { debianEnv, PYTHON } from '../../conformance/lib/debian.ts';
 import { computeRoot } from '../../conformance/lib/discover.ts';
 import { REPO_ROOT } from '../../conformance/lib/novabox.ts';
-import { parseResults, summarize, summaryLine } from '../../conformance/lib/results.ts';
+import { errorRequests, logKey, parseResults, summarize, summaryLine } from '../../conformance/lib/results.ts';
 import { accountsFor, readList, renderAccountsYaml, renderIni, seedFor, tempestConf } from '../../conformance/lib/tempest.ts';
 
 const lists = join(REPO_ROOT, 'conformance', 'lists');
@@ -93,6 +93,18 @@ test('summary: passes, skips, failures, and listed tests that never ran count as
   assert.equal(reasons['tempest.x.A.test_bad[id-3]'], 'AssertionError: 1 != 2');
   const noList = summarize(parseResults(lines));
   assert.equal(summaryLine(noList), '1 passed, 2 failed, 1 skipped');
+});
+
+test('errorRequests finds the last failing request of each test in tempest.log', () => {
+  const log = [
+    '2026-11-28 07:19:44.700 1 INFO tempest.lib.common.rest_client [-] Request (ServerRescueTestJSONUnderV235:test_rescued_vm_add_remove_security_group): 201 POST http://127.0.0.1:1/identity/v3/auth/tokens 0.2s',
+    '2026-11-28 07:19:44.745 1 INFO tempest.lib.common.rest_client [-] Request (ServerRescueTestJSONUnderV235:test_rescued_vm_add_remove_security_group): 404 POST http://127.0.0.1:1/compute/v2.1/os-security-groups 0.002s',
+    '2026-11-28 07:19:45.000 1 INFO tempest.lib.common.rest_client [-] Request (ServersTestJSON:test_ok): 200 GET http://127.0.0.1:1/compute/v2.1/servers 0.002s',
+  ].join('\n');
+  const errors = errorRequests(log);
+  const id = 'tempest.api.compute.servers.test_server_rescue.ServerRescueTestJSONUnderV235.test_rescued_vm_add_remove_security_group[id-affca41f-7195-492d-8065-e09eee245404]';
+  assert.equal(errors.get(logKey(id)), '404 POST /compute/v2.1/os-security-groups');
+  assert.equal(errors.get('ServersTestJSON.test_ok'), undefined);
 });
 
 const haveSubunit = spawnSync(PYTHON, ['-c', 'import subunit, testtools'], { env: debianEnv() }).status === 0;
