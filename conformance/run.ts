@@ -185,7 +185,8 @@ async function main(): Promise<number> {
       if (req) console.log(`    last error response: ${req}`);
     }
     console.log(summaryLine(summary));
-    const failed = summary.failed > 0 || summary.failures.length > 0 || (code !== 0 && summary.passed + summary.skipped === 0);
+    // tempest exits non-zero only on a failure, a timeout or a crash: each of them fails the run.
+    const failed = summary.failed > 0 || summary.failures.length > 0 || code !== 0;
     if (failed && !opt.keep) console.log('(rerun with --keep to keep tempest.log, which has every request and response)');
     return failed ? 1 : 0;
   } finally {
