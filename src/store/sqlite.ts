@@ -70,6 +70,12 @@ SORT_COLUMN.kernel_id = "''";
 SORT_COLUMN.ramdisk_id = "''";
 SORT_COLUMN.root_device_name = "'/dev/vda'";
 
+/** Sort columns the schema declares NOT NULL (and the id tie-breaker). */
+const NOT_NULL_SORT = new Set([
+  's.id', 'uuid', 'project_id', 'user_id', 'display_name', 'hostname', 'vm_state', 'power_state', 'image_ref', 'instance_type_id',
+  'reservation_id', 'launch_index', 'locked', 'access_ip_v4', 'access_ip_v6', 'config_drive', 'auto_disk_config', 'progress', 'created_at',
+]);
+
 export class SqliteComputeStore implements ComputeStore {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly tx: ComputeTx;
@@ -381,31 +387,38 @@ export class SqliteComputeStore implements ComputeStore {
         if (col.startsWith("'")) return col.slice(1, -1);
         return m[col];
       };
-      const ors: string[] = [];
-      for (let i = 0; i < sort.length; i++) {
-        const ands: string[] = [];
-        for (let j = 0; j < i; j++) {
-          ands.push(`${sort[j].col} IS ?`);
-          params.push(mv(sort[j].col));
-        }
-        const v = mv(sort[i].col);
-        // NULL sorts first ascending (as SQLite and Nova's MySQL do).
-        if (sort[i].dir === 'asc') {
-          if (v === null) ands.push(`${sort[i].col} IS NOT NULL`);
-          else {
-            ands.push(`${sort[i].col} > ?`);
-            params.push(v);
+      if (sort.every((x) => NOT_NULL_SORT.has(x.col) && x.dir === sort[0].dir)) {
+        // Same order as the expansion below when no key can be NULL, and SQLite seeks the index
+        // with a row value (a deep page costs what the first does; the OR form scans up to the marker).
+        where.push(`(${sort.map((x) => x.col).join(', ')}) ${sort[0].dir === 'asc' ? '>' : '<'} (${sort.map(() => '?').join(', ')})`);
+        params.push(...sort.map((x) => mv(x.col)));
+      } else {
+        const ors: string[] = [];
+        for (let i = 0; i < sort.length; i++) {
+          const ands: string[] = [];
+          for (let j = 0; j < i; j++) {
+            ands.push(`${sort[j].col} IS ?`);
+            params.push(mv(sort[j].col));
           }
-        } else {
-          if (v === null) ands.push('0');
-          else {
-            ands.push(`(${sort[i].col} < ? OR ${sort[i].col} IS NULL)`);
-            params.push(v);
+          const v = mv(sort[i].col);
+          // NULL sorts first ascending (as SQLite and Nova's MySQL do).
+          if (sort[i].dir === 'asc') {
+            if (v === null) ands.push(`${sort[i].col} IS NOT NULL`);
+            else {
+              ands.push(`${sort[i].col} > ?`);
+              params.push(v);
+            }
+          } else {
+            if (v === null) ands.push('0');
+            else {
+              ands.push(`(${sort[i].col} < ? OR ${sort[i].col} IS NULL)`);
+              params.push(v);
+            }
           }
+          ors.push(`(${ands.join(' AND ')})`);
         }
-        ors.push(`(${ands.join(' AND ')})`);
+        where.push(`(${ors.join(' OR ')})`);
       }
-      where.push(`(${ors.join(' OR ')})`);
     }
     const order = sort.map((s) => `${s.col} ${s.dir.toUpperCase()}`).join(', ');
     const sql = `SELECT s.* FROM servers s ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`;
