@@ -18,8 +18,9 @@ import { accountsFor, readList, seedFor, TEMPEST, writeWorkspace } from './lib/t
 const USAGE = `usage: npm run conformance -- [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--no-install]
   --list FILE        tempest test ids, one per line, '#' comments (default conformance/lists/tier1.txt)
   --regex RE         run the tests matching RE instead of a list
-  --concurrency N    tempest workers (default 2); novabox is seeded with enough accounts for N
-  --serial           one worker (same as --concurrency 1)
+  --concurrency N    tempest workers (default 1: on two cores tier1 runs no faster in parallel);
+                     novabox is seeded with enough accounts for N
+  --serial           one worker (the default; same as --concurrency 1)
   --keep             keep the workspace, tempest.log and novabox.log; print where they are
   --timeout SECONDS  stop tempest after this long (default 1200)
   --fixed-network N  [compute] fixed_network_name (default empty, as in TEMPEST-CONFIG.md; the two
@@ -40,7 +41,7 @@ function options(argv: string[]): Options {
     console.log(USAGE);
     process.exit(0);
   }
-  const concurrency = values.serial ? 1 : Number(values.concurrency ?? 2);
+  const concurrency = values.serial ? 1 : Number(values.concurrency ?? 1);
   const timeout = Number(values.timeout ?? 1200);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer\n${USAGE}`);
   if (!(timeout > 0)) throw new Error(`--timeout must be a positive number of seconds\n${USAGE}`);

@@ -64,7 +64,7 @@ export async function discover(s: Session, flavorNames: [string, string] = ['m1.
   const active = images.filter((i) => i.status === 'active');
   if (active.length === 0) throw new DiscoveryError(`no active image in GET ${imageUrl}/v2/images`);
   // Prefer cirros-like images, as a real cloud's tempest setup would.
-  active.sort((a, b) => Number(/cirros/i.test(b.name)) - Number(/cirros/i.test(a.name)));
+  active.sort((a, b) => Number(/cirros/i.test(b.name)) - Number(/cirros/i.test(a.name)) || a.name.localeCompare(b.name));
   const flavors = ((await getJson(`${computeUrl}/flavors`, s.token)) as { flavors?: { id: string; name: string }[] }).flavors ?? [];
   const pick = (name: string) => {
     const f = flavors.find((x) => x.name === name);
