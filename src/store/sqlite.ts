@@ -138,6 +138,7 @@ export class SqliteComputeStore implements ComputeStore {
     const st = this.st;
     const self = this;
     this.tx = {
+      setDescription: p('UPDATE flavors SET description = ? WHERE flavorid = ? AND deleted = 0'),
       async getServerForUpdate(uuid) {
         const r = st.byUuid.get(uuid) as ServerRow | undefined;
         return r && rowToServer(r);
@@ -566,6 +567,10 @@ export class SqliteComputeStore implements ComputeStore {
   async upsertHost(h: ComputeHostRow): Promise<void> {
     this.st.upsertHost.run({ ...h, disabled: h.disabled ? 1 : 0, forced_down: h.forced_down ? 1 : 0, up: h.up ? 1 : 0 });
   }
+  async setFlavorDescription(flavorid: string, description: string | null): Promise<boolean> {
+    return this.st.setDescription.run(description, flavorid).changes > 0;
+  }
+
 
   /** Bulk insert for seeding benchmarks: many servers in one transaction, no tasks. */
   insertServersBulk(servers: Omit<ServerRecord, 'id'>[]): void {

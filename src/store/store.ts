@@ -191,6 +191,8 @@ export interface ComputeStore {
   createFlavor(f: FlavorInput, now: number): Promise<FlavorSnapshot>;
   deleteFlavor(flavorid: string): Promise<boolean>;
   setFlavorExtraSpecs(flavorid: string, specs: Record<string, string>): Promise<void>;
+  /** The one mutable flavor column (Nova 2.55); false when the flavor does not exist. */
+  setFlavorDescription(flavorid: string, description: string | null): Promise<boolean>;
   addFlavorAccess(flavorid: string, project_id: string): Promise<void>;
   removeFlavorAccess(flavorid: string, project_id: string): Promise<void>;
   flavorAccess(flavorid: string): Promise<string[]>;
