@@ -3,7 +3,7 @@ import { DomainError, BadRequest } from '../domain/errors.ts';
 
 export type Version = [number, number];
 export const MIN_VERSION: Version = [2, 1];
-export const MAX_VERSION: Version = [2, 100];
+export const MAX_VERSION: Version = [2, 104];
 
 export function formatVersion(v: Version): string {
   return `${v[0]}.${v[1]}`;

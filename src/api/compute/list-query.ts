@@ -7,7 +7,7 @@ import type { ServerColumn, ServerQuery, SortDir } from '../../store/store.ts';
 import type { Version } from '../microversion.ts';
 import { atLeast } from '../microversion.ts';
 import { nonNegativeInteger } from './schemas/params.ts';
-import { checkQueryValue, parseIsoTime, pyRepr, type Schema } from './schemas/validate.ts';
+import { checkQueryValue, parseIsoTime, pyRepr, unexpectedMessage, type Schema } from './schemas/validate.ts';
 
 export type RawQuery = Map<string, string[]>;
 
@@ -147,7 +147,7 @@ export async function buildServerQuery(raw: RawQuery, r: ListRequest): Promise<P
     params.set(k, vals);
   }
   if (unknown.length && atLeast(mv, 75)) {
-    throw new BadRequest(`Additional properties are not allowed (${unknown.map(pyRepr).join(', ')} ${unknown.length === 1 ? 'was' : 'were'} unexpected)`);
+    throw new BadRequest(unexpectedMessage(unknown));
   }
 
   // Paging and sorting parameters are handled apart from filters.

@@ -1,7 +1,7 @@
 // /servers: create, list, list detail, show, update, delete (nova/api/openstack/compute/servers.py).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
-import { BadRequest, Conflict, Forbidden } from '../../domain/errors.ts';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../../domain/errors.ts';
 import { policyMessage } from '../../domain/policy.ts';
 import type { BlockDeviceMapping, FlavorSnapshot, ServerRecord } from '../../domain/server.ts';
 import type { CreateRequest, NetworkRequest } from '../../engine/types.ts';
@@ -11,7 +11,7 @@ import { adminOf, authorize, ctxOf, mv } from './context.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
 import { privateNetworkId } from './network.ts';
 import { createSchema, updateSchema } from './schemas/servers.ts';
-import { decodeBase64, isUuidLike, validateBody } from './schemas/validate.ts';
+import { decodeBase64, isUuidLike, unexpectedMessage, validateBody } from './schemas/validate.ts';
 import { linkBase, nextLink, selfHref } from './views/links.ts';
 import { createView, detailView, minimalView, updateView, type ViewContext } from './views/servers.ts';
 
@@ -282,7 +282,7 @@ async function show(svc: Services, req: FastifyRequest) {
   const { id } = req.params as { id: string };
   if (atLeast(req.microversion, 102)) {
     const extra = [...parseRawQuery(req.url).keys()];
-    if (extra.length) throw new BadRequest(`Additional properties are not allowed (${extra.map((k) => `'${k}'`).join(', ')} ${extra.length === 1 ? 'was' : 'were'} unexpected)`);
+    if (extra.length) throw new BadRequest(unexpectedMessage(extra));
   }
   const s = await svc.engine.getServer(ctxOf(req), id);
   authorize(req, 'reader', 'os_compute_api:servers:show', s.project_id);
@@ -307,8 +307,11 @@ async function update(svc: Services, req: FastifyRequest) {
     const cur = await svc.engine.getServer(ctx, id);
     const z = srv.pinned_availability_zone as string | null;
     const currentAz = cur.host ? (await svc.engine.listHosts()).find((h) => h.name === cur.host)?.availability_zone : cur.availability_zone;
-    if (z !== null && z !== cur.pinned_availability_zone && !(cur.pinned_availability_zone === null && z === currentAz)) {
-      throw new Conflict(`Cannot pin server ${id} to availability zone ${z}.`);
+    if (z !== null && cur.pinned_availability_zone !== null && z !== cur.pinned_availability_zone) {
+      throw new Conflict('Cannot change pinned availability zone directly. Unpin first by setting pinned_availability_zone to null.');
+    }
+    if (z !== null && cur.pinned_availability_zone === null && z !== currentAz) {
+      throw new Conflict(`Server can only be pinned to its current availability zone '${currentAz ?? 'None'}', but '${z}' was requested.`);
     }
     patch.pinned_availability_zone = z;
   }
@@ -330,4 +333,15 @@ export async function registerServers(scope: FastifyInstance, svc: Services): Pr
   scope.get('/servers/:id', (req) => show(svc, req));
   scope.put('/servers/:id', (req) => update(svc, req));
   scope.delete('/servers/:id', (req, reply) => remove(svc, req, reply));
+  // /os-volumes_boot: Nova's old alias of /servers, removed at 2.103 (404 from then on).
+  const alias = <T>(run: (req: FastifyRequest, reply: FastifyReply) => Promise<T>) => async (req: FastifyRequest, reply: FastifyReply) => {
+    if (atLeast(req.microversion, 103)) throw new NotFound('The resource could not be found.');
+    return run(req, reply);
+  };
+  scope.post('/os-volumes_boot', alias((req, reply) => create(svc, req, reply)));
+  scope.get('/os-volumes_boot', alias((req) => list(svc, req, false)));
+  scope.get('/os-volumes_boot/detail', alias((req) => list(svc, req, true)));
+  scope.get('/os-volumes_boot/:id', alias((req) => show(svc, req)));
+  scope.put('/os-volumes_boot/:id', alias((req) => update(svc, req)));
+  scope.delete('/os-volumes_boot/:id', alias((req, reply) => remove(svc, req, reply)));
 }

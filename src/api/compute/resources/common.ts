@@ -2,7 +2,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequest } from '../../../domain/errors.ts';
 import type { Services } from '../../../novabox.ts';
-import { parseIsoTime, validateBody, type Schema } from '../schemas/validate.ts';
+import { atLeast } from '../../microversion.ts';
+import { parseIsoTime, unexpectedMessage, validateBody, type Schema } from '../schemas/validate.ts';
 import { linkBase, nextLink as pageLink, resourceLinks } from '../views/links.ts';
 import { isoMicro as serverIsoMicro } from '../views/servers.ts';
 
@@ -120,7 +121,11 @@ export function page<T>(items: T[], key: (t: T) => string, limit: number, marker
 
 /** Rejects query parameters not in `allowed` (Nova's additionalProperties: false query schemas). */
 export function strictQuery(req: FastifyRequest, allowed: string[]): void {
-  for (const k of Object.keys(query(req))) {
-    if (!allowed.includes(k)) throw new BadRequest(`Invalid input for query parameters ${k}. Value: ${q1(req, k)}. Additional properties are not allowed ('${k}' was unexpected)`);
-  }
+  const extra = Object.keys(query(req)).filter((k) => !allowed.includes(k));
+  if (extra.length) throw new BadRequest(unexpectedMessage(extra));
+}
+
+/** From 2.102 every GET refuses unknown query parameters; these routes take none. */
+export function noQueryFrom2102(req: FastifyRequest): void {
+  if (atLeast(req.microversion, 102)) strictQuery(req, []);
 }

@@ -6,7 +6,7 @@ import type { FlavorSnapshot } from '../../../domain/server.ts';
 import { BadRequest, Conflict, NotFound } from '../../../domain/errors.ts';
 import { isAdmin } from '../../../domain/policy.ts';
 import { adminOf, authorize, mv } from '../context.ts';
-import { limitMarker, nextLink, page, params, q1, route, selfLinks, strictQuery, toBool, toInt, validate } from './common.ts';
+import { limitMarker, nextLink, noQueryFrom2102, page, params, q1, route, selfLinks, strictQuery, toBool, toInt, validate } from './common.ts';
 
 const SORT_KEYS: Record<string, (f: FlavorSnapshot) => string | number | boolean | null> = {
   flavorid: (f) => f.flavorid, id: (f) => f.id, name: (f) => f.name, memory_mb: (f) => f.memory_mb, root_gb: (f) => f.root_gb,
@@ -40,6 +40,10 @@ export function flavorView(svc: Services, req: FastifyRequest, f: FlavorSnapshot
     'OS-FLV-EXT-DATA:ephemeral': f.ephemeral_gb, 'OS-FLV-DISABLED:disabled': f.disabled, vcpus: f.vcpus,
     'os-flavor-access:is_public': f.is_public, rxtx_factor: f.rxtx_factor, links,
   };
+  if (mv(req, 102)) {
+    delete out['OS-FLV-DISABLED:disabled'];
+    delete out.rxtx_factor;
+  }
   if (mv(req, 55)) out.description = f.description;
   if (mv(req, 61)) out.extra_specs = f.extra_specs;
   return out;
@@ -57,12 +61,13 @@ function createSchema(req: FastifyRequest): object {
     'os-flavor-access:is_public': { type: ['boolean', 'string'] },
   };
   if (mv(req, 55)) props.description = { type: ['string', 'null'], maxLength: 65535 };
+  if (mv(req, 102)) delete props.rxtx_factor;
   return {
     type: 'object', required: ['flavor'], additionalProperties: false,
     properties: { flavor: { type: 'object', required: ['name', 'ram', 'vcpus', 'disk'], additionalProperties: false, properties: props } },
   };
 }
-const createSchemas = new Map<boolean, object>();
+const createSchemas = new Map<string, object>();
 
 const UPDATE = {
   type: 'object', required: ['flavor'], additionalProperties: false,
@@ -84,7 +89,7 @@ const specString = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'bo
 
 export function registerFlavors(scope: FastifyInstance, svc: Services): void {
   const list = async (req: FastifyRequest, detail: boolean) => {
-    if (mv(req, 75)) strictQuery(req, ['is_public', 'minDisk', 'minRam', 'sort_key', 'sort_dir', 'limit', 'marker']);
+    if (mv(req, 75)) strictQuery(req, ['is_public', 'minDisk', 'minRam', 'sort_key', 'sort_dir', 'limit', 'marker', ...(mv(req, 102) ? ['name'] : [])]);
     const admin = isAdmin(req.auth!);
     let includePrivate = false;
     let onlyPrivate = false;
@@ -109,10 +114,22 @@ export function registerFlavors(scope: FastifyInstance, svc: Services): void {
       if (n === null) throw new BadRequest(`Invalid ${param} filter [${raw}]`);
       flavors = flavors.filter((f) => f[field] >= n);
     }
+    const name = q1(req, 'name');
+    if (name !== undefined) {
+      // Nova matches the name as a regular expression (REGEXP in the database).
+      let re: RegExp;
+      try {
+        re = new RegExp(name);
+      } catch {
+        throw new BadRequest(`Invalid name filter [${name}]`);
+      }
+      flavors = flavors.filter((f) => re.test(f.name));
+    }
     const sortKey = q1(req, 'sort_key') || 'flavorid';
     const sortDir = q1(req, 'sort_dir') || 'asc';
-    const key = SORT_KEYS[sortKey];
-    if (!key) throw new BadRequest(`Invalid input for query parameters sort_key. Value: ${sortKey}. '${sortKey}' is not one of ${JSON.stringify(Object.keys(SORT_KEYS))}`);
+    const keys = Object.keys(SORT_KEYS).filter((k) => !(k === 'rxtx_factor' && mv(req, 102)));
+    const key = keys.includes(sortKey) ? SORT_KEYS[sortKey] : undefined;
+    if (!key) throw new BadRequest(`Invalid input for query parameters sort_key. Value: ${sortKey}. '${sortKey}' is not one of ${JSON.stringify(keys)}`);
     if (sortDir !== 'asc' && sortDir !== 'desc') throw new BadRequest(`Invalid input for query parameters sort_dir. Value: ${sortDir}. '${sortDir}' is not one of ["asc", "desc"]`);
     const sign = sortDir === 'asc' ? 1 : -1;
     flavors.sort((a, b) => {
@@ -131,12 +148,16 @@ export function registerFlavors(scope: FastifyInstance, svc: Services): void {
 
   route(scope, 'GET', '/flavors', (req) => list(req, false));
   route(scope, 'GET', '/flavors/detail', (req) => list(req, true));
-  route(scope, 'GET', '/flavors/:flavor_id', async (req) => ({ flavor: flavorView(svc, req, await visible(svc, req, params(req).flavor_id), true) }));
+  route(scope, 'GET', '/flavors/:flavor_id', async (req) => {
+    noQueryFrom2102(req);
+    return { flavor: flavorView(svc, req, await visible(svc, req, params(req).flavor_id), true) };
+  });
 
   route(scope, 'POST', '/flavors', async (req) => {
     authorize(req, 'admin', 'os_compute_api:os-flavor-manage:create');
-    let schema = createSchemas.get(mv(req, 55));
-    if (!schema) createSchemas.set(mv(req, 55), (schema = createSchema(req)));
+    const key = `${mv(req, 55)}${mv(req, 102)}`;
+    let schema = createSchemas.get(key);
+    if (!schema) createSchemas.set(key, (schema = createSchema(req)));
     const f = validate<{ flavor: Record<string, unknown> }>(schema, req.body).flavor;
     const name = String(f.name).trim();
     if (!name) throw new BadRequest(`Invalid input for field/attribute name. Value: ${String(f.name)}. '${String(f.name)}' is too short`);
@@ -162,9 +183,7 @@ export function registerFlavors(scope: FastifyInstance, svc: Services): void {
     authorize(req, 'admin', 'os_compute_api:os-flavor-manage:update');
     const body = validate<{ flavor: { description: string | null } }>(UPDATE, req.body);
     const id = params(req).flavor_id;
-    if (!(await svc.store.getFlavor(id))) throw notFound(id);
-    // The store contract has no update; description is the only mutable column (Nova 2.55).
-    svc.db.prepare('UPDATE flavors SET description = ? WHERE flavorid = ? AND deleted = 0').run(body.flavor.description, id);
+    if (!(await svc.store.setFlavorDescription(id, body.flavor.description))) throw notFound(id);
     return { flavor: flavorView(svc, req, (await svc.store.getFlavor(id))!, true) };
   });
 
@@ -176,11 +195,13 @@ export function registerFlavors(scope: FastifyInstance, svc: Services): void {
 
   // ---- extra specs
   route(scope, 'GET', '/flavors/:flavor_id/os-extra_specs', async (req) => {
+    noQueryFrom2102(req);
     authorize(req, 'reader', 'os_compute_api:os-flavor-extra-specs:index');
     return { extra_specs: (await visible(svc, req, params(req).flavor_id)).extra_specs };
   });
 
   route(scope, 'GET', '/flavors/:flavor_id/os-extra_specs/:key', async (req) => {
+    noQueryFrom2102(req);
     authorize(req, 'reader', 'os_compute_api:os-flavor-extra-specs:show');
     const { flavor_id, key } = params(req);
     const f = await visible(svc, req, flavor_id);
@@ -229,6 +250,7 @@ export function registerFlavors(scope: FastifyInstance, svc: Services): void {
   const accessList = async (id: string) => ({ flavor_access: (await svc.store.flavorAccess(id)).map((p) => ({ flavor_id: id, tenant_id: p })) });
 
   route(scope, 'GET', '/flavors/:flavor_id/os-flavor-access', async (req) => {
+    noQueryFrom2102(req);
     authorize(req, 'admin', 'os_compute_api:os-flavor-access');
     const id = params(req).flavor_id;
     const f = await svc.store.getFlavor(id);

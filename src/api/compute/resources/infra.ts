@@ -6,7 +6,7 @@ import type { ServerRecord } from '../../../domain/server.ts';
 import { BadRequest, NotFound } from '../../../domain/errors.ts';
 import { uuidV5 } from '../network.ts';
 import { authorize, mv } from '../context.ts';
-import { isoMicro, limitMarker, linkRoots, nextLink, page, params, parseTime, q1, query, route, strictQuery, toBool, validate } from './common.ts';
+import { isoMicro, limitMarker, noQueryFrom2102, linkRoots, nextLink, page, params, parseTime, q1, query, route, strictQuery, toBool, validate } from './common.ts';
 
 /** The control-plane services Nova lists beside nova-compute, on one controller host in zone `internal`. */
 const CONTROLLER = 'controller';
@@ -173,6 +173,7 @@ export function registerInfra(scope: FastifyInstance, svc: Services): void {
   // ---- availability zones
   route(scope, 'GET', '/os-availability-zone', async (req) => {
     authorize(req, 'reader', 'os_compute_api:os-availability-zone:list');
+    noQueryFrom2102(req);
     const hosts = await svc.engine.listHosts();
     const zones = new Map<string, boolean>();
     for (const h of hosts) zones.set(h.availability_zone, (zones.get(h.availability_zone) ?? false) || (!h.disabled && h.up && !h.forced_down));
@@ -181,6 +182,7 @@ export function registerInfra(scope: FastifyInstance, svc: Services): void {
 
   route(scope, 'GET', '/os-availability-zone/detail', async (req) => {
     authorize(req, 'admin', 'os_compute_api:os-availability-zone:detail');
+    noQueryFrom2102(req);
     const all = await services(svc);
     const zones = new Map<string, { available: boolean; hosts: Record<string, Record<string, unknown>> }>();
     for (const s of all) {

@@ -58,6 +58,7 @@ function updateSchema(req: FastifyRequest): object {
 
 export function registerQuotas(scope: FastifyInstance, svc: Services): void {
   route(scope, 'GET', '/limits', async (req) => {
+    if (mv(req, 75)) strictQuery(req, ['tenant_id']);
     let project_id = req.auth!.project_id ?? '';
     const other = q1(req, 'tenant_id');
     if (other !== undefined && other !== project_id) {

@@ -6,7 +6,7 @@ import type { Db } from '../../../store/db.ts';
 import { BadRequest, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
 import { isAdmin } from '../../../domain/policy.ts';
 import { authorize, mv } from '../context.ts';
-import { params, query, q1, route, strictQuery, toInt, validate } from './common.ts';
+import { noQueryFrom2102, params, query, q1, route, strictQuery, toInt, validate } from './common.ts';
 import { quotaLimit } from './quotas.ts';
 
 export interface ServerGroupRow {
@@ -126,6 +126,7 @@ export function registerServerGroups(scope: FastifyInstance, svc: Services): voi
   });
 
   route(scope, 'GET', '/os-server-groups/:id', async (req) => {
+    noQueryFrom2102(req);
     return { server_group: view(req, find(req, 'show', 'reader')) };
   });
 

@@ -9,7 +9,7 @@ import { isAdmin } from '../../../domain/policy.ts';
 import { publicUrl } from '../../../config.ts';
 import type { InstanceActionEventRow, InstanceActionRow } from '../../../store/store.ts';
 import { authorize, ctxOf, mv } from '../context.ts';
-import { isoMicro, limitMarker, linkRoots, nextLink, page, params, parseTime, q1, route, strictQuery, validate } from './common.ts';
+import { isoMicro, limitMarker, linkRoots, nextLink, noQueryFrom2102, page, params, parseTime, q1, route, strictQuery, validate } from './common.ts';
 import { MIGRATION_IN_PROGRESS, migrationView } from './infra.ts';
 import { extraActions } from '../server-actions.ts';
 
@@ -82,6 +82,7 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
   });
 
   route(scope, 'GET', '/servers/:server_id/os-instance-actions/:request_id', async (req) => {
+    noQueryFrom2102(req);
     const s = await server(req, 'reader', 'os_compute_api:os-instance-actions:show', mv(req, 21));
     const a = await svc.engine.getAction(ctxOf(req), s.uuid, params(req).request_id);
     if (!a) throw new NotFound(`Action ${params(req).request_id} not found`);
@@ -92,10 +93,12 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
 
   // ---- metadata
   route(scope, 'GET', '/servers/:server_id/metadata', async (req) => {
+    noQueryFrom2102(req);
     return { metadata: (await server(req, 'reader', 'os_compute_api:server-metadata:index')).metadata };
   });
 
   route(scope, 'GET', '/servers/:server_id/metadata/:key', async (req) => {
+    noQueryFrom2102(req);
     const s = await server(req, 'reader', 'os_compute_api:server-metadata:show');
     const key = params(req).key;
     if (!(key in s.metadata)) throw new NotFound('Metadata item was not found');
@@ -177,8 +180,12 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
     for (const a of s.addresses) (out[a.network] ??= []).push({ addr: a.addr, version: a.version });
     return out;
   };
-  route(scope, 'GET', '/servers/:server_id/ips', async (req) => ({ addresses: addresses(await server(req, 'reader', 'os_compute_api:ips:index')) }));
+  route(scope, 'GET', '/servers/:server_id/ips', async (req) => {
+    noQueryFrom2102(req);
+    return { addresses: addresses(await server(req, 'reader', 'os_compute_api:ips:index')) };
+  });
   route(scope, 'GET', '/servers/:server_id/ips/:network', async (req) => {
+    noQueryFrom2102(req);
     const all = addresses(await server(req, 'reader', 'os_compute_api:ips:show'));
     const net = params(req).network;
     if (!(net in all)) throw new NotFound('Instance is not a member of specified network');
@@ -187,6 +194,7 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
 
   // ---- server password (set by the metadata service in Nova; empty until something stores one)
   route(scope, 'GET', '/servers/:server_id/os-server-password', async (req) => {
+    noQueryFrom2102(req);
     const s = await server(req, 'reader', 'os_compute_api:os-server-password:show');
     const row = svc.db.prepare('SELECT password FROM server_passwords WHERE server_uuid = ?').get(s.uuid) as { password: string } | undefined;
     return { password: row?.password ?? '' };
@@ -235,6 +243,7 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
 
   // ---- diagnostics (admin)
   route(scope, 'GET', '/servers/:server_id/diagnostics', async (req) => {
+    noQueryFrom2102(req);
     const s = await server(req, 'admin', 'os_compute_api:os-server-diagnostics');
     if (!s.host || ['building', 'shelved_offloaded', 'deleted', 'soft-delete'].includes(s.vm_state)) {
       throw new Conflict(`Cannot 'get_diagnostics' instance ${s.uuid} while it is in vm_state ${s.vm_state}`);
@@ -261,6 +270,7 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
   // ---- migrations of one server (2.23): in-progress live migrations only
   const liveMigrations = async (req: FastifyRequest) => {
     if (!mv(req, 23)) throw new NotFound('The resource could not be found.');
+    noQueryFrom2102(req);
     const s = await server(req, 'admin', 'os_compute_api:servers:migrations:index');
     const rows = await svc.engine.listMigrations({ server_uuid: s.uuid, migration_type: 'live-migration' });
     return rows.filter((m) => MIGRATION_IN_PROGRESS.includes(String(m.status)));
@@ -273,6 +283,61 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
     if (!m) throw new NotFound(`Migration ${params(req).migration_id} not found for instance ${params(req).server_id}`);
     return { migration: migrationView(svc, req, m, true) };
   });
+
+  // ---- force-complete (2.22) and abort (2.24) of an in-progress live migration
+  /** The engine's migration errors, in the codes and words each Nova API uses. */
+  const migrationError = (e: unknown, uuid: string, id: string, notFoundCode: 400 | 404, method: string): unknown => {
+    if (e instanceof NotFound && e.message.includes('does not have the migration')) {
+      const msg = `Migration ${id} not found for instance ${uuid}`;
+      return notFoundCode === 400 ? new BadRequest(msg) : new NotFound(msg);
+    }
+    const m = e instanceof Conflict ? /^Migration \S+ state of instance \S+ is (\S+)\./.exec(e.message) : null;
+    if (m) return new BadRequest(`Migration ${id} state of instance ${uuid} is ${m[1]}. Cannot ${method} while the migration is in this state.`);
+    return e;
+  };
+  const FORCE_COMPLETE = { type: 'object', required: ['force_complete'], additionalProperties: false, properties: { force_complete: { type: 'null' } } };
+
+  route(scope, 'POST', '/servers/:server_id/migrations/:migration_id/action', async (req, reply) => {
+    if (!mv(req, 22)) throw new NotFound('The resource could not be found.');
+    const body = req.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body) || !('force_complete' in body)) {
+      throw new BadRequest(`There is no such action: ${body && typeof body === 'object' ? (Object.keys(body)[0] ?? 'None') : 'None'}`);
+    }
+    validate(FORCE_COMPLETE, body);
+    const s = await server(req, 'admin', 'os_compute_api:servers:migrations:force_complete');
+    const { migration_id } = params(req);
+    try {
+      await svc.engine.controlLiveMigration(ctxOf(req), s.uuid, migrationNumber(migration_id), 'force_complete');
+    } catch (e) {
+      throw migrationError(e, s.uuid, migration_id, 400, 'force complete');
+    }
+    return reply.code(202).send();
+  });
+
+  route(scope, 'DELETE', '/servers/:server_id/migrations/:migration_id', async (req, reply) => {
+    if (!mv(req, 24)) throw new NotFound('The resource could not be found.');
+    const s = await server(req, 'admin', 'os_compute_api:servers:migrations:delete');
+    const { migration_id } = params(req);
+    const id = migrationNumber(migration_id);
+    // Before 2.65 only a running migration can be aborted; queued and preparing ones from 2.65.
+    if (!mv(req, 65) && s.task_state === 'migrating' && (s.locked_by === null || isAdmin(req.auth!))) {
+      const m = (await svc.engine.listMigrations({ server_uuid: s.uuid })).find((x) => x.id === id && x.migration_type === 'live-migration');
+      if (m && m.status !== 'running') {
+        throw new BadRequest(`Migration ${migration_id} state of instance ${s.uuid} is ${m.status}. Cannot abort live migration while the migration is in this state.`);
+      }
+    }
+    try {
+      await svc.engine.controlLiveMigration(ctxOf(req), s.uuid, id, 'abort');
+    } catch (e) {
+      throw migrationError(e, s.uuid, migration_id, 404, 'abort live migration');
+    }
+    return reply.code(202).send();
+  });
+}
+
+/** A migration id from the URL; anything but digits matches no migration. */
+function migrationNumber(raw: string): number {
+  return /^\d+$/.test(raw) ? Number(raw) : -1;
 }
 
 /** A console URL on the public host, in the shape the console proxies use (the token is not served). */

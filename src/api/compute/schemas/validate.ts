@@ -170,6 +170,12 @@ function message(e: ErrorObject): string {
   }
 }
 
+/** jsonschema's additionalProperties message (what Nova answers for an unknown query parameter). */
+export function unexpectedMessage(keys: string[]): string {
+  const sorted = [...keys].sort();
+  return `Additional properties are not allowed (${sorted.map((k) => pyRepr(k)).join(', ')} ${sorted.length === 1 ? 'was' : 'were'} unexpected)`;
+}
+
 /** Nova's detail text for the error that stopped validation (the outermost failing keyword). */
 export function novaMessage(errors: ErrorObject[], kind: 'body' | 'query', queryParam?: string): string {
   const e = errors[errors.length - 1];
