@@ -32,6 +32,14 @@ export interface Ctx {
   privateFlavor(): Promise<string>;
   /** An in-progress or finished migration exists; returns the server id. */
   migrated(): Promise<string>;
+  /** A fresh ACTIVE server of the admin (default) or demo project, for actions that leave it changed. */
+  fresh(owner?: 'admin' | 'demo'): Promise<string>;
+  /** Runs a server action as the server's owner and waits for its steps. */
+  action(server: string, body: unknown, owner?: 'admin' | 'demo'): Promise<void>;
+  /** A fresh admin server whose compute host is down (so it can be evacuated); hosts come back after the sample. */
+  hostDown(): Promise<{ server: string; spareHost: string }>;
+  /** A live migration still running (the simulated hypervisor slowed to real time for it). */
+  liveMigration(): Promise<{ server: string; migration: number }>;
   projectId: string;
   userId: string;
   imageId: string;
@@ -184,6 +192,50 @@ export const RECIPES: Recipe[] = [
   { dir: 'os-server-tags', file: /^server-tags-show-details-resp/, request: (c, s) => (asAdmin(s) ? { url: `/servers/${c.server}`, token: 'admin' } : { url: `/servers/${c.demoServer}`, token: 'demo' }), free: ['server.metadata', 'server.addresses', 'server.flavor.extra_specs', 'server.image.properties', 'server.scheduler_hints']},
   { dir: 'os-server-tags', file: /^servers-tags-details-resp/, free: ['servers[].metadata', 'servers[].addresses', 'servers[].flavor.extra_specs', 'servers[].image.properties', 'servers[].scheduler_hints'], request: (_c, s) => ({ url: '/servers/detail', token: asAdmin(s) ? 'admin' : 'demo' }) },
   { dir: 'os-console-output', file: /^console-output-post-resp/, request: (c) => ({ method: 'POST', url: `/servers/${c.server}/action`, token: 'admin', body: { 'os-getConsoleOutput': { length: 50 } } }) },
+  // server actions with a response body, and the servers they leave behind
+  { dir: 'os-rescue', file: /^server-rescue\.json$/, request: async (c) => ({ method: 'POST', url: `/servers/${await c.fresh()}/action`, token: 'admin', body: { rescue: { adminPass: 'MySecretPass' } } }) },
+  {
+    dir: 'os-rescue', file: /^server-get-resp-(rescue|unrescue)\.json$/, free: ['server.metadata', 'server.addresses', 'server.flavor.extra_specs', 'server.image.properties', 'server.scheduler_hints'],
+    request: async (c, s) => {
+      const owner = asAdmin(s) ? 'admin' : 'demo';
+      const id = await c.fresh(owner);
+      await c.action(id, { rescue: null }, owner);
+      if (s.name.includes('unrescue')) await c.action(id, { unrescue: null }, owner);
+      return { url: `/servers/${id}`, token: owner };
+    },
+  },
+  {
+    dir: 'os-evacuate', file: /^server-evacuate(-find-host)?-resp\.json$/,
+    request: async (c, s) => {
+      const { server, spareHost } = await c.hostDown();
+      const body = structuredClone(c.reqBody(s.file.replace('-resp', '-req'))) as { evacuate: Record<string, unknown> };
+      if ('host' in body.evacuate) body.evacuate.host = spareHost;
+      return { method: 'POST', url: `/servers/${server}/action`, token: 'admin', body };
+    },
+  },
+  {
+    dir: 'os-multiple-create', file: /^multiple-create(-no-resv)?-post-resp/,
+    request: (c, s) => {
+      const body = structuredClone(c.reqBody(s.file)) as { server: Record<string, unknown> };
+      Object.assign(body.server, { name: uniq(c), imageRef: c.imageId });
+      return { method: 'POST', url: '/servers', token: 'admin', body };
+    },
+  },
+  { dir: 'os-create-backup', file: /^create-backup-resp/, request: (c) => ({ method: 'POST', url: `/servers/${c.server}/action`, token: 'admin', body: { createBackup: { name: uniq(c), backup_type: 'weekly', rotation: 1 } } }) },
+  { dir: 'servers', file: /^server-action-create-image-resp/, request: (c) => ({ method: 'POST', url: `/servers/${c.server}/action`, token: 'admin', body: { createImage: { name: uniq(c), metadata: { meta_var: 'meta_val' } } } }) },
+  { dir: 'servers', file: /^server-groups-post-resp/, free: ['server_group.rules'], request: (c, s) => ({ method: 'POST', url: '/os-server-groups', token: 'admin', body: c.reqBody(s.file) }) },
+  {
+    dir: 'os-preserve-ephemeral-rebuild', file: /^server-action-rebuild-preserve-ephemeral-resp/, free: ['server.metadata', 'server.addresses', 'server.flavor.extra_specs', 'server.image.properties', 'server.scheduler_hints'],
+    request: (c) => ({ method: 'POST', url: `/servers/${c.server}/action`, token: 'admin', body: { rebuild: { imageRef: c.imageId, name: 'foobar', adminPass: 'seekr3t', metadata: { meta_var: 'meta_val' }, preserve_ephemeral: false } } }),
+  },
+  // in-progress live migrations of one server
+  {
+    dir: 'server-migrations', file: /^migrations-(index|get)\.json$/,
+    request: async (c, s) => {
+      const { server, migration } = await c.liveMigration();
+      return { url: `/servers/${server}/migrations${s.name.includes('get') ? `/${migration}` : ''}`, token: 'admin' };
+    },
+  },
   { dir: 'versions', file: /^versions-get-resp/, request: () => ({ url: '/compute/' }) },
   { dir: 'versions', file: /^v21-version-get-resp/, optional: ['version.links[].type'], request: () => ({ url: '/compute/v2.1/' }) },
 ];
@@ -228,6 +280,14 @@ export const NOT_SERVED: Record<string, string> = {
   'os-volume_attachments': 'no volume service', 'os-volumes': 'no volume service', 'os-server-topology': 'not implemented', 'servers-sort': 'documentation-only list of sort keys',
 };
 
+/** Single samples of served folders that novabox does not serve, with why. */
+export const NOT_SERVED_FILES: Record<string, string> = {
+  'os-remote-consoles/get-rdp-console-post-resp.json': 'RDP consoles (Hyper-V only; the simulated hypervisor is libvirt-like)',
+  'os-remote-consoles/v2.99/create-spice-direct-console-resp.json': 'spice-direct consoles not implemented',
+  'os-tenant-networks/networks-post-res.json': 'creating networks (nova-network) not implemented',
+  'versions/v2-version-get-resp.json': 'the legacy /v2 API is not served',
+};
+
 export function listSamples(): Sample[] {
   const out: Sample[] = [];
   const walk = (d: string) => {
@@ -251,12 +311,12 @@ export type Verdict = { recipe: Recipe } | { reason: string };
 /** Which recipe covers a sample, or why none does. */
 export function classify(s: Sample): Verdict {
   if (NOT_SERVED[s.dir]) return { reason: NOT_SERVED[s.dir] };
+  if (NOT_SERVED_FILES[s.file]) return { reason: NOT_SERVED_FILES[s.file] };
   if (/down-cell/.test(s.name) || ((s.dir === 'os-services' || s.dir === 'servers') && s.minor === 69)) return { reason: 'down-cell view (novabox has one cell)' };
   const recipe = RECIPES.find((r) => r.dir === s.dir && r.file.test(s.name));
   if (s.minor > MAX_VERSION[1] && recipe) return { reason: `microversion 2.${s.minor} is above novabox's maximum 2.${MAX_VERSION[1]}` };
   if (recipe) return { recipe };
   if (/-req(-[a-z0-9-]+)?\.json$/.test(s.name) || !/resp|res\.json|get|index|list/.test(s.name)) return { reason: 'request body (exercised by the matching response sample or action tests)' };
-  if (s.dir === 'server-migrations' && /^migrations-/.test(s.name)) return { reason: 'needs a live migration still in progress (simulated ones finish before a sample request)' };
   return { reason: 'no recipe yet' };
 }
 

@@ -10,6 +10,8 @@ import { classify, HOOKS, listSamples, readSample, SAMPLES_DIR, shapeDiff, type 
 let env: Env;
 let ctx: Omit<Ctx, 'mv' | 'reqBody'>;
 let n = 0;
+/** Servers a recipe created for one sample; deleted after it. */
+const disposable: string[] = [];
 const have = existsSync(SAMPLES_DIR);
 
 before(async () => {
@@ -48,6 +50,39 @@ before(async () => {
       await call(env, { method: 'POST', url: `/flavors/${privateFlavor}/action`, token: env.admin, body: { addTenantAccess: { tenant: env.projects.admin } } });
       return privateFlavor;
     },
+    async fresh(owner = 'admin') {
+      const id = await boot(env, owner === 'admin' ? env.admin : env.demo, { name: unique('sample-fresh') });
+      disposable.push(id);
+      return id;
+    },
+    async action(id, body, owner = 'admin') {
+      const r = await act(env, owner === 'admin' ? env.admin : env.demo, id, body);
+      assert.ok(r.statusCode < 300, r.body);
+      await env.nb.services.engine.settle();
+    },
+    async hostDown() {
+      const server = await this.fresh();
+      const host = (await call(env, { url: `/servers/${server}`, token: env.admin })).json().server['OS-EXT-SRV-ATTR:host'] as string;
+      await env.nb.services.engine.setHost(host, { forced_down: true });
+      const spareHost = (await env.nb.services.engine.listHosts()).find((h) => h.name !== host)!.name;
+      return { server, spareHost };
+    },
+    async liveMigration() {
+      const server = await this.fresh();
+      await timeScale(1);
+      const r = await act(env, env.admin, server, { 'os-migrateLive': { host: null, block_migration: 'auto' } }, '2.25');
+      assert.equal(r.statusCode, 202, r.body);
+      const end = Date.now() + 5000;
+      for (;;) {
+        const m = (await env.nb.services.engine.listMigrations({ server_uuid: server })).find((x) => x.status === 'running');
+        if (m) {
+          await timeScale(0);
+          return { server, migration: m.id };
+        }
+        assert.ok(Date.now() < end, 'the live migration never ran');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    },
     async migrated() {
       if (!migrated) {
         migrated = await boot(env, env.admin, { name: 'sample-migrated' });
@@ -59,6 +94,11 @@ before(async () => {
   };
 });
 after(() => env?.close());
+
+async function timeScale(time_scale: number): Promise<void> {
+  const r = await env.nb.app.inject({ method: 'PUT', url: '/novabox/v1/time-scale', headers: { 'x-auth-token': env.admin }, payload: { time_scale } });
+  assert.equal(r.statusCode, 200, r.body);
+}
 
 async function replay(s: Sample, recipe: Recipe): Promise<string[]> {
   const mv = `2.${s.minor}`;
@@ -72,11 +112,23 @@ async function replay(s: Sample, recipe: Recipe): Promise<string[]> {
   // Leave the cloud as the next sample expects it: steps finished, new servers and quota changes undone.
   await env.nb.services.engine.settle();
   if (r.statusCode === 202 && req.method === 'POST' && req.url === '/servers') {
-    await call(env, { method: 'DELETE', url: `/servers/${r.json().server.id}`, token });
+    // Every server the request made (several for a multiple create), found by its name.
+    const name = (req.body as { server: { name: string } }).server.name;
+    const made = (await call(env, { url: `/servers?name=^${encodeURIComponent(name)}`, token })).json().servers as { id: string }[];
+    disposable.push(...made.map((x) => x.id));
+  }
+  if (req.url.startsWith('/servers/') && req.url.includes('/migrations')) {
+    // Let the in-progress live migration finish now, as it would have a moment later.
+    const [, server, , migration] = req.url.split('/').slice(1);
+    await call(env, { method: 'POST', url: `/servers/${server}/migrations/${migration ?? (r.json().migrations?.[0]?.id)}/action`, token: env.admin, mv: '2.22', body: { force_complete: null } });
+    await env.nb.services.engine.settle();
+  }
+  if (disposable.length) {
+    for (const id of disposable.splice(0)) await call(env, { method: 'DELETE', url: `/servers/${id}`, token: env.admin });
     await env.nb.services.engine.settle();
   }
   if (req.method === 'PUT' && req.url.startsWith('/os-quota-sets/')) await call(env, { method: 'DELETE', url: req.url.split('?')[0], token: env.admin });
-  if (req.method === 'PUT' && req.url.startsWith('/os-services/')) {
+  if ((req.method === 'PUT' && req.url.startsWith('/os-services/')) || (req.body && typeof req.body === 'object' && 'evacuate' in req.body)) {
     for (const h of await env.nb.services.engine.listHosts()) await env.nb.services.engine.setHost(h.name, { disabled: false, disabled_reason: null, forced_down: false });
   }
   if (r.statusCode >= 300) return [`${req.method ?? 'GET'} ${req.url} answered ${r.statusCode}: ${r.body.slice(0, 200)}`];
