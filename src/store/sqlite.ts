@@ -221,13 +221,14 @@ export class SqliteComputeStore implements ComputeStore {
     return p;
   }
 
-  private syncSide(id: number, tags: string[] | undefined, addresses: ServerRecord['addresses'] | undefined): void {
+  /** Rewrites a server's tag and address rows; a new server (`fresh`) has none to delete. */
+  private syncSide(id: number, tags: string[] | undefined, addresses: ServerRecord['addresses'] | undefined, fresh = false): void {
     if (tags) {
-      this.st.deleteTags.run(id);
+      if (!fresh) this.st.deleteTags.run(id);
       for (const t of tags) this.st.insertTag.run(id, t);
     }
     if (addresses) {
-      this.st.deleteIps.run(id);
+      if (!fresh) this.st.deleteIps.run(id);
       for (const a of addresses) this.st.insertIp.run(id, a.addr, a.version);
     }
   }
@@ -617,7 +618,7 @@ export class SqliteComputeStore implements ComputeStore {
     this.db.transaction(() => {
       for (const s of servers) {
         const id = Number(this.st.insertServer.run(this.serverParams(s)).lastInsertRowid);
-        this.syncSide(id, s.tags, s.addresses);
+        this.syncSide(id, s.tags, s.addresses, true);
       }
     })();
   }
