@@ -1,8 +1,8 @@
 // Nova v2.1 at /compute: version documents, microversion negotiation, authentication, then routes.
 //
 // For the compute resources (src/api/compute/resources/**):
-// - Every route plugin below is registered twice: at /compute/v2.1 and at /compute/v2.1/:project_id
-//   (Nova routes both). The preHandler refuses a URL project id that differs from the token's, so
+// - Every route plugin below is registered twice: at /compute/v2.1 and at /compute/v2.1/{project_id}
+//   (Nova routes both; a project id segment is `[0-9a-f-]+`, see PROJECT_SEGMENT). The preHandler refuses a URL project id that differs from the token's, so
 //   plugins must be safe to register twice (no global decorators) and never need to look at it.
 // - The simulated tenant network: label `private` (PRIVATE_NETWORK in engine/compute.ts), id
 //   `privateNetworkId(project_id)` from ./network.ts (a name-based UUID v5; os-tenant-networks lists it).
@@ -19,6 +19,10 @@ import { formatVersion, MAX_VERSION, MIN_VERSION, negotiate, requestedVersion } 
 import { registerComputeResources } from './resources/index.ts';
 import { registerServers } from './servers.ts';
 import { registerServerActions } from './server-actions.ts';
+
+/** Nova's ProjectMapper: a leading segment is a project id only when it is hex digits and dashes,
+ *  so `/images`, `/flavors`… stay routes of their own and unknown words fall through to a 404. */
+export const PROJECT_SEGMENT = '/:project_id(^[0-9a-f-]+$)';
 
 export async function registerCompute(app: FastifyInstance, svc: Services): Promise<void> {
   app.decorateRequest('microversion', null as never);
@@ -93,9 +97,9 @@ export async function registerCompute(app: FastifyInstance, svc: Services): Prom
         await registerComputeResources(r, svc);
       };
       await authed.register(routes);
-      await authed.register(routes, { prefix: '/:project_id' });
+      await authed.register(routes, { prefix: PROJECT_SEGMENT });
       // GET /v2.1/{project_id}/ answers the version document, authenticated.
-      authed.get('/:project_id', async () => versionDoc());
+      authed.get(PROJECT_SEGMENT, async () => versionDoc());
     });
   }, { prefix: '/compute/v2.1' });
 }

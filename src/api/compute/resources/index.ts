@@ -9,6 +9,7 @@ import { registerServerGroups } from './server-groups.ts';
 import { registerInfra } from './infra.ts';
 import { registerTenantNetworks } from './tenant-networks.ts';
 import { registerServerSubResources } from './server-sub.ts';
+import { registerImages } from './images.ts';
 
 export async function registerComputeResources(scope: FastifyInstance, svc: Services): Promise<void> {
   registerFlavors(scope, svc);
@@ -18,4 +19,5 @@ export async function registerComputeResources(scope: FastifyInstance, svc: Serv
   registerInfra(scope, svc);
   registerTenantNetworks(scope, svc);
   registerServerSubResources(scope, svc);
+  registerImages(scope, svc);
 }
