@@ -40,6 +40,8 @@ export interface Ctx {
   hostDown(): Promise<{ server: string; spareHost: string }>;
   /** A live migration still running (the simulated hypervisor slowed to real time for it). */
   liveMigration(): Promise<{ server: string; migration: number }>;
+  /** A fresh active image of the admin project (through Glance) with these properties. */
+  image(properties: Record<string, string>): Promise<string>;
   projectId: string;
   userId: string;
   imageId: string;
@@ -236,9 +238,29 @@ export const RECIPES: Recipe[] = [
       return { url: `/servers/${server}/migrations${s.name.includes('get') ? `/${migration}` : ''}`, token: 'admin' };
     },
   },
+  // the compute image proxy (2.1 to 2.35): images with the samples' properties, made through Glance
+  { dir: 'images', file: /^images-list-get-resp/, optional: ['images[].links[].type'], request: async (c) => (await c.image(SAMPLE_IMAGE_PROPS), { url: '/images', token: 'admin' }) },
+  {
+    dir: 'images', file: /^images-details-get-resp/, free: ['images[].metadata'], optional: ['images[].links[].type', 'images[].OS-DCF:diskConfig', 'images[].server'],
+    request: async (c) => (await c.image(SAMPLE_IMAGE_PROPS), { url: '/images/detail', token: 'admin' }),
+  },
+  { dir: 'images', file: /^image-get-resp/, optional: ['image.links[].type'], request: async (c) => ({ url: `/images/${await c.image(SAMPLE_IMAGE_PROPS)}`, token: 'admin' }) },
+  { dir: 'images', file: /^image-metadata-get-resp/, request: async (c) => ({ url: `/images/${await c.image(SAMPLE_IMAGE_PROPS)}/metadata`, token: 'admin' }) },
+  { dir: 'images', file: /^image-meta-key-get/, request: async (c) => ({ url: `/images/${await c.image(SAMPLE_IMAGE_PROPS)}/metadata/kernel_id`, token: 'admin' }) },
+  {
+    dir: 'images', file: /^image-meta-key-put-resp/,
+    request: async (c, s) => ({ method: 'PUT', url: `/images/${await c.image(SAMPLE_IMAGE_PROPS)}/metadata/auto_disk_config`, token: 'admin', body: c.reqBody(s.file) }),
+  },
+  {
+    dir: 'images', file: /^image-metadata-(post|put)-resp/,
+    request: async (c, s) => ({ method: s.name.includes('post') ? 'POST' : 'PUT', url: `/images/${await c.image(SAMPLE_IMAGE_PROPS)}/metadata`, token: 'admin', body: c.reqBody(s.file) }),
+  },
   { dir: 'versions', file: /^versions-get-resp/, request: () => ({ url: '/compute/' }) },
   { dir: 'versions', file: /^v21-version-get-resp/, optional: ['version.links[].type'], request: () => ({ url: '/compute/v2.1/' }) },
 ];
+
+/** The properties of the samples' image (image-metadata-get-resp.json). */
+const SAMPLE_IMAGE_PROPS = { architecture: 'x86_64', auto_disk_config: 'True', kernel_id: 'nokernel', ramdisk_id: 'nokernel' };
 
 /** Samples recorded with admin credentials show OS-EXT-SRV-ATTR:host; the others are a member's view. */
 function asAdmin(s: Sample): boolean {
@@ -267,7 +289,7 @@ export const HOOKS: { get?: (url: string, token: string, mv: string) => Promise<
 
 /** Folders of resources novabox does not serve (nova-network, cells, agents, volumes …), with why. */
 export const NOT_SERVED: Record<string, string> = {
-  consoles: 'XenAPI console proxy API (removed in Nova)', 'extension-info': 'extensions API not implemented', images: 'compute image proxy not implemented',
+  consoles: 'XenAPI console proxy API (removed in Nova)', 'extension-info': 'extensions API not implemented',
   'os-agents': 'guest agents API (removed)', 'os-aggregates': 'host aggregates not implemented', 'os-assisted-volume-snapshots': 'no volume service',
   'os-attach-interfaces': 'no network service (ports)', 'os-baremetal-nodes': 'no Ironic', 'os-cells': 'cells v1 (removed)', 'os-certificates': 'removed',
   'os-cloudpipe': 'removed', 'os-console-auth-tokens': 'console auth tokens not implemented', 'os-fixed-ips': 'nova-network (removed)',

@@ -83,6 +83,15 @@ before(async () => {
         await new Promise((res) => setTimeout(res, 20));
       }
     },
+    async image(properties) {
+      const headers = { 'x-auth-token': env.admin };
+      const made = await env.nb.app.inject({ method: 'POST', url: '/image/v2/images', headers, payload: { name: unique('sample-image'), container_format: 'bare', disk_format: 'raw', ...properties } });
+      assert.equal(made.statusCode, 201, made.body);
+      const id = made.json().id as string;
+      const up = await env.nb.app.inject({ method: 'PUT', url: `/image/v2/images/${id}/file`, headers: { ...headers, 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(512) });
+      assert.equal(up.statusCode, 204, up.body);
+      return id;
+    },
     async migrated() {
       if (!migrated) {
         migrated = await boot(env, env.admin, { name: 'sample-migrated' });
