@@ -230,6 +230,27 @@ test('hypervisors, services and migrations (admin)', async () => {
   k.done();
 });
 
+test('the compute image proxy: list, detail, show, metadata and delete match tempest (2.1 to 2.35)', async () => {
+  const k = new Checker();
+  const server = await boot(env, env.demo, { name: 'ts-img-src' });
+  const snap = (await act(env, env.demo, server, { createImage: { name: 'ts-snap', metadata: { auto_disk_config: 'False' } } }, '2.45')).json().image_id as string;
+  await settle(env);
+  for (const v of [1, 35]) {
+    await k.call('ImagesClient.list_images', v, { url: '/images?limit=1', token: env.demo });
+    await k.call('ImagesClient.list_images_detail', v, { url: '/images/detail', token: env.demo });
+    await k.call('ImagesClient.show_image', v, { url: `/images/${snap}`, token: env.demo }, 'snapshot');
+    await k.call('ImagesClient.show_image', v, { url: `/images/${env.imageId}`, token: env.demo });
+    await k.call('ImagesClient.set_image_metadata', v, { method: 'PUT', url: `/images/${snap}/metadata`, token: env.demo, body: { metadata: { a: '1' } } });
+    await k.call('ImagesClient.update_image_metadata', v, { method: 'POST', url: `/images/${snap}/metadata`, token: env.demo, body: { metadata: { b: '2' } } });
+    await k.call('ImagesClient.list_image_metadata', v, { url: `/images/${snap}/metadata`, token: env.demo });
+    await k.call('ImagesClient.set_image_metadata_item', v, { method: 'PUT', url: `/images/${snap}/metadata/c`, token: env.demo, body: { meta: { c: '3' } } });
+    await k.call('ImagesClient.show_image_metadata_item', v, { url: `/images/${snap}/metadata/c`, token: env.demo });
+    await k.call('ImagesClient.delete_image_metadata_item', v, { method: 'DELETE', url: `/images/${snap}/metadata/c`, token: env.demo });
+  }
+  await k.call('ImagesClient.delete_image', 1, { method: 'DELETE', url: `/images/${snap}`, token: env.demo });
+  k.done();
+});
+
 test('version documents', async () => {
   const k = new Checker();
   const list = await call(env, { url: '/compute/' });

@@ -245,6 +245,11 @@ function serviceItem(v: number): S {
 
 const versionEntry = obj({ id: str, links: linksTyped, status: str, updated: iso, 'media-types?': array, 'min_version?': str, 'version?': str });
 const metadataMap = mapOf('^.+$', str);
+const imageDetail = obj({
+  created: iso, id: str, links: linksTyped, metadata: object, minDisk: int, minRam: int, name: strOrNull, progress: int,
+  status: enumOf('ACTIVE', 'SAVING', 'DELETED', 'ERROR', 'UNKNOWN'), updated: iso, 'OS-DCF:diskConfig?': str, 'OS-EXT-IMG-SIZE:size?': intOrNull,
+  'server?': obj({ id: str, links }),
+});
 
 /** Expected status codes and body schema of a tempest client method at microversion 2.<v>. */
 export function tempestSchema(method: string, v = 1): Expectation {
@@ -394,6 +399,23 @@ export function tempestSchema(method: string, v = 1): Expectation {
     // tenant networks
     case 'TenantNetworksClient.list_tenant_networks':
       return ok(obj({ networks: arr(obj({ cidr: strOrNull, id: str, label: str })) }));
+    // the compute image proxy (tempest uses it below 2.36 only; one schema for all of them)
+    case 'ImagesClient.list_images':
+      return ok(obj({ images: arr(obj({ id: str, links: linksTyped, name: strOrNull })), 'images_links?': links }));
+    case 'ImagesClient.list_images_detail':
+      return ok(obj({ images: arr(imageDetail), 'images_links?': links }));
+    case 'ImagesClient.show_image':
+      return ok(obj({ image: imageDetail }));
+    case 'ImagesClient.delete_image':
+    case 'ImagesClient.delete_image_metadata_item':
+      return ok(null, [204]);
+    case 'ImagesClient.list_image_metadata':
+    case 'ImagesClient.set_image_metadata':
+    case 'ImagesClient.update_image_metadata':
+      return ok(obj({ metadata: object }));
+    case 'ImagesClient.show_image_metadata_item':
+    case 'ImagesClient.set_image_metadata_item':
+      return ok(obj({ meta: object }));
     // versions
     case 'VersionsClient.list_versions':
       return ok(obj({ versions: arr(versionEntry) }));
