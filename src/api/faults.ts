@@ -37,7 +37,7 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   }
   if (error instanceof DomainError) return sendFault(reply, error.code, error.message, error.kind);
   const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendFault(reply, 413, 'Request is too large.');
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendFault(reply, 413, 'Request is too large. Larger than max_request_body_size (114688).');
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendFault(reply, 415, 'Unsupported Content-Type');
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (e.statusCode === 400 && e instanceof SyntaxError)) {
     return sendFault(reply, 400, 'Malformed request body');
