@@ -43,7 +43,7 @@ export function registerImages(scope: FastifyInstance, svc: Services): void {
   const creds = (req: FastifyRequest): AuthContext => req.auth as AuthContext;
 
   /** Runs an image-service call; its Glance-style errors become what Nova answers for them. */
-  const glance = <T>(fn: () => T, forbidden: (e: ServiceError) => string): T => {
+  const glance = <T>(fn: () => T, forbidden: (e: ServiceError) => string = (e) => e.message): T => {
     try {
       return fn();
     } catch (e) {
@@ -102,12 +102,12 @@ export function registerImages(scope: FastifyInstance, svc: Services): void {
     for (const k of ['limit', 'page_size', 'offset']) if (last(k) !== undefined) pageInt(k, last(k)!);
     // Nova hands Glance a limit only when it is not 0; without one Glance's whole list comes back.
     const limit = last('limit') !== undefined ? pageInt('limit', last('limit')!) || undefined : undefined;
-    const lq = glance(() => parseListQuery(glanceQs), () => 'Forbidden');
+    const lq = glance(() => parseListQuery(glanceQs));
     lq.marker = last('marker');
     const images: Image[] = [];
     for (;;) {
       lq.limit = Math.min(GLANCE_PAGE, limit === undefined ? GLANCE_PAGE : limit - images.length);
-      const pageOf = glance(() => svc.images.list(creds(req), lq), () => 'Forbidden');
+      const pageOf = glance(() => svc.images.list(creds(req), lq));
       images.push(...pageOf.images);
       if (!pageOf.more || pageOf.images.length === 0 || (limit !== undefined && images.length >= limit)) break;
       lq.marker = pageOf.images[pageOf.images.length - 1].id;
