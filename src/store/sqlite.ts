@@ -138,6 +138,7 @@ export class SqliteComputeStore implements ComputeStore {
         VALUES (@flavorid, @name, @vcpus, @memory_mb, @root_gb, @ephemeral_gb, @swap, @rxtx_factor, @is_public, @description, @extra_specs, @created_at)`),
       deleteFlavor: p("UPDATE flavors SET deleted = id, flavorid = flavorid || '.deleted.' || id, name = name || '.deleted.' || id WHERE flavorid = ? AND deleted = 0"),
       setSpecs: p('UPDATE flavors SET extra_specs = ? WHERE flavorid = ? AND deleted = 0'),
+      setDescription: p('UPDATE flavors SET description = ? WHERE flavorid = ? AND deleted = 0'),
       flavorProjects: p('SELECT project_id FROM flavor_projects WHERE flavor_id = ? ORDER BY project_id'),
       addAccess: p('INSERT OR IGNORE INTO flavor_projects (flavor_id, project_id) VALUES (?, ?)'),
       removeAccess: p('DELETE FROM flavor_projects WHERE flavor_id = ? AND project_id = ?'),
@@ -150,7 +151,6 @@ export class SqliteComputeStore implements ComputeStore {
     const st = this.st;
     const self = this;
     this.tx = {
-      setDescription: p('UPDATE flavors SET description = ? WHERE flavorid = ? AND deleted = 0'),
       async getServerForUpdate(uuid) {
         const r = st.byUuid.get(uuid) as ServerRow | undefined;
         return r && rowToServer(r);
@@ -610,7 +610,6 @@ export class SqliteComputeStore implements ComputeStore {
   async setFlavorDescription(flavorid: string, description: string | null): Promise<boolean> {
     return this.st.setDescription.run(description, flavorid).changes > 0;
   }
-
 
   /** Bulk insert for seeding benchmarks: many servers in one transaction, no tasks. */
   insertServersBulk(servers: Omit<ServerRecord, 'id'>[]): void {
