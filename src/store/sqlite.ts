@@ -89,6 +89,7 @@ export class SqliteComputeStore implements ComputeStore {
    * Cleared on rollback and bulk loads.
    */
   private readonly usageCache = new Map<string, Usage>();
+  private hostRows: ComputeHostRow[] | null = null;
   private readonly tx: ComputeTx;
   private readonly st;
 
@@ -295,6 +296,7 @@ export class SqliteComputeStore implements ComputeStore {
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         this.usageCache.clear();
+        this.hostRows = null;
         throw e;
       }
     };
@@ -598,13 +600,16 @@ export class SqliteComputeStore implements ComputeStore {
   }
 
   async listHosts(): Promise<ComputeHostRow[]> {
-    return (this.st.listHosts.all() as Record<string, unknown>[]).map((r) => ({
+    // Every server view asks for the hosts; only upsertHost changes them.
+    this.hostRows ??= (this.st.listHosts.all() as Record<string, unknown>[]).map((r) => ({
       name: r.name as string, availability_zone: r.availability_zone as string, disabled: r.disabled === 1,
       disabled_reason: r.disabled_reason as string | null, forced_down: r.forced_down === 1, up: r.up === 1, updated_at: r.updated_at as number | null,
     }));
+    return this.hostRows.map((h) => ({ ...h }));
   }
 
   async upsertHost(h: ComputeHostRow): Promise<void> {
+    this.hostRows = null;
     this.st.upsertHost.run({ ...h, disabled: h.disabled ? 1 : 0, forced_down: h.forced_down ? 1 : 0, up: h.up ? 1 : 0 });
   }
   async setFlavorDescription(flavorid: string, description: string | null): Promise<boolean> {

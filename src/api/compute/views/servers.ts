@@ -25,18 +25,31 @@ export interface ViewContext {
 
 /** `YYYY-MM-DDTHH:MM:SSZ` (created, updated, fault.created). */
 export function isoZ(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const iso = new Date(ms).toISOString();
+  // Four-digit years (every real date) are `YYYY-MM-DDTHH:MM:SS.sssZ`: cut, no regex.
+  return iso.length === 24 ? `${iso.slice(0, 19)}Z` : iso.replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.ffffff` without zone (OS-SRV-USG:*). */
 export function isoMicro(ms: number | null): string | null {
   if (ms === null) return null;
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
+  const iso = new Date(ms).toISOString();
+  return iso.length === 24 ? `${iso.slice(0, 23)}000` : iso.replace(/\.(\d{3})Z$/, '.$1000');
 }
+
+const hostIds = new Map<string, string>();
 
 export function hostId(s: ServerRecord): string {
   if (!s.host) return '';
-  return createHash('sha224').update(s.project_id + s.host).digest('hex');
+  // A pure function of (project, host), asked for on every view: remember the few pairs in use.
+  const key = s.project_id + s.host;
+  let id = hostIds.get(key);
+  if (id === undefined) {
+    id = createHash('sha224').update(key).digest('hex');
+    if (hostIds.size >= 10000) hostIds.clear();
+    hostIds.set(key, id);
+  }
+  return id;
 }
 
 export function minimalView(s: ServerRecord, links: LinkBase): Json {
