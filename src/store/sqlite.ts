@@ -90,6 +90,8 @@ export class SqliteComputeStore implements ComputeStore {
    */
   private readonly usageCache = new Map<string, Usage>();
   private hostRows: ComputeHostRow[] | null = null;
+  /** UPDATE statements by their SET list: the engine's few patch shapes recur on every step. */
+  private readonly updates = new Map<string, ReturnType<Db['prepare']>>();
   private readonly tx: ComputeTx;
   private readonly st;
 
@@ -277,13 +279,23 @@ export class SqliteComputeStore implements ComputeStore {
       params.doc = JSON.stringify(doc);
     }
     sets.push('updated_at = @updated_at');
-    this.db.prepare(`UPDATE servers SET ${sets.join(', ')} WHERE id = @id`).run(params);
+    this.updateStatement(sets.join(', ')).run(params);
     this.syncSide(id, patch.tags, patch.addresses);
     if (before) {
       const after = this.st.usageRow.get(id) as UsageRow;
       this.addUsage(before.project_id, usageOf(before), -1);
       if (after) this.addUsage(after.project_id, usageOf(after), 1);
     }
+  }
+
+  private updateStatement(sets: string): ReturnType<Db['prepare']> {
+    let st = this.updates.get(sets);
+    if (!st) {
+      st = this.db.prepare(`UPDATE servers SET ${sets} WHERE id = @id`);
+      if (this.updates.size >= 500) this.updates.clear();
+      this.updates.set(sets, st);
+    }
+    return st;
   }
 
   async transaction<T>(fn: (tx: ComputeTx) => Promise<T>): Promise<T> {
