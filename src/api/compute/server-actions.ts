@@ -9,6 +9,7 @@ import { allows, policyMessage } from '../../domain/policy.ts';
 import type { ServerRecord } from '../../domain/server.ts';
 import { atLeast } from '../microversion.ts';
 import { adminOf, ctxOf } from './context.ts';
+import { canonicalIp } from './ip.ts';
 import { imagePropertiesOf, keyData, resolveFlavor, truthy, viewContext } from './servers.ts';
 import * as S from './schemas/actions.ts';
 import { rebuildSchema } from './schemas/servers.ts';
@@ -109,8 +110,8 @@ const HANDLERS: Record<string, ActionHandler> = {
       if (r.metadata !== undefined) params.metadata = r.metadata;
       if (r.adminPass !== undefined) params.admin_pass = r.adminPass;
       if (r.description !== undefined) params.description = r.description;
-      if (r.accessIPv4 !== undefined) params.access_ip_v4 = r.accessIPv4;
-      if (r.accessIPv6 !== undefined) params.access_ip_v6 = r.accessIPv6;
+      if (r.accessIPv4 !== undefined) params.access_ip_v4 = canonicalIp(r.accessIPv4);
+      if (r.accessIPv6 !== undefined) params.access_ip_v6 = canonicalIp(r.accessIPv6);
       if (r.preserve_ephemeral !== undefined) params.preserve_ephemeral = truthy(r.preserve_ephemeral);
       if (r.hostname !== undefined) params.hostname = r.hostname;
       if (r.trusted_image_certificates !== undefined) params.trusted_image_certificates = r.trusted_image_certificates;

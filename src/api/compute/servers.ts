@@ -8,6 +8,7 @@ import type { CreateRequest, NetworkRequest } from '../../engine/types.ts';
 import { generatePassword } from '../../engine/compute.ts';
 import { atLeast } from '../microversion.ts';
 import { adminOf, authorize, ctxOf, mv } from './context.ts';
+import { canonicalIp } from './ip.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
 import { privateNetworkId } from './network.ts';
 import { createSchema, updateSchema } from './schemas/servers.ts';
@@ -232,8 +233,8 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     max_count: maxCount,
     config_drive: srv.config_drive !== undefined && truthy(srv.config_drive),
     auto_disk_config: autoDisk,
-    access_ip_v4: srv.accessIPv4 ?? '',
-    access_ip_v6: srv.accessIPv6 ?? '',
+    access_ip_v4: canonicalIp(srv.accessIPv4 ?? ''),
+    access_ip_v6: canonicalIp(srv.accessIPv6 ?? ''),
     trusted_image_certificates: (srv.trusted_image_certificates as string[] | null | undefined) ?? null,
     hostname: (srv.hostname as string | undefined) ?? null,
     requested_host: forcedHost,
@@ -299,8 +300,8 @@ async function update(svc: Services, req: FastifyRequest) {
   const patch: Parameters<Services['engine']['update']>[2] = {};
   if (srv.name !== undefined) patch.display_name = srv.name;
   if (srv.description !== undefined) patch.display_description = srv.description;
-  if (srv.accessIPv4 !== undefined) patch.access_ip_v4 = srv.accessIPv4;
-  if (srv.accessIPv6 !== undefined) patch.access_ip_v6 = srv.accessIPv6;
+  if (srv.accessIPv4 !== undefined) patch.access_ip_v4 = canonicalIp(srv.accessIPv4);
+  if (srv.accessIPv6 !== undefined) patch.access_ip_v6 = canonicalIp(srv.accessIPv6);
   if (srv.hostname !== undefined) patch.hostname = srv.hostname;
   if (srv['OS-DCF:diskConfig'] !== undefined) patch.auto_disk_config = srv['OS-DCF:diskConfig'] === 'AUTO';
   if (srv.pinned_availability_zone !== undefined) {
