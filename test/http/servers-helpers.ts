@@ -1,4 +1,5 @@
 // Shared set-up for the servers HTTP tests: an in-memory novabox, tokens through Keystone, small helpers.
+import assert from 'node:assert/strict';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../../src/config.ts';
 import { createNovabox, type Novabox } from '../../src/novabox.ts';
@@ -74,4 +75,13 @@ export async function show(env: Env, token: string, id: string, mv?: string): Pr
 
 export async function act(env: Env, token: string, id: string, body: unknown, mv?: string): Promise<LightMyRequestResponse> {
   return call(env, { method: 'POST', url: `/servers/${id}/action`, token, mv, body });
+}
+
+/** Asserts a Nova fault: the status, the body's one key with that code, and the message when given. */
+export function fault(r: LightMyRequestResponse, code: number, message?: string): void {
+  assert.equal(r.statusCode, code, r.body);
+  const body = r.json();
+  const key = Object.keys(body)[0];
+  assert.equal(body[key].code, code, r.body);
+  if (message !== undefined) assert.equal(body[key].message, message);
 }

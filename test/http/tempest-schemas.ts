@@ -251,6 +251,16 @@ const imageDetail = obj({
   'server?': obj({ id: str, links }),
 });
 
+// security groups (SecurityGroupsClient, SecurityGroupRulesClient; one schema for 2.1–2.35)
+const sgRule = (optional: boolean): S => {
+  const q = optional ? '?' : '';
+  return obj({
+    [`from_port${q}`]: intOrNull, [`group${q}`]: obj({ 'name?': str, 'tenant_id?': str }), [`id${q}`]: { type: ['string', 'integer'] },
+    [`ip_protocol${q}`]: strOrNull, [`ip_range${q}`]: obj({ 'cidr?': str }), [`parent_group_id${q}`]: { type: ['string', 'integer', 'null'] }, [`to_port${q}`]: intOrNull,
+  });
+};
+const securityGroup = obj({ description: str, id: { type: ['integer', 'string'] }, name: str, rules: arr({ anyOf: [sgRule(true), { type: 'null' }] }), tenant_id: str });
+
 /** Expected status codes and body schema of a tempest client method at microversion 2.<v>. */
 export function tempestSchema(method: string, v = 1): Expectation {
   const ok = (body: S | null, status = [200]): Expectation => ({ status, body });
@@ -396,6 +406,18 @@ export function tempestSchema(method: string, v = 1): Expectation {
     // migrations
     case 'MigrationsClient.list_migrations':
       return ok(obj({ migrations: arr(migration(v)), ...(v >= 59 ? { 'migrations_links?': links } : {}) }));
+    case 'SecurityGroupsClient.create_security_group':
+    case 'SecurityGroupsClient.show_security_group':
+    case 'SecurityGroupsClient.update_security_group':
+      return ok(obj({ security_group: securityGroup }));
+    case 'SecurityGroupsClient.list_security_groups':
+    case 'ServersClient.list_security_groups_by_server':
+      return ok(obj({ security_groups: arr(securityGroup) }));
+    case 'SecurityGroupsClient.delete_security_group':
+    case 'SecurityGroupRulesClient.delete_security_group_rule':
+      return ok(null, [202]);
+    case 'SecurityGroupRulesClient.create_security_group_rule':
+      return ok(obj({ security_group_rule: sgRule(false) }));
     // tenant networks
     case 'TenantNetworksClient.list_tenant_networks':
       return ok(obj({ networks: arr(obj({ cidr: strOrNull, id: str, label: str })) }));

@@ -108,6 +108,17 @@ export function nextLink(svc: Services, req: FastifyRequest, path: string, items
   return [{ href: l.href, rel: l.rel }];
 }
 
+/** Nova's `common.limited`: `offset` and `limit` (non-negative integers, limit capped at max_limit). */
+export function limited<T>(req: FastifyRequest, maxLimit: number, items: T[]): T[] {
+  const off = q1(req, 'offset');
+  const lim = q1(req, 'limit');
+  const offset = off === undefined ? 0 : toInt(off);
+  if (offset === null || offset < 0) throw new BadRequest('offset param must be an integer');
+  const limit = lim === undefined ? maxLimit : toInt(lim);
+  if (limit === null || limit < 0) throw new BadRequest('limit param must be an integer');
+  return items.slice(offset, offset + Math.min(limit, maxLimit));
+}
+
 /** Pages a sorted list by a key: everything after the marker, then the first `limit`. */
 export function page<T>(items: T[], key: (t: T) => string, limit: number, marker: string | undefined, notFound: (m: string) => Error): T[] {
   let start = 0;

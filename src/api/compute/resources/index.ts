@@ -10,6 +10,7 @@ import { registerInfra } from './infra.ts';
 import { registerTenantNetworks } from './tenant-networks.ts';
 import { registerServerSubResources } from './server-sub.ts';
 import { registerImages } from './images.ts';
+import { registerSecurityGroups } from './security-groups.ts';
 
 export async function registerComputeResources(scope: FastifyInstance, svc: Services): Promise<void> {
   registerFlavors(scope, svc);
@@ -20,4 +21,5 @@ export async function registerComputeResources(scope: FastifyInstance, svc: Serv
   registerTenantNetworks(scope, svc);
   registerServerSubResources(scope, svc);
   registerImages(scope, svc);
+  registerSecurityGroups(scope, svc);
 }

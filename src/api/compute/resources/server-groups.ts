@@ -6,7 +6,7 @@ import type { Db } from '../../../store/db.ts';
 import { BadRequest, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
 import { isAdmin } from '../../../domain/policy.ts';
 import { authorize, mv } from '../context.ts';
-import { noQueryFrom2102, params, query, q1, route, strictQuery, toInt, validate } from './common.ts';
+import { limited, noQueryFrom2102, params, query, q1, route, strictQuery, toInt, validate } from './common.ts';
 import { quotaLimit } from './quotas.ts';
 
 export interface ServerGroupRow {
@@ -111,17 +111,9 @@ export function registerServerGroups(scope: FastifyInstance, svc: Services): voi
     if (mv(req, 75)) strictQuery(req, ['all_projects', 'limit', 'offset']);
     authorize(req, 'reader', 'os_compute_api:os-server-groups:index');
     const all = 'all_projects' in query(req) && isAdmin(req.auth!);
-    let rows = (all
+    const rows = limited(req, svc.config.max_limit, (all
       ? svc.db.prepare('SELECT * FROM server_groups ORDER BY id').all()
-      : svc.db.prepare('SELECT * FROM server_groups WHERE project_id = ? ORDER BY id').all(req.auth!.project_id)) as ServerGroupRow[];
-    // common.limited: offset and limit, both non-negative integers.
-    const off = q1(req, 'offset');
-    const lim = q1(req, 'limit');
-    const offset = off === undefined ? 0 : toInt(off);
-    if (offset === null || offset < 0) throw new BadRequest('offset param must be an integer');
-    const limit = lim === undefined ? svc.config.max_limit : toInt(lim);
-    if (limit === null || limit < 0) throw new BadRequest('limit param must be an integer');
-    rows = rows.slice(offset, offset + Math.min(limit, svc.config.max_limit));
+      : svc.db.prepare('SELECT * FROM server_groups WHERE project_id = ? ORDER BY id').all(req.auth!.project_id)) as ServerGroupRow[]);
     return { server_groups: rows.map((g) => view(req, g)) };
   });
 

@@ -1,0 +1,116 @@
+// Security groups: the os-security-groups / os-security-group-rules proxy (2.1–2.35) with Nova's
+// codes and messages over Neutron (per project, a default group that cannot be deleted).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { call, type Env, fault, setup } from './servers-helpers.ts';
+import { checkResponse, tempestSchema } from './tempest-schemas.ts';
+
+function schema(method: string, r: LightMyRequestResponse): void {
+  assert.deepEqual(checkResponse(tempestSchema(method, 1), r.statusCode, r.body), [], method);
+}
+
+describe('security groups', () => {
+  let env: Env;
+  const sg = (token: string, name: string, description = 'd') => call(env, { method: 'POST', url: '/os-security-groups', token, body: { security_group: { name, description } } });
+  const rule = (token: string, body: Record<string, unknown>) => call(env, { method: 'POST', url: '/os-security-group-rules', token, body: { security_group_rule: body } });
+  before(async () => { env = await setup(); });
+  after(async () => { await env.close(); });
+
+  it('lists the project default group, created on first use, as tempest expects', async () => {
+    const r = await call(env, { url: '/os-security-groups', token: env.demo });
+    schema('SecurityGroupsClient.list_security_groups', r);
+    const groups = r.json().security_groups;
+    assert.equal(groups.length, 1);
+    assert.equal(groups[0].name, 'default');
+    assert.equal(groups[0].tenant_id, env.projects.demo);
+    assert.deepEqual(groups[0].rules, []);
+    // Listing again does not create a second one.
+    assert.equal((await call(env, { url: '/os-security-groups', token: env.demo })).json().security_groups.length, 1);
+  });
+
+  it('creates, shows, updates and deletes a group; default cannot be deleted; gone at 2.36', async () => {
+    const c = await sg(env.demo, 'web', 'web servers');
+    schema('SecurityGroupsClient.create_security_group', c);
+    const g = c.json().security_group;
+    assert.deepEqual({ name: g.name, description: g.description, tenant_id: g.tenant_id, rules: g.rules }, { name: 'web', description: 'web servers', tenant_id: env.projects.demo, rules: [] });
+    const s = await call(env, { url: `/os-security-groups/${g.id}`, token: env.demo });
+    schema('SecurityGroupsClient.show_security_group', s);
+    assert.deepEqual(s.json().security_group, g);
+    const u = await call(env, { method: 'PUT', url: `/os-security-groups/${g.id}`, token: env.demo, body: { security_group: { name: 'www', description: 'renamed' } } });
+    schema('SecurityGroupsClient.update_security_group', u);
+    assert.equal(u.json().security_group.name, 'www');
+    const names = (await call(env, { url: '/os-security-groups', token: env.demo })).json().security_groups.map((x: { name: string }) => x.name);
+    assert.deepEqual(names, ['default', 'www']);
+
+    fault(await call(env, { url: `/os-security-groups/${g.id}`, token: env.alt }), 404, `Security group ${g.id} does not exist`);
+    assert.equal((await call(env, { url: `/os-security-groups/${g.id}`, token: env.admin })).statusCode, 200);
+    fault(await call(env, { url: '/os-security-groups/42', token: env.demo }), 400, 'Security group id should be uuid');
+    fault(await sg(env.demo, 'default'), 403, 'Default security group already exists.');
+    fault(await call(env, { method: 'POST', url: '/os-security-groups', token: env.demo, body: { security_group: { name: 'x' } } }), 400, "Invalid input for field/attribute security_group. Value: {'name': 'x'}. 'description' is a required property");
+    fault(await call(env, { url: '/os-security-groups', token: env.demo, mv: '2.36' }), 404, 'The resource could not be found.');
+    assert.equal((await call(env, { url: '/os-security-groups', token: env.demo, mv: '2.35' })).statusCode, 200);
+
+    const def = (await call(env, { url: '/os-security-groups', token: env.demo })).json().security_groups.find((x: { name: string }) => x.name === 'default');
+    fault(await call(env, { method: 'DELETE', url: `/os-security-groups/${def.id}`, token: env.demo }), 400, 'Insufficient rights for removing default security group.');
+    fault(await call(env, { method: 'PUT', url: `/os-security-groups/${def.id}`, token: env.demo, body: { security_group: { name: 'other', description: '' } } }), 400);
+    const d = await call(env, { method: 'DELETE', url: `/os-security-groups/${g.id}`, token: env.demo });
+    schema('SecurityGroupsClient.delete_security_group', d);
+    fault(await call(env, { method: 'DELETE', url: `/os-security-groups/${g.id}`, token: env.demo }), 404);
+  });
+
+  it('keeps each project to its own groups; an admin lists all with all_tenants', async () => {
+    await sg(env.alt, 'alt-only');
+    const mine = (await call(env, { url: '/os-security-groups', token: env.demo })).json().security_groups;
+    assert.ok(mine.every((x: { tenant_id: string }) => x.tenant_id === env.projects.demo));
+    const all = (await call(env, { url: '/os-security-groups?all_tenants=1', token: env.admin })).json().security_groups;
+    assert.ok(all.some((x: { name: string }) => x.name === 'alt-only'));
+    const paged = (await call(env, { url: '/os-security-groups?all_tenants=1&limit=1&offset=1', token: env.admin })).json().security_groups;
+    assert.equal(paged.length, 1);
+    fault(await call(env, { url: '/os-security-groups?limit=x', token: env.demo }), 400);
+  });
+
+  it('adds and deletes ingress rules with Nova\'s checks', async () => {
+    const g = (await sg(env.demo, 'rules')).json().security_group;
+    const r = await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'tcp', from_port: 22, to_port: 22, cidr: '10.0.0.0/24' });
+    schema('SecurityGroupRulesClient.create_security_group_rule', r);
+    const created = r.json().security_group_rule;
+    assert.deepEqual({ ...created, id: 'x' }, { id: 'x', parent_group_id: g.id, ip_protocol: 'tcp', from_port: 22, to_port: 22, group: {}, ip_range: { cidr: '10.0.0.0/24' } });
+    fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'tcp', from_port: 22, to_port: 22, cidr: '10.0.0.0/24' }), 400, `This rule already exists in group ${g.id}`);
+
+    // A rule from another group: the group is named, the whole TCP range when no ports are given.
+    const def = (await call(env, { url: '/os-security-groups', token: env.demo })).json().security_groups.find((x: { name: string }) => x.name === 'default');
+    const fromGroup = (await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'TCP', group_id: def.id })).json().security_group_rule;
+    assert.deepEqual([fromGroup.from_port, fromGroup.to_port, fromGroup.group, fromGroup.ip_range], [1, 65535, { name: 'default', tenant_id: env.projects.demo }, {}]);
+    const icmp = (await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'icmp', from_port: -1, to_port: -1 })).json().security_group_rule;
+    assert.deepEqual([icmp.from_port, icmp.to_port, icmp.ip_range], [-1, -1, { cidr: '0.0.0.0/0' }]);
+
+    const shown = (await call(env, { url: `/os-security-groups/${g.id}`, token: env.demo }));
+    schema('SecurityGroupsClient.show_security_group', shown);
+    assert.equal(shown.json().security_group.rules.length, 3);
+
+    fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'gre', from_port: 1, to_port: 2 }), 400, 'Invalid IP protocol gre.');
+    fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'tcp', from_port: 80, to_port: 22 }), 400, 'Invalid port range 80:22. Former value cannot be greater than the later');
+    fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'udp', from_port: 0, to_port: 22 }), 400, 'Invalid port range 0:22. Valid UDP ports should be between 1-65535');
+    fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'icmp', from_port: 256, to_port: 0 }), 400, 'Invalid port range 256:0. For ICMP, the type:code must be valid');
+    fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'tcp', from_port: 'a', to_port: 22 }), 400, 'Invalid input received: To and From ports must be integers');
+    fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'tcp' }), 400, 'Not enough parameters to build a valid rule.');
+    fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'tcp', from_port: 1, to_port: 2, cidr: '10.0.0.0/33' }), 400, '10.0.0.0/33 is not a valid IP network.');
+    fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'tcp', from_port: 1, to_port: 2, cidr: '10.0.0.0/0' }), 400, 'Bad prefix for network in cidr 10.0.0.0/0');
+    fault(await rule(env.demo, { parent_group_id: '11111111-2222-3333-4444-555555555555', ip_protocol: 'tcp', from_port: 1, to_port: 2 }), 404);
+    fault(await rule(env.alt, { parent_group_id: g.id, ip_protocol: 'tcp', from_port: 1, to_port: 2 }), 404);
+    fault(await rule(env.demo, { parent_group_id: 'nope' }), 400);
+
+    schema('SecurityGroupRulesClient.delete_security_group_rule', await call(env, { method: 'DELETE', url: `/os-security-group-rules/${created.id}`, token: env.demo }));
+    fault(await call(env, { method: 'DELETE', url: `/os-security-group-rules/${created.id}`, token: env.demo }), 404, `Security group rule ${created.id} does not exist`);
+    fault(await call(env, { method: 'DELETE', url: '/os-security-group-rules/7', token: env.demo }), 400, 'Security group id should be uuid');
+  });
+
+  it('enforces a security group quota when one is set', async () => {
+    const set = await call(env, { method: 'PUT', url: `/os-quota-sets/${env.projects.alt_demo}`, token: env.admin, body: { quota_set: { security_groups: 2 } } });
+    assert.equal(set.statusCode, 200, set.body);
+    // default + alt-only (created above) fill it.
+    fault(await sg(env.alt, 'third'), 403, "Quota exceeded for resources: ['security_group'].");
+  });
+
+});
