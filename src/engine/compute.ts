@@ -534,6 +534,22 @@ export class ComputeEngine {
     });
   }
 
+  /**
+   * The security groups of a server's port (add/removeSecurityGroup): Nova checks neither lock nor
+   * state. `change` sees the server and returns its new list of group ids, or throws.
+   */
+  async changeSecurityGroups(ctx: RequestContext, uuid: string, rule: string, change: (s: ServerRecord) => string[]): Promise<ServerRecord> {
+    return this.store.transaction(async (tx) => {
+      const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+      if (!allows('member', ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage(rule));
+      const next = change(s);
+      if (next.length !== s.security_groups.length || next.some((g, i) => g !== s.security_groups[i])) {
+        await tx.updateServer(s.id, { security_groups: next }, this.clock.now());
+      }
+      return (await tx.getServerById(s.id))!;
+    });
+  }
+
   /** Metadata and tags: Nova checks the lock and these states (task_state must be null). */
   private async changeServer(
     ctx: RequestContext, uuid: string, what: string, vm_states: VmState[], change: (s: ServerRecord) => ServerPatch, rule: string,

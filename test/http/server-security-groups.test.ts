@@ -7,6 +7,10 @@ import type { LightMyRequestResponse } from 'fastify';
 import { act, boot, call, type Env, fault, setup, show } from './servers-helpers.ts';
 import { checkResponse, tempestSchema } from './tempest-schemas.ts';
 
+function schema(method: string, r: LightMyRequestResponse): void {
+  assert.deepEqual(checkResponse(tempestSchema(method, 1), r.statusCode, r.body), [], method);
+}
+
 describe('server security groups', () => {
   let env: Env;
   const sg = (token: string, name: string) => call(env, { method: 'POST', url: '/os-security-groups', token, body: { security_group: { name, description: '' } } });
@@ -43,5 +47,42 @@ describe('server security groups', () => {
     const none = await call(env, { method: 'POST', url: '/servers', token: env.demo, mv: '2.37', body: { server: { name: 'portless', imageRef: env.imageId, flavorRef: '1', networks: 'none' } } });
     await env.nb.services.engine.settle();
     assert.equal('security_groups' in (await show(env, env.demo, none.json().server.id)), false);
+  });
+
+  it('adds and removes groups on a server; the key is gone with the last group', async () => {
+    const id = await boot(env, env.demo, { name: 'sg-vm' });
+    let s = await show(env, env.demo, id);
+    assert.deepEqual(s.security_groups, [{ name: 'default' }]);
+    await sg(env.demo, 'extra');
+    const add = await act(env, env.demo, id, { addSecurityGroup: { name: 'extra' } });
+    assert.equal(add.statusCode, 202);
+    assert.equal(add.body, '');
+    s = await show(env, env.demo, id);
+    assert.deepEqual(s.security_groups, [{ name: 'default' }, { name: 'extra' }]);
+    const listed = await call(env, { url: `/servers/${id}/os-security-groups`, token: env.demo });
+    schema('ServersClient.list_security_groups_by_server', listed);
+    assert.deepEqual(listed.json().security_groups.map((g: { name: string }) => g.name), ['default', 'extra']);
+    // Works past 2.35 (not a proxy API).
+    assert.equal((await call(env, { url: `/servers/${id}/os-security-groups`, token: env.demo, mv: '2.90' })).statusCode, 200);
+
+    fault(await act(env, env.demo, id, { removeSecurityGroup: { name: 'nope' } }), 404, `Security group nope is not found for project ${env.projects.demo}`);
+    fault(await act(env, env.demo, id, { addSecurityGroup: { name: 'nope' } }), 404, `Security group nope is not found for project ${env.projects.demo}`);
+    fault(await act(env, env.demo, id, { addSecurityGroup: { name: '  ' } }), 400, 'Security group name cannot be empty');
+    assert.equal((await act(env, env.demo, id, { removeSecurityGroup: { name: 'extra' } })).statusCode, 202);
+    fault(await act(env, env.demo, id, { removeSecurityGroup: { name: 'extra' } }), 404, `Security group extra not associated with the instance ${id}`);
+    assert.equal((await act(env, env.demo, id, { removeSecurityGroup: { name: 'default' } })).statusCode, 202);
+    s = await show(env, env.demo, id);
+    assert.equal('security_groups' in s, false);
+    const detail = (await call(env, { url: '/servers/detail', token: env.demo })).json().servers.find((x: { id: string }) => x.id === id);
+    assert.equal('security_groups' in detail, false);
+    assert.deepEqual((await call(env, { url: `/servers/${id}/os-security-groups`, token: env.demo })).json().security_groups, []);
+    fault(await act(env, env.alt, id, { addSecurityGroup: { name: 'default' } }), 404);
+  });
+
+  it('add answers 409 for an ambiguous name and 404 for a server without ports', async () => {
+    const id = await boot(env, env.demo, { name: 'twin-vm' });
+    fault(await act(env, env.demo, id, { addSecurityGroup: { name: 'twin' } }), 409, "Multiple security_group matches found for name 'twin', use an ID to be more specific.");
+    const none = await boot(env, env.demo, { name: 'portless', networks: 'none' }, '2.37');
+    fault(await act(env, env.demo, none, { addSecurityGroup: { name: 'default' } }), 404, `instance_id ${none} could not be found as device id on any ports`);
   });
 });

@@ -11,6 +11,7 @@ import { atLeast } from '../microversion.ts';
 import { adminOf, ctxOf } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { imagePropertiesOf, keyData, resolveFlavor, truthy, viewContext } from './servers.ts';
+import { groupActionError, resolveGroup } from './resources/security-groups.ts';
 import * as S from './schemas/actions.ts';
 import { rebuildSchema } from './schemas/servers.ts';
 import { decodeBase64, validateBody, type Schema } from './schemas/validate.ts';
@@ -318,15 +319,31 @@ const HANDLERS: Record<string, ActionHandler> = {
   removeFloatingIp: floatingIpAction('removeFloatingIp', S.removeFloatingIpSchema),
 };
 
+/**
+ * add/removeSecurityGroup (nova/network/security_group_api.py over Neutron): the group is looked up
+ * by name or id in the caller's project (404 unknown, 409 ambiguous), the server must have a port
+ * (404), and removing a group the port does not have is a 404 too.
+ */
 function securityGroupAction(key: string, verb: 'add' | 'remove'): ActionHandler {
   return {
     async run(c) {
       validateBody(S.securityGroupSchema(key), c.body);
+      const rule = `os_compute_api:os-security-groups:${verb}`;
       const s = await lookup(c);
-      requirePolicy(c, 'member', `os_compute_api:os-security-groups:${verb}`, s);
+      requirePolicy(c, 'member', rule, s);
       const name = c.body[key].name as string;
-      // The simulated network has one security group per project: default.
-      if (name !== 'default') throw new NotFound(`Security group ${name} not found for project ${s.project_id}.`);
+      if (name.trim() === '') throw new BadRequest('Security group name cannot be empty');
+      const found = resolveGroup(c.svc, c.req, name);
+      if (!('group' in found)) throw groupActionError(found, name, c.req.auth!.project_id ?? '');
+      const id = found.group.uuid;
+      await c.svc.engine.changeSecurityGroups(ctxOf(c.req), c.id, rule, (cur) => {
+        if (cur.addresses.length === 0) throw new NotFound(`instance_id ${cur.uuid} could not be found as device id on any ports`);
+        // Records from before groups were kept by id hold names.
+        const held = (g: string) => g === id || g === found.group.name;
+        if (verb === 'add') return cur.security_groups.some(held) ? cur.security_groups : [...cur.security_groups, id];
+        if (!cur.security_groups.some(held)) throw new NotFound(`Security group ${name} not associated with the instance ${cur.uuid}`);
+        return cur.security_groups.filter((g) => !held(g));
+      });
       return empty(202)(c);
     },
   };
