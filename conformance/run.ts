@@ -23,8 +23,9 @@ const USAGE = `usage: npm run conformance -- [--list FILE] [--regex RE] [--concu
   --serial           one worker (the default; same as --concurrency 1)
   --keep             keep the workspace, tempest.log and novabox.log; print where they are
   --timeout SECONDS  stop tempest after this long (default 1200)
-  --fixed-network N  [compute] fixed_network_name (default empty, as in TEMPEST-CONFIG.md; the two
-                     filter-by-IP tests skip without it, and tempest resolves it with GET /os-networks)
+  --fixed-network N  [compute] fixed_network_name (default private, novabox's shared network, which
+                     tempest resolves with an admin GET /os-networks; the two filter-by-IP tests skip
+                     without it; --fixed-network '' leaves it empty as in TEMPEST-CONFIG.md)
   --no-install       do not apt-get install missing Debian packages`;
 
 interface Options { list: string; regex?: string; concurrency: number; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string }
@@ -53,7 +54,7 @@ function options(argv: string[]): Options {
     keep: values.keep ?? false,
     timeout,
     install: !values['no-install'],
-    fixedNetwork: values['fixed-network'],
+    fixedNetwork: values['fixed-network'] ?? 'private',
   };
 }
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { act, boot, call, setup, settle, show, type Env } from './servers-helpers.ts';
 import { defaultConfig } from '../../src/config.ts';
-import { privateNetworkId } from '../../src/api/compute/network.ts';
+import { PRIVATE_NETWORK_ID } from '../../src/api/compute/network.ts';
 
 let env: Env;
 before(async () => { env = await setup({ quota_defaults: { ...defaultConfig().quota_defaults, instances: 50, cores: 100, ram: 1_000_000 } }); });
@@ -76,9 +76,9 @@ describe('POST /servers', () => {
     const none = await boot(env, env.demo, { networks: 'none' }, '2.37');
     assert.deepEqual((await show(env, env.demo, none, '2.37')).addresses, {});
     assert.equal((await show(env, env.demo, none, '2.37')).security_groups, undefined);
-    const net = await boot(env, env.demo, { networks: [{ uuid: privateNetworkId(env.projects.demo) }] }, '2.37');
+    const net = await boot(env, env.demo, { networks: [{ uuid: PRIVATE_NETWORK_ID }] }, '2.37');
     assert.equal((await show(env, env.demo, net, '2.37')).addresses.private.length, 2);
-    const other = await call(env, { method: 'POST', url: '/servers', token: env.demo, mv: '2.37', body: { server: { name: 'n', imageRef: env.imageId, flavorRef: '1', networks: [{ uuid: privateNetworkId(env.projects.alt_demo) }] } } });
+    const other = await call(env, { method: 'POST', url: '/servers', token: env.demo, mv: '2.37', body: { server: { name: 'n', imageRef: env.imageId, flavorRef: '1', networks: [{ uuid: '6a1b9e61-0000-4000-8000-000000000000' }] } } });
     assert.equal(other.statusCode, 400);
   });
 

@@ -1,9 +1,12 @@
-// The simulated tenant network every project has (no Neutron): its label and id.
+// The simulated network (no Neutron): one network labelled `private`, shared by every project, as
+// a provider network is. Its id is the same for everyone, so a network named to clients (tempest's
+// fixed_network_name through GET /os-networks) boots servers in any project; the fixed addresses
+// the engine allocates are already unique across projects.
 import { createHash } from 'node:crypto';
 
 export const PRIVATE_NETWORK = 'private';
 
-/** Fixed namespace so every novabox computes the same id for a project. */
+/** Fixed namespace so every novabox computes the same id. */
 const NAMESPACE = 'b7d4a4c6-0b0e-4a53-9c1e-6e6f76610000';
 
 /** A name-based (RFC 4122 version 5) UUID: stable across restarts and processes. */
@@ -16,7 +19,5 @@ export function uuidV5(name: string, namespace = NAMESPACE): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
-/** The id of a project's `private` network (os-tenant-networks lists it; create accepts it in `networks`). */
-export function privateNetworkId(project_id: string): string {
-  return uuidV5(`network:${PRIVATE_NETWORK}:${project_id}`);
-}
+/** The id of the `private` network (os-networks and os-tenant-networks list it; create accepts it in `networks`). */
+export const PRIVATE_NETWORK_ID = uuidV5(`network:${PRIVATE_NETWORK}`);

@@ -10,7 +10,7 @@ import { atLeast } from '../microversion.ts';
 import { adminOf, authorize, ctxOf, mv } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
-import { privateNetworkId } from './network.ts';
+import { PRIVATE_NETWORK_ID } from './network.ts';
 import { ambiguousMessage, defaultGroup, resolveGroup, securityGroupNames } from './resources/security-groups.ts';
 import { createSchema, updateSchema } from './schemas/servers.ts';
 import { decodeBase64, isUuidLike, unexpectedMessage, validateBody } from './schemas/validate.ts';
@@ -87,7 +87,7 @@ function hintsOf(body: Body): Record<string, string[]> {
   return out;
 }
 
-function networksOf(srv: Body, project_id: string, v: FastifyRequest['microversion'], maxCount: number): NetworkRequest {
+function networksOf(srv: Body, v: FastifyRequest['microversion'], maxCount: number): NetworkRequest {
   const n = srv.networks;
   if (n === undefined) return 'auto';
   if (n === 'auto' || n === 'none') return n;
@@ -102,7 +102,7 @@ function networksOf(srv: Body, project_id: string, v: FastifyRequest['microversi
     }
     if (!item.uuid) throw new BadRequest("Bad network format: missing 'uuid'");
     if (!atLeast(v, 37) && !isUuidLike(item.uuid)) throw new BadRequest(`Bad networks format: network uuid is not in proper format (${item.uuid})`);
-    if (item.uuid !== privateNetworkId(project_id)) throw new BadRequest(`Network ${item.uuid} could not be found.`);
+    if (item.uuid !== PRIVATE_NETWORK_ID) throw new BadRequest(`Network ${item.uuid} could not be found.`);
     if (item.fixed_ip && maxCount > 1) throw new BadRequest('Failed to launch instances: Unable to launch multiple instances with a single configured port ID. Please launch your instance one by one with different ports.');
     out.push({ uuid: item.uuid, fixed_ip: item.fixed_ip, tag: item.tag });
   }
@@ -189,7 +189,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     if (found.error === 'ambiguous') throw new Conflict(ambiguousMessage(name));
     throw new BadRequest(`Unable to find security_group with name or id '${name}'`);
   });
-  const networks = networksOf(srv, project_id, req.microversion, maxCount);
+  const networks = networksOf(srv, req.microversion, maxCount);
 
   const flavor = await resolveFlavor(svc, srv.flavorRef);
   if (imageRef) {
