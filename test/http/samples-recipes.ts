@@ -165,6 +165,26 @@ export const RECIPES: Recipe[] = [
   { dir: 'os-migrations', file: /^migrations-get(-with-[a-z-]+)?\.json$/, optional: ['migrations[].links'], request: async (c, s) => (await c.migrated(), { url: s.name.includes('with-limit') ? '/os-migrations?limit=1' : '/os-migrations', token: 'admin' }) },
   // tenant networks
   { dir: 'os-tenant-networks', file: /^networks-list-res/, request: () => ({ url: '/os-tenant-networks', token: 'admin' }) },
+  // network proxy: the shared private network
+  { dir: 'os-networks', file: /^networks-list-resp/, request: () => ({ url: '/os-networks', token: 'admin' }) },
+  { dir: 'os-networks', file: /^network-show-resp/, request: async (c) => ({ url: `/os-networks/${await networkId(c)}`, token: 'admin' }) },
+  // security groups
+  { dir: 'os-security-groups', file: /^security-groups-list-get-resp/, request: () => ({ url: '/os-security-groups', token: 'admin' }) },
+  { dir: 'os-security-groups', file: /^security-groups-get-resp/, request: async (c) => ({ url: `/os-security-groups/${await defaultGroupId(c)}`, token: 'admin' }) },
+  {
+    dir: 'os-security-groups', file: /^security-groups-create-resp/,
+    request: (c) => ({ method: 'POST', url: '/os-security-groups', token: 'admin', body: { security_group: { name: uniq(c), description: 'description' } } }),
+  },
+  {
+    dir: 'os-security-groups', file: /^security-group-rules-post-resp/,
+    request: async (c) => {
+      const body = structuredClone(c.reqBody('os-security-groups/security-group-rules-post-req.json')) as { security_group_rule: Record<string, unknown> };
+      const port = 1000 + Number(c.unique('').replace(/\D/g, '').slice(-4) || 0);
+      Object.assign(body.security_group_rule, { parent_group_id: await defaultGroupId(c), from_port: port, to_port: port });
+      return { method: 'POST', url: '/os-security-group-rules', token: 'admin', body };
+    },
+  },
+  { dir: 'os-security-groups', file: /^server-security-groups-list-resp/, request: (c) => ({ url: `/servers/${c.server}/os-security-groups`, token: 'admin' }) },
   // server sub-resources
   { dir: 'server-ips', file: /^server-ips-resp/, free: ['addresses'], request: (c) => ({ url: `/servers/${c.server}/ips`, token: 'admin' }) },
   { dir: 'server-ips', file: /^server-ips-network-resp/, bareMap: true, request: (c) => ({ url: `/servers/${c.server}/ips/private`, token: 'admin' }) },
@@ -275,6 +295,12 @@ function pageOf(s: Sample): string {
 async function listServices(c: Ctx): Promise<unknown[]> {
   return (await HOOKS.get!(`/compute/v2.1/os-services`, c.admin, c.mv)).services as unknown[];
 }
+async function networkId(c: Ctx): Promise<string> {
+  return ((await HOOKS.get!('/compute/v2.1/os-networks', c.admin, c.mv)).networks as { id: string }[])[0].id;
+}
+async function defaultGroupId(c: Ctx): Promise<string> {
+  return ((await HOOKS.get!('/compute/v2.1/os-security-groups', c.admin, c.mv)).security_groups as { id: string; name: string }[]).find((g) => g.name === 'default')!.id;
+}
 async function hyperId(c: Ctx): Promise<string> {
   const r = (await HOOKS.get!(`/compute/v2.1/os-hypervisors`, c.admin, c.mv)).hypervisors as { id: string | number }[];
   return String(r[0].id);
@@ -295,9 +321,9 @@ export const NOT_SERVED: Record<string, string> = {
   'os-cloudpipe': 'removed', 'os-console-auth-tokens': 'console auth tokens not implemented', 'os-fixed-ips': 'nova-network (removed)',
   'os-floating-ip-dns': 'nova-network (removed)', 'os-floating-ip-pools': 'nova-network proxy not implemented', 'os-floating-ips': 'nova-network proxy not implemented',
   'os-floating-ips-bulk': 'nova-network (removed)', 'os-fping': 'removed', 'os-hosts': 'os-hosts not implemented', 'os-instance-usage-audit-log': 'not implemented',
-  'os-multinic': 'nova-network', 'os-networks': 'nova-network proxy not implemented', 'os-networks-associate': 'nova-network (removed)',
+  'os-multinic': 'nova-network', 'os-networks-associate': 'nova-network (removed)',
   'os-quota-class-sets': 'quota classes not implemented', 'os-quota-sets-noop': 'noop quota driver samples (novabox enforces quotas)',
-  'os-security-group-default-rules': 'nova-network (removed)', 'os-security-groups': 'security group proxy not implemented', 'os-server-external-events': 'not implemented',
+  'os-security-group-default-rules': 'nova-network (removed)', 'os-server-external-events': 'not implemented',
   'os-server-shares': 'not implemented (2.97+ shares)', 'os-simple-tenant-usage': 'not implemented', 'os-snapshots': 'no volume service', 'os-virtual-interfaces': 'nova-network (removed)',
   'os-volume_attachments': 'no volume service', 'os-volumes': 'no volume service', 'os-server-topology': 'not implemented', 'servers-sort': 'documentation-only list of sort keys',
 };
@@ -307,6 +333,7 @@ export const NOT_SERVED_FILES: Record<string, string> = {
   'os-remote-consoles/get-rdp-console-post-resp.json': 'RDP consoles (Hyper-V only; the simulated hypervisor is libvirt-like)',
   'os-remote-consoles/v2.99/create-spice-direct-console-resp.json': 'spice-direct consoles not implemented',
   'os-tenant-networks/networks-post-res.json': 'creating networks (nova-network) not implemented',
+  'os-networks/network-create-resp.json': 'creating networks (nova-network, removed in Nova: 410)',
   'versions/v2-version-get-resp.json': 'the legacy /v2 API is not served',
 };
 
