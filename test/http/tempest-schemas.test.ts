@@ -275,3 +275,23 @@ test('the transcribed schemas are closed: a key tempest does not know, or one mi
   assert.notDeepEqual(checkResponse(tempestSchema('ServersClient.action', 1), 202, '{}'), []);
   assert.notDeepEqual(checkResponse(tempestSchema('ServersClient.show_server', 1), 404, r.body), []);
 });
+
+test('security groups, their rules and a server\'s groups (2.1 and 2.35, the proxy\'s last version)', async () => {
+  const k = new Checker();
+  const id = await boot(env, env.demo, { name: 'ts-secgroups' });
+  for (const v of [1, 35]) {
+    const g = await k.call('SecurityGroupsClient.create_security_group', v, { method: 'POST', url: '/os-security-groups', token: env.demo, body: { security_group: { name: `ts-sg-${v}`, description: 'd' } } });
+    const gid = g.json().security_group.id as string;
+    const r = await k.call('SecurityGroupRulesClient.create_security_group_rule', v, { method: 'POST', url: '/os-security-group-rules', token: env.demo, body: { security_group_rule: { parent_group_id: gid, ip_protocol: 'tcp', from_port: 22, to_port: 22 } } });
+    await k.call('SecurityGroupRulesClient.create_security_group_rule', v, { method: 'POST', url: '/os-security-group-rules', token: env.demo, body: { security_group_rule: { parent_group_id: gid, ip_protocol: 'icmp', group_id: gid } } }, 'group rule');
+    await k.call('SecurityGroupsClient.show_security_group', v, { url: `/os-security-groups/${gid}`, token: env.demo });
+    await k.call('SecurityGroupsClient.update_security_group', v, { method: 'PUT', url: `/os-security-groups/${gid}`, token: env.demo, body: { security_group: { name: `ts-sg-${v}-b`, description: 'e' } } });
+    await k.call('SecurityGroupsClient.list_security_groups', v, { url: '/os-security-groups', token: env.demo });
+    await k.call('ServersClient.action', v, { method: 'POST', url: `/servers/${id}/action`, token: env.demo, body: { addSecurityGroup: { name: `ts-sg-${v}-b` } } }, 'addSecurityGroup');
+    await k.call('ServersClient.list_security_groups_by_server', v, { url: `/servers/${id}/os-security-groups`, token: env.demo });
+    await k.call('ServersClient.action', v, { method: 'POST', url: `/servers/${id}/action`, token: env.demo, body: { removeSecurityGroup: { name: `ts-sg-${v}-b` } } }, 'removeSecurityGroup');
+    await k.call('SecurityGroupRulesClient.delete_security_group_rule', v, { method: 'DELETE', url: `/os-security-group-rules/${r.json().security_group_rule.id}`, token: env.demo });
+    await k.call('SecurityGroupsClient.delete_security_group', v, { method: 'DELETE', url: `/os-security-groups/${gid}`, token: env.demo });
+  }
+  k.done();
+});
