@@ -1,0 +1,49 @@
+// The printed report: the figures as markdown tables (also pasted into docs/BENCHMARKS.md).
+import type { BenchResult } from './bench.ts';
+
+export function table(r: BenchResult): string {
+  const lines: string[] = [];
+  const n = (x: number) => x.toLocaleString('en');
+  lines.push(`novabox bench — ${n(r.options.servers)} servers, ${r.options.duration_s} s per scenario (bare route and GET /servers/{id}: median of ${r.options.rounds} turns) — ${r.date.slice(0, 10)}`);
+  lines.push(`machine: ${r.machine.cpus} × ${r.machine.model}, ${r.machine.memory_gb} GB, node ${r.machine.node}, ${r.machine.platform}`);
+  lines.push('');
+  lines.push('| scenario | conn | req/s | p50 ms | p99 ms | mean ms | vs bare route |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const c of ['c1', 'c16'] as const) {
+    const b = r.baseline[c];
+    lines.push(`| bare Fastify route (${r.body_bytes.baseline} B) | ${b.connections} | ${n(b.rps)} | ${b.p50_ms} | ${b.p99_ms} | ${b.mean_ms} | 1.00 |`);
+  }
+  const names: Record<keyof BenchResult['reads'], string> = {
+    get_server: 'GET /servers/{id}',
+    detail_active_first: 'GET /servers/detail?status=ACTIVE&limit=100',
+    detail_active_deep: '… deep page (marker mid-set)',
+    detail_all_first: '… all_tenants=1 (admin)',
+    detail_all_deep: '… all_tenants=1 deep page',
+    list_shutoff_name: 'GET /servers?status=SHUTOFF&name=…',
+    detail_active_1000: 'GET /servers/detail?status=ACTIVE&limit=1000',
+  };
+  for (const [k, label] of Object.entries(names) as [keyof BenchResult['reads'], string][]) {
+    for (const c of ['c1', 'c16'] as const) {
+      const f = r.reads[k][c];
+      lines.push(`| ${label} | ${f.connections} | ${n(f.rps)} | ${f.p50_ms} | ${f.p99_ms} | ${f.mean_ms} | ${f.ratio.toFixed(2)} |`);
+    }
+  }
+  const rt: [string, BenchResult['create_to_active']][] = [
+    ['POST /servers → ACTIVE', r.create_to_active], ['os-stop → SHUTOFF', r.stop_to_shutoff], ['os-start → ACTIVE', r.start_to_active],
+  ];
+  for (const [label, fig] of rt) {
+    for (const c of ['c1', 'c16'] as const) {
+      const f = fig[c];
+      lines.push(`| ${label} | ${f.connections} | ${n(f.per_second)} | ${f.p50_ms} | ${f.p99_ms} | ${f.mean_ms} | |`);
+    }
+  }
+  lines.push('');
+  lines.push(`seeding: ${n(r.seed.servers)} servers in ${r.seed.seconds} s (${n(r.seed.per_second)}/s; ${r.seed.total_seconds} s with database setup)`);
+  lines.push(`database: ${(r.database_bytes / 2 ** 20).toFixed(1)} MB; start-up: ${r.startup_ms.median} ms (runs ${r.startup_ms.runs.join(', ')})`);
+  lines.push(`RSS: ${r.rss_mb.after_start} MB after start, ${r.rss_mb.after_load} MB after load, peak ${r.rss_mb.peak} MB`);
+  lines.push('');
+  lines.push('| target | goal | measured | |');
+  lines.push('|---|---|---|---|');
+  for (const t of r.targets) lines.push(`| ${t.name} | ${t.target} | ${t.value} | ${t.met === null ? `n/a at ${n(r.options.servers)}` : t.met ? 'met' : 'NOT MET'} |`);
+  return lines.join('\n');
+}
