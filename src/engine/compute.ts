@@ -146,7 +146,7 @@ export class ComputeEngine {
   }
 
   async listHosts(): Promise<ComputeHostRow[]> {
-    return this.store.listHosts();
+    return this.hosts();
   }
 
   async setHost(name: string, change: Partial<Pick<ComputeHostRow, 'disabled' | 'disabled_reason' | 'forced_down' | 'up'>>): Promise<ComputeHostRow> {

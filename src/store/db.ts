@@ -32,7 +32,27 @@ export function openDb(path: string): Db {
     return re && re.test(String(value)) ? 1 : 0;
   });
   migrate(db);
+  memoizePrepare(db);
   return db;
+}
+
+/**
+ * Statements are compiled once per SQL text: preparing costs more than running a point query, and
+ * request handlers prepare as they go. Statements are shared, so code that switches a statement's
+ * mode (raw, pluck, expand) must use SQL text of its own (the store marks those with a comment).
+ */
+function memoizePrepare(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  (db as { prepare: (sql: string) => Database.Statement }).prepare = (sql: string) => {
+    let st = cache.get(sql);
+    if (!st) {
+      if (cache.size >= 1000) cache.clear();
+      st = prepare(sql);
+      cache.set(sql, st);
+    }
+    return st;
+  };
 }
 
 export function migrate(db: Db): void {

@@ -343,7 +343,7 @@ export class SqliteComputeStore implements ComputeStore {
 
   async getServer(uuid: string): Promise<ServerRecord | undefined> {
     if (!this.byUuidRaw) {
-      const st = this.db.prepare('SELECT * FROM servers WHERE uuid = ?').raw(true);
+      const st = this.db.prepare('SELECT * FROM servers WHERE uuid = ? /* raw */').raw(true);
       this.byUuidRaw = { st, read: rawServerReader(st) };
     }
     const r = this.byUuidRaw.st.get(uuid) as unknown[] | undefined;
@@ -352,7 +352,7 @@ export class SqliteComputeStore implements ComputeStore {
 
   async listServers(q: ServerQuery): Promise<ServerRecord[]> {
     const { sql, params } = this.listSql(q);
-    const st = this.db.prepare(sql).raw(true);
+    const st = this.db.prepare(`${sql} /* raw */`).raw(true);
     return (st.all(...params) as unknown[][]).map(rawServerReader(st));
   }
 

@@ -43,25 +43,26 @@ export async function registerCompute(app: FastifyInstance, svc: Services): Prom
 
   await app.register(async (scope) => {
     // Every /v2.1 response carries the version headers, errors included.
-    scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    scope.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       const raw = requestedVersion(req.headers);
-      reply.header('x-openstack-request-id', req.requestId);
-      reply.header('x-compute-request-id', req.requestId);
-      reply.header('vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
+      let version: string;
+      let failure: unknown;
       try {
         req.microversion = negotiate(raw);
+        version = formatVersion(req.microversion);
       } catch (e) {
-        if (e instanceof DomainError && e.code === 406 && raw) {
-          reply.header('openstack-api-version', `compute ${raw}`);
-          reply.header('x-openstack-nova-api-version', raw);
-        } else {
-          reply.header('openstack-api-version', `compute ${formatVersion(MIN_VERSION)}`);
-          reply.header('x-openstack-nova-api-version', formatVersion(MIN_VERSION));
-        }
-        throw e;
+        failure = e;
+        // The 406 still echoes the requested version, as Nova's does.
+        version = e instanceof DomainError && e.code === 406 && raw ? raw : formatVersion(MIN_VERSION);
       }
-      reply.header('openstack-api-version', `compute ${formatVersion(req.microversion)}`);
-      reply.header('x-openstack-nova-api-version', formatVersion(req.microversion));
+      reply.headers({
+        'x-openstack-request-id': req.requestId,
+        'x-compute-request-id': req.requestId,
+        vary: 'OpenStack-API-Version, X-OpenStack-Nova-API-Version',
+        'openstack-api-version': `compute ${version}`,
+        'x-openstack-nova-api-version': version,
+      });
+      done(failure as Error | undefined);
     });
     scope.setErrorHandler(errorHandler);
 

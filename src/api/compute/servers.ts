@@ -23,7 +23,7 @@ type Body = Record<string, any>;
 export async function viewContext(svc: Services, req: FastifyRequest, servers: ServerRecord[]): Promise<ViewContext> {
   const hosts = await svc.engine.listHosts();
   const status = new Map<string, string>();
-  for (const h of hosts) status.set(h.name, await svc.engine.hostStatus(h.name));
+  for (const h of hosts) status.set(h.name, svc.engine.hostStatusSync(h.name));
   const needFaults = servers.filter((s) => s.vm_state === 'error' || s.deleted).map((s) => s.uuid);
   return {
     mv: req.microversion,
