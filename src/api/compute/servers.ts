@@ -15,6 +15,7 @@ import { ambiguousMessage, defaultGroup, resolveGroup, securityGroupNames } from
 import { createSchema, updateSchema } from './schemas/servers.ts';
 import { decodeBase64, isUuidLike, unexpectedMessage, validateBody } from './schemas/validate.ts';
 import { linkBase, nextLink, selfHref } from './views/links.ts';
+import { ShowCache } from './views/show-cache.ts';
 import { createView, detailView, minimalView, updateView, type ViewContext } from './views/servers.ts';
 
 type Body = Record<string, any>;
@@ -290,16 +291,34 @@ async function list(svc: Services, req: FastifyRequest, detail: boolean) {
   return out;
 }
 
-async function show(svc: Services, req: FastifyRequest) {
+async function show(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   const { id } = req.params as { id: string };
   if (atLeast(req.microversion, 102)) {
     const extra = [...parseRawQuery(req.url).keys()];
     if (extra.length) throw new BadRequest(unexpectedMessage(extra));
   }
+  const cache = showCacheOf(svc);
+  const admin = adminOf(req);
+  const key = `${id} ${req.microversion[0]}.${req.microversion[1]} ${admin ? 'a' : 'm'} ${(req.params as { project_id?: string }).project_id ?? ''}`;
+  const hit = cache.get(key);
+  if (hit && (admin || hit.project_id === req.auth?.project_id)) {
+    authorize(req, 'reader', 'os_compute_api:servers:show', hit.project_id);
+    return reply.type('application/json; charset=utf-8').send(hit.body as string);
+  }
+  const changes = cache.now();
   const s = await svc.engine.getServer(ctxOf(req), id);
   authorize(req, 'reader', 'os_compute_api:servers:show', s.project_id);
   const c = await viewContext(svc, req, [s]);
-  return { server: detailView(s, c, { show: true }) };
+  const body = JSON.stringify({ server: detailView(s, c, { show: true }) });
+  cache.set(key, changes, s.project_id, body);
+  return reply.type('application/json; charset=utf-8').send(body);
+}
+
+const showCaches = new WeakMap<Services, ShowCache>();
+function showCacheOf(svc: Services): ShowCache {
+  let c = showCaches.get(svc);
+  if (!c) showCaches.set(svc, (c = new ShowCache(svc.db)));
+  return c;
 }
 
 async function update(svc: Services, req: FastifyRequest) {
@@ -342,7 +361,7 @@ export async function registerServers(scope: FastifyInstance, svc: Services): Pr
   scope.post('/servers', (req, reply) => create(svc, req, reply));
   scope.get('/servers', (req) => list(svc, req, false));
   scope.get('/servers/detail', (req) => list(svc, req, true));
-  scope.get('/servers/:id', (req) => show(svc, req));
+  scope.get('/servers/:id', (req, reply) => show(svc, req, reply));
   scope.put('/servers/:id', (req) => update(svc, req));
   scope.delete('/servers/:id', (req, reply) => remove(svc, req, reply));
   // /os-volumes_boot: Nova's old alias of /servers, removed at 2.103 (404 from then on).
@@ -353,7 +372,7 @@ export async function registerServers(scope: FastifyInstance, svc: Services): Pr
   scope.post('/os-volumes_boot', alias((req, reply) => create(svc, req, reply)));
   scope.get('/os-volumes_boot', alias((req) => list(svc, req, false)));
   scope.get('/os-volumes_boot/detail', alias((req) => list(svc, req, true)));
-  scope.get('/os-volumes_boot/:id', alias((req) => show(svc, req)));
+  scope.get('/os-volumes_boot/:id', alias((req, reply) => show(svc, req, reply)));
   scope.put('/os-volumes_boot/:id', alias((req) => update(svc, req)));
   scope.delete('/os-volumes_boot/:id', alias((req, reply) => remove(svc, req, reply)));
 }
