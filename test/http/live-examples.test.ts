@@ -6,10 +6,12 @@ import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatVersion, MAX_VERSION } from '../../src/api/microversion.ts';
 import { setup, settle, type Env } from './servers-helpers.ts';
 
-const DIR = '/work/shared/reference/nova-live-examples';
+// shared/ lies beside the checkout (CI clones main next to a copy of it).
+const DIR = fileURLToPath(new URL('../../../shared/reference/nova-live-examples', import.meta.url));
 const RECORDED_IMAGE = 'b480e72e-ffcd-4042-91b4-90515ecfd965';
 
 interface Exchange { file: string; method: string; path: string; headers: Record<string, string>; body: string; status: number; rheaders: Record<string, string>; rbody: string }

@@ -4,9 +4,11 @@
 // scripts/samples-coverage.ts.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MAX_VERSION } from '../../src/api/microversion.ts';
 
-export const SAMPLES_DIR = process.env.NOVA_API_SAMPLES ?? '/work/shared/reference/nova-api-samples';
+// shared/ lies beside the checkout (CI clones main next to a copy of it).
+export const SAMPLES_DIR = process.env.NOVA_API_SAMPLES ?? fileURLToPath(new URL('../../../shared/reference/nova-api-samples', import.meta.url));
 
 export interface Sample {
   /** Path under SAMPLES_DIR, e.g. `flavors/v2.55/flavor-get-resp.json`. */
