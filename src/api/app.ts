@@ -23,11 +23,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
     logger: services.config.log_level === 'silent' ? false : { level: services.config.log_level },
     bodyLimit: MAX_BODY,
-    ignoreTrailingSlash: true,
-    caseSensitive: true,
     genReqId: () => `req-${randomUUID()}`,
-    // Nova parses query strings with repeated keys into lists; keep every value.
-    routerOptions: { maxParamLength: 500 },
+    routerOptions: { maxParamLength: 500, ignoreTrailingSlash: true, caseSensitive: true },
   });
   app.decorateRequest('auth', null);
   app.decorateRequest('requestId', '');
