@@ -2,7 +2,7 @@
 // and measure it next to a bare Fastify route (the baseline) in the same run. See docs/BENCHMARKS.md.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../conformance/lib/novabox.ts';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,18 +55,6 @@ export interface BenchResult {
   stop_to_shutoff: { c1: RoundTripFigures; c16: RoundTripFigures };
   start_to_active: { c1: RoundTripFigures; c16: RoundTripFigures };
   targets: Target[];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

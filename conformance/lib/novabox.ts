@@ -18,6 +18,8 @@ export interface StartOptions {
   /** Directory for the database, config and log; a fresh temp dir when omitted. */
   dir?: string;
   readyTimeoutMs?: number;
+  /** --time-scale; 0 (instant transitions) unless a test wants actions to take their time. */
+  timeScale?: number;
 }
 
 export interface RunningNovabox {
@@ -56,7 +58,7 @@ async function answers(url: string): Promise<boolean> {
 export async function startNovabox(opts: StartOptions = {}): Promise<RunningNovabox> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'novabox-conf-'));
   const logFile = join(dir, 'novabox.log');
-  const args = ['bin/novabox.js', 'serve', '--host', '127.0.0.1', '--db', join(dir, 'novabox.db'), '--time-scale', '0'];
+  const args = ['bin/novabox.js', 'serve', '--host', '127.0.0.1', '--db', join(dir, 'novabox.db'), '--time-scale', String(opts.timeScale ?? 0)];
   if (opts.config) {
     const cfgFile = join(dir, 'novabox-config.json');
     writeFileSync(cfgFile, JSON.stringify(opts.config, null, 2));

@@ -2,35 +2,12 @@
 // database, and every server is finished or recovered as Nova's compute does on start-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startNovabox, type RunningNovabox } from '../../conformance/lib/novabox.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/novabox.js', import.meta.url));
 const IMAGE = '4fa04c19-09fa-51ff-9872-fac075d1145b';
-
-async function start(db: string, timeScale: number): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', db, '--time-scale', String(timeScale), '--log-level', 'silent'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NOVABOX_CONFIG: '' },
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`novabox did not start: ${out}`)), 20000);
-    child.stdout!.on('data', (d) => {
-      out += String(d);
-      const m = /ready on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`novabox exited ${code}: ${out}`)));
-  });
-  return { child, base };
-}
 
 async function token(base: string): Promise<string> {
   const res = await fetch(`${base}/identity/v3/auth/tokens`, {
@@ -66,8 +43,11 @@ async function waitFor(base: string, tok: string, id: string, pred: (s: Record<s
 
 test('SIGKILL with actions in flight, then restart: each server finishes or is recovered', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'novabox-kill-'));
-  const db = join(dir, 'nova.db');
-  let proc = await start(db, 1);
+  const start = async (timeScale: number) => {
+    const nb = await startNovabox({ dir, timeScale });
+    return { child: nb.child, base: nb.url, nb };
+  };
+  let proc: { child: RunningNovabox['child']; base: string; nb: RunningNovabox } = await start(1);
   try {
     let tok = await token(proc.base);
     const create = async (name: string) => {
@@ -87,7 +67,7 @@ test('SIGKILL with actions in flight, then restart: each server finishes or is r
     proc.child.kill('SIGKILL');
     await new Promise((r) => proc.child.once('exit', r));
 
-    proc = await start(db, 0);
+    proc = await start(0);
     tok = await token(proc.base);
     const settled = (s: Record<string, any>) => s['OS-EXT-STS:task_state'] === null;
     assert.equal((await waitFor(proc.base, tok, a, settled)).status, 'SHUTOFF', 'an interrupted stop is retried');
