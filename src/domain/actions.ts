@@ -63,6 +63,8 @@ export interface Step {
   image?: 'saving' | 'active';
   /** The server's host when the step is done ('target' = the migration's destination). */
   host?: 'target' | 'source' | 'none' | 'scheduled';
+  /** How a failure of this step ends, when it differs from the plan's (e.g. a scheduling step). */
+  onFailure?: OnFailure;
 }
 
 export type MigrationStatus =
@@ -83,6 +85,8 @@ export interface Plan {
   migration?: { type: 'resize' | 'migration' | 'live-migration' | 'evacuation'; status: MigrationStatus };
   /** Where the compute work runs: the server's own host (default) or the migration's destination. */
   runs_on?: 'host' | 'target';
+  /** Work on other resources once the action succeeds. */
+  after?: 'delete_shelved_image' | 'rotate_backups';
 }
 
 /** Everything a plan may depend on besides the server itself; all pure values. */
@@ -161,8 +165,10 @@ function resizeSteps(s: ServerRecord, flavorChange: boolean): Step[] {
   const power = s.vm_state === 'stopped' ? P.SHUTDOWN : P.RUNNING;
   const finish: ServerPatch = { vm_state: 'resized', task_state: null, power_state: power };
   if (flavorChange && s.new_flavor) finish.flavor = s.new_flavor;
+  // A resize or migration that cannot be scheduled goes back to how it was, with a hidden fault.
+  const unscheduled: OnFailure = { kind: 'revert', set: { vm_state: s.vm_state, task_state: null, new_flavor: null, old_flavor: null } };
   return [
-    { op: 'migrate_prepare', event: 'conductor_migrate_server', set: { task_state: 'resize_migrating' }, migration: 'migrating' },
+    { op: 'migrate_prepare', event: 'conductor_migrate_server', set: { task_state: 'resize_migrating' }, migration: 'migrating', onFailure: unscheduled },
     { op: 'migrate_disk', event: 'compute_resize_instance', set: { task_state: 'resize_migrated' }, migration: 'post-migrating' },
     { op: 'finish_resize', event: 'compute_finish_resize', set: { task_state: 'resize_finish' }, host: 'target' },
     { op: 'finish_resize', set: finish, migration: 'finished' },
@@ -203,7 +209,10 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
     plan: () => ({
       accept: { vm_state: 'building', task_state: 'scheduling', power_state: P.NOSTATE },
       steps: [
-        { op: 'schedule', event: 'conductor_schedule_and_build_instances', set: { task_state: null }, host: 'scheduled' },
+        {
+          op: 'schedule', event: 'conductor_schedule_and_build_instances', set: { task_state: null }, host: 'scheduled',
+          onFailure: { kind: 'revert', set: { vm_state: 'error', task_state: null, host: null, node: null } },
+        },
         { op: 'allocate_network', event: 'compute__do_build_and_run_instance', set: { task_state: 'networking' } },
         { op: 'block_device_mapping', set: { task_state: 'block_device_mapping' } },
         { op: 'block_device_mapping', set: { task_state: 'spawning' } },
@@ -401,10 +410,12 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
             { op: 'power_on', set: { vm_state: 'active', task_state: null, power_state: P.RUNNING } },
           ],
           onFailure: REVERT_TASK(s),
+          after: 'delete_shelved_image',
         };
       }
       return {
         accept: { task_state: 'unshelving' },
+        after: 'delete_shelved_image',
         steps: [
           { op: 'schedule', event: 'get_image_info', set: {} },
           { op: 'schedule', event: 'schedule_instances', set: {}, host: 'scheduled' },
@@ -481,6 +492,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
         { op: 'image_upload', set: { task_state: null }, image: 'active' },
       ],
       onFailure: REVERT_TASK(s),
+      after: 'rotate_backups',
     }),
   },
   resetState: {

@@ -201,18 +201,14 @@ export class Transitions {
     const plan = t.plan;
     let patch: ServerPatch;
     const rule = ACTIONS[t.action as ActionName];
-    const schedulingFailed = (t.action === 'resize' || t.action === 'migrate') && t.step === 0;
-    if (schedulingFailed) {
-      // A resize that cannot be scheduled goes back to how it was, with a hidden fault.
-      patch = { vm_state: s.vm_state, task_state: null, new_flavor: null, old_flavor: null };
-    } else if (plan.onFailure.kind === 'error') {
+    const onFailure = step.onFailure ?? plan.onFailure;
+    if (onFailure.kind === 'error') {
       patch = { vm_state: 'error', task_state: null };
-    } else if (plan.onFailure.kind === 'reverse_host') {
-      patch = { ...plan.onFailure.set, host: null, node: null };
+    } else if (onFailure.kind === 'reverse_host') {
+      patch = { ...onFailure.set, host: null, node: null };
     } else {
-      patch = { ...plan.onFailure.set };
+      patch = { ...onFailure.set };
     }
-    if (t.action === 'create' && step.host === 'scheduled') patch = { vm_state: 'error', task_state: null, host: null, node: null };
     await tx.updateServer(s.id, patch, now);
     await tx.insertFault({
       server_uuid: s.uuid, code: fault.code, message: fault.message.slice(0, 255),
@@ -232,10 +228,10 @@ export class Transitions {
   /** Side effects of a finished action beyond the server row (images it made or used). */
   private async afterSuccess(t: TaskRow, s: ServerRecord, imageStatus: { id: string; status: 'saving' | 'active' | 'delete' }[]): Promise<void> {
     const { engine } = this;
-    if (t.action === 'unshelve' && s.system_metadata.shelved_image_id) {
+    if (t.plan.after === 'delete_shelved_image' && s.system_metadata.shelved_image_id) {
       imageStatus.push({ id: s.system_metadata.shelved_image_id, status: 'delete' });
     }
-    if (t.action === 'createBackup') {
+    if (t.plan.after === 'rotate_backups') {
       const rotation = Number(t.context.params?.rotation ?? 0);
       const backups = await engine.images.findByProperties(s.project_id, { instance_uuid: s.uuid, image_type: 'backup', backup_type: String(t.context.params?.backup_type) });
       const live = backups.filter((b) => b.status !== 'deleted').sort((a, b) => b.created_at - a.created_at);
