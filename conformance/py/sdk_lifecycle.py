@@ -11,6 +11,7 @@ about what is right: it only drives the SDK and reports what it sees.
 """
 import argparse
 import json
+import time
 import sys
 import uuid
 
@@ -38,7 +39,15 @@ def main():
     step = 'connect'
 
     def settle(name, server, status):
+        # wait_for_server returns at once when the object it is given already shows the status, so
+        # start from what the cloud says now (a hard reboot of an ACTIVE server must be seen through),
+        # and wait for the task to finish too, as a real cloud may show the status before that.
+        server = compute.get_server(server.id)
         server = compute.wait_for_server(server, status=status, failures=['ERROR'], interval=INTERVAL, wait=WAIT)
+        deadline = time.time() + WAIT
+        while server.task_state is not None and time.time() < deadline:
+            time.sleep(INTERVAL)
+            server = compute.get_server(server.id)
         emit(name, status=server.status, task_state=server.task_state, vm_state=server.vm_state)
         return server
 

@@ -33,7 +33,9 @@ describe('openstack CLI against novabox', { skip, timeout: 600_000 }, () => {
     for (;;) {
       const s = await show();
       seen.push(s.status);
-      if (s.status === status) return s;
+      // Settled: the status, and no task still running (some show the status before they end).
+      const task = (s as unknown as Record<string, unknown>)['OS-EXT-STS:task_state'];
+      if (s.status === status && (task === null || task === undefined || task === '')) return s;
       if (s.status === 'ERROR' || Date.now() > deadline) assert.fail(`expected ${status}, the CLI reported ${seen.join(' → ')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
