@@ -11,7 +11,9 @@ import { adminOf, authorize, ctxOf, mv } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
 import { PRIVATE_NETWORK_ID } from './network.ts';
+import { getKeypair } from './resources/keypairs.ts';
 import { ambiguousMessage, defaultGroup, resolveGroup, securityGroupNames } from './resources/security-groups.ts';
+import { addServerGroupMember, getServerGroup, groupsOfServer } from './resources/server-groups.ts';
 import { createSchema, updateSchema } from './schemas/servers.ts';
 import { decodeBase64, isUuidLike, unexpectedMessage, validateBody } from './schemas/validate.ts';
 import { linkBase, nextLink, selfHref } from './views/links.ts';
@@ -33,21 +35,9 @@ export async function viewContext(svc: Services, req: FastifyRequest, servers: S
     hostAz: (h) => hosts.find((x) => x.name === h)?.availability_zone,
     hostStatus: (h) => (h ? (status.get(h) ?? 'UNKNOWN') : ''),
     faults: needFaults.length ? await svc.engine.faults(needFaults) : new Map(),
-    serverGroups: (uuid) => serverGroupsOf(svc, uuid),
+    serverGroups: (uuid) => groupsOfServer(svc.db, uuid),
     securityGroupNames: securityGroupNames(svc.db, servers.flatMap((s) => s.security_groups)),
   };
-}
-
-/** Server groups holding a server (the resources engineer's tables, read directly). */
-function serverGroupsOf(svc: Services, uuid: string): string[] {
-  try {
-    const rows = svc.db
-      .prepare('SELECT g.uuid FROM server_groups g JOIN server_group_members m ON m.group_id = g.id WHERE m.server_uuid = ? ORDER BY g.id')
-      .all(uuid) as { uuid: string }[];
-    return rows.map((r) => r.uuid);
-  } catch {
-    return [];
-  }
 }
 
 /** flavorRef: an id or a URL whose last segment is the id; unknown or disabled → 400. */
@@ -60,12 +50,7 @@ export async function resolveFlavor(svc: Services, ref: string | number): Promis
 
 /** The public key of a user's keypair, or undefined. */
 export function keyData(svc: Services, user_id: string, name: string): string | undefined {
-  try {
-    const row = svc.db.prepare('SELECT public_key FROM key_pairs WHERE user_id = ? AND name = ?').get(user_id, name) as { public_key: string } | undefined;
-    return row?.public_key;
-  } catch {
-    return undefined;
-  }
+  return getKeypair(svc.db, user_id, name)?.public_key;
 }
 
 export function truthy(v: unknown): boolean {
@@ -213,8 +198,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
 
   const hints = hintsOf(body);
   for (const g of hints.group ?? []) {
-    const row = svc.db.prepare('SELECT id FROM server_groups WHERE uuid = ?').get(g) as { id: number } | undefined;
-    if (!row) throw new BadRequest(`Invalid server group ${g}`);
+    if (!getServerGroup(svc.db, g)) throw new BadRequest(`Invalid server group ${g}`);
   }
 
   let key_data: string | null = null;
@@ -253,11 +237,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     admin_pass: adminPass,
   };
   const created = await svc.engine.create(ctx, cr);
-  for (const g of hints.group ?? []) {
-    const row = svc.db.prepare('SELECT id FROM server_groups WHERE uuid = ?').get(g) as { id: number };
-    const ins = svc.db.prepare('INSERT OR IGNORE INTO server_group_members (group_id, server_uuid) VALUES (?, ?)');
-    for (const s of created) ins.run(row.id, s.uuid);
-  }
+  for (const g of hints.group ?? []) for (const s of created) addServerGroupMember(svc.db, g, s.uuid);
   const links = linkBase(svc.config, req);
   if (srv.return_reservation_id !== undefined && truthy(srv.return_reservation_id)) {
     return reply.code(202).send({ reservation_id: created[0].reservation_id });

@@ -30,6 +30,11 @@ export function addServerGroupMember(db: Db, group_uuid: string, server_uuid: st
   if (g) db.prepare('INSERT OR IGNORE INTO server_group_members (group_id, server_uuid) VALUES (?, ?)').run(g.id, server_uuid);
 }
 
+/** The groups a server belongs to (show's `server_groups`, 2.71+). */
+export function groupsOfServer(db: Db, server_uuid: string): string[] {
+  return (db.prepare('SELECT g.uuid FROM server_groups g JOIN server_group_members m ON m.group_id = g.id WHERE m.server_uuid = ? ORDER BY g.id').all(server_uuid) as { uuid: string }[]).map((r) => r.uuid);
+}
+
 /** Members that are servers not deleted (Nova hides deleted members). */
 export function serverGroupMembers(db: Db, group_id: number): string[] {
   return (db.prepare(`SELECT m.server_uuid AS uuid FROM server_group_members m JOIN servers s ON s.uuid = m.server_uuid
