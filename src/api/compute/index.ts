@@ -16,6 +16,7 @@ import type { Services } from '../../novabox.ts';
 import { publicUrl } from '../../config.ts';
 import { BadRequest, DomainError } from '../../domain/errors.ts';
 import { errorHandler } from '../faults.ts';
+import { requireAuth } from '../auth.ts';
 import { formatVersion, MAX_VERSION, MIN_VERSION, negotiate, requestedVersion } from '../microversion.ts';
 import { registerComputeResources } from './resources/index.ts';
 import { registerServers } from './servers.ts';
@@ -76,18 +77,10 @@ export async function registerCompute(app: FastifyInstance, svc: Services): Prom
     scope.get('/', async () => versionDoc());
 
     await scope.register(async (authed) => {
+      const authenticate = requireAuth(svc);
       authed.addHook('preHandler', async (req, reply) => {
-        const token = req.headers['x-auth-token'];
-        const auth = typeof token === 'string' && token ? await svc.identity.validate(token) : null;
-        if (!auth) {
-          reply
-            .code(401)
-            .header('www-authenticate', `Keystone uri="${publicUrl(svc.config)}/identity"`)
-            .header('content-type', 'application/json')
-            .send({ error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } });
-          return reply;
-        }
-        req.auth = auth;
+        await authenticate(req, reply);
+        const auth = req.auth!;
         const urlProject = (req.params as { project_id?: string } | undefined)?.project_id;
         if (urlProject !== undefined && urlProject !== auth.project_id) {
           throw new BadRequest(`Malformed request URL: URL's project_id '${urlProject}' doesn't match Context's project_id '${auth.project_id}'`);
