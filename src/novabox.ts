@@ -10,10 +10,13 @@ import { createImageModel, type ImageModel } from './api/image/model.ts';
 import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
+import { SqliteSql, type SqlDatabase } from './store/sql.ts';
 
 export interface Services {
   config: Config;
   db: Db;
+  /** The portable executor that repositories are written against (src/store/sql.ts). */
+  sql: SqlDatabase;
   clock: Clock;
   identity: IdentityModel & TokenValidator;
   images: ImageModel & ImagePort;
@@ -31,6 +34,7 @@ export interface Novabox {
 export async function createNovabox(config: Config, opts: { clock?: Clock } = {}): Promise<Novabox> {
   const clock = opts.clock ?? systemClock;
   const db = openDb(config.db);
+  const sql = new SqliteSql(db);
   const identity = createIdentityModel(db, config, clock);
   const images = createImageModel(db, config, clock);
   const store = new SqliteComputeStore(db);
@@ -39,7 +43,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   await identity.seed();
   await images.seed();
   await engine.seed();
-  const services: Services = { config, db, clock, identity, images, engine, driver, store };
+  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store };
   const app = await buildApp(services);
   await engine.start();
   return {
