@@ -1,0 +1,59 @@
+// Hostile input and tenancy (issue 10): each hole found by trying the API as an attacker would has
+// its own test here, through the HTTP interface of a started novabox.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { act, boot, call, fault, setup, type Env } from './servers-helpers.ts';
+
+/** Runs `fn` while a 1 ms timer probes the event loop; returns the longest gap between ticks (ms). */
+async function loopHeld<T>(fn: () => Promise<T>): Promise<{ result: T; maxGap: number }> {
+  let last = performance.now();
+  let maxGap = 0;
+  const probe = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 1);
+  try {
+    await new Promise((r) => setTimeout(r, 5));
+    last = performance.now();
+    const result = await fn();
+    await new Promise((r) => setTimeout(r, 5));
+    return { result, maxGap };
+  } finally {
+    clearInterval(probe);
+  }
+}
+
+describe('hostile input', () => {
+  let env: Env;
+  before(async () => {
+    env = await setup();
+  });
+  after(() => env.close());
+
+  test('1. a catastrophic name pattern against 255-character names does not hold the event loop', async () => {
+    const long = `${'a'.repeat(254)}!`;
+    for (let i = 0; i < 5; i++) await boot(env, env.demo, { name: long });
+    const flavor = await call(env, { method: 'POST', url: '/flavors', token: env.admin, body: { flavor: { name: long, ram: 64, vcpus: 1, disk: 1 } } });
+    assert.equal(flavor.statusCode, 200, flavor.body);
+    for (const pattern of ['^(a+)+$', '(a|aa)+$', '(a*)*b', '^(a|a?)+$', '(.*a){20}']) {
+      const q = encodeURIComponent(pattern);
+      for (const url of [`/servers?name=${q}`, `/servers/detail?name=${q}`, `/flavors?name=${q}`]) {
+        const token = url.startsWith('/flavors') ? env.admin : env.demo;
+        const { result: r, maxGap } = await loopHeld(() => call(env, { url, token }));
+        assert.equal(r.statusCode, 200, `${url}: ${r.body}`);
+        assert.ok(maxGap < 100, `${url} held the event loop ${maxGap.toFixed(0)} ms`);
+      }
+    }
+    // Nova's meaning is kept: an unanchored search.
+    const found = await call(env, { url: `/servers?name=${encodeURIComponent('a{200}!$')}`, token: env.demo });
+    assert.equal(found.json().servers.length, 5);
+    const py = await call(env, { url: `/servers?name=${encodeURIComponent('a!\\Z')}`, token: env.demo });
+    assert.equal(py.json().servers.length, 5, 'Python\'s \\Z is end of text');
+    // What the linear engine cannot run is refused as Nova refuses a pattern that is not a regex.
+    fault(await call(env, { url: `/servers?name=${encodeURIComponent('(a)\\1')}`, token: env.demo }), 400,
+      "Invalid input for query parameters name. Value: (a)\\1. '(a)\\\\1' is not a 'regex'");
+    fault(await call(env, { url: `/servers?name=${encodeURIComponent('a(?=!)')}`, token: env.demo }), 400);
+    fault(await call(env, { url: `/flavors?name=${encodeURIComponent('a(?!b)')}`, token: env.demo }), 400);
+  });
+});
