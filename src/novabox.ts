@@ -11,6 +11,7 @@ import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { openComputeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 
 export interface Services {
   config: Config;
@@ -23,6 +24,8 @@ export interface Services {
   engine: ComputeEngine;
   driver: SimulatedDriver;
   store: SqliteComputeStore;
+  /** Aggregates and quota classes (src/store/compute/), on `sql`. */
+  computeRepos: ComputeRepositories;
 }
 
 export interface Novabox {
@@ -39,11 +42,12 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const images = createImageModel(db, config, clock);
   const store = new SqliteComputeStore(db);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
-  const engine = new ComputeEngine({ store, driver, clock, config, images });
+  const computeRepos = await openComputeRepositories(sql);
+  const engine = new ComputeEngine({ store, driver, clock, config, images, repos: computeRepos });
   await identity.seed();
   await images.seed();
   await engine.seed();
-  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store };
+  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store, computeRepos };
   const app = await buildApp(services);
   await engine.start();
   return {

@@ -16,6 +16,8 @@ import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
 import { recoverAll } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
+import type { ComputeRepositories } from '../store/compute/index.ts';
+import { effectiveZones } from '../domain/scheduler.ts';
 
 export interface EngineDeps {
   store: ComputeStore;
@@ -23,6 +25,8 @@ export interface EngineDeps {
   clock: Clock;
   config: Config;
   images: ImagePort;
+  /** Aggregates (availability zones) and quota classes; without them hosts keep their configured zone. */
+  repos?: ComputeRepositories;
 }
 
 /** devstack's flavors: [flavorid, name, vcpus, ram MB, disk GB]. */
@@ -74,6 +78,7 @@ export class ComputeEngine {
   readonly transitions: Transitions;
   /** Committed lifecycle changes and instance actions, for logs, event streams and metrics. */
   readonly events = new EngineEvents();
+  readonly repos: ComputeRepositories | undefined;
   private rr = 0;
 
   constructor(deps: EngineDeps) {
@@ -82,6 +87,7 @@ export class ComputeEngine {
     this.clock = deps.clock;
     this.config = deps.config;
     this.images = deps.images;
+    this.repos = deps.repos;
     this.transitions = new Transitions(this);
   }
 
@@ -163,9 +169,19 @@ export class ComputeEngine {
   }
 
   private hostCache: ComputeHostRow[] | undefined;
+  /** The compute hosts, each in its availability zone: an aggregate's zone, else the configured one. */
   private async hosts(): Promise<ComputeHostRow[]> {
-    if (!this.hostCache) this.hostCache = await this.store.listHosts();
+    if (!this.hostCache) {
+      const rows = await this.store.listHosts();
+      const zones = effectiveZones(rows, this.repos ? await this.repos.aggregates.list() : []);
+      this.hostCache = rows.map((h) => ({ ...h, availability_zone: zones.get(h.name) ?? h.availability_zone }));
+    }
     return this.hostCache;
+  }
+
+  /** Aggregate membership or zones changed: the hosts' zones are read again. */
+  hostsChanged(): void {
+    this.hostCache = undefined;
   }
 
   /** Nova's host_status: UP, DOWN (forced down), MAINTENANCE (disabled), UNKNOWN (not reporting), '' without a host. */
@@ -205,8 +221,13 @@ export class ComputeEngine {
     return this.store.usage(project_id);
   }
 
+  /** The defaults: the configured ones, overridden by the `default` quota class. */
+  async quotaDefaults(): Promise<Record<string, number>> {
+    return { ...this.config.quota_defaults, ...(this.repos ? await this.repos.quotaClasses.limits('default') : {}) };
+  }
+
   async quotaLimits(project_id: string): Promise<Record<string, number>> {
-    const out = { ...this.config.quota_defaults };
+    const out = await this.quotaDefaults();
     for (const r of await this.store.quotaRows(project_id)) out[r.resource] = r.hard_limit;
     return out;
   }
@@ -409,6 +430,7 @@ export class ComputeEngine {
           if (dc > 0 || dr > 0) await this.checkQuota(tx, s.project_id, { instances: 0, cores: Math.max(dc, 0), ram: Math.max(dr, 0) });
           patch.new_flavor = flavor;
           patch.old_flavor = s.flavor;
+          if (p.auto_disk_config !== undefined) patch.auto_disk_config = p.auto_disk_config as boolean;
         } else if (requested) {
           if (requested === s.host) throw new BadRequest('Cannot migrate to the host where the server exists.');
           if (!(await this.hosts()).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
@@ -454,6 +476,7 @@ export class ComputeEngine {
         if (p.user_data !== undefined) patch.user_data = p.user_data as string | null;
         if (p.hostname !== undefined) patch.hostname = p.hostname as string;
         if (p.trusted_image_certificates !== undefined) patch.trusted_image_certificates = p.trusted_image_certificates as string[] | null;
+        if (p.auto_disk_config !== undefined) patch.auto_disk_config = p.auto_disk_config as boolean;
         const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
         return { patch, outcome: { admin_pass } };
       }

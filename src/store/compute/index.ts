@@ -1,0 +1,19 @@
+// The compute repositories written against the portable executor (src/store/sql.ts), and their schema.
+import { migrateSql, type SqlDatabase } from '../sql.ts';
+import { AGGREGATE_MIGRATIONS, SqlAggregateRepository, type AggregateRepository } from './aggregates.ts';
+import { QUOTA_CLASS_MIGRATIONS, SqlQuotaClassRepository, type QuotaClassRepository } from './quota-classes.ts';
+import { SqlHostUsageRepository, type HostUsageRepository } from './host-usage.ts';
+
+export interface ComputeRepositories {
+  aggregates: AggregateRepository;
+  quotaClasses: QuotaClassRepository;
+  /** Reads the servers and flavors tables of the compute store (SQLite today). */
+  hostUsage: HostUsageRepository;
+}
+
+export const COMPUTE_MIGRATIONS = [...AGGREGATE_MIGRATIONS, ...QUOTA_CLASS_MIGRATIONS];
+
+export async function openComputeRepositories(db: SqlDatabase): Promise<ComputeRepositories> {
+  await migrateSql(db, COMPUTE_MIGRATIONS);
+  return { aggregates: new SqlAggregateRepository(db), quotaClasses: new SqlQuotaClassRepository(db), hostUsage: new SqlHostUsageRepository(db) };
+}
