@@ -11,6 +11,8 @@ import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { VolumeEngine } from './engine/volume.ts';
+import { SimulatedBlockDriver } from './drivers/block.ts';
 
 export interface Services {
   config: Config;
@@ -23,6 +25,8 @@ export interface Services {
   engine: ComputeEngine;
   driver: SimulatedDriver;
   store: SqliteComputeStore;
+  /** Block storage: the volume engine (volumes, snapshots, attachments) over `sql`. */
+  volumes: VolumeEngine;
 }
 
 export interface Novabox {
@@ -43,15 +47,19 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   await identity.seed();
   await images.seed();
   await engine.seed();
-  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store };
+  const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
+  await volumes.seed();
+  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store, volumes };
   const app = await buildApp(services);
   await engine.start();
+  await volumes.start();
   return {
     app,
     services,
     async close() {
       await app.close();
       await engine.stop();
+      await volumes.stop();
       db.close();
     },
   };
