@@ -56,4 +56,50 @@ describe('hostile input', () => {
     fault(await call(env, { url: `/servers?name=${encodeURIComponent('a(?=!)')}`, token: env.demo }), 400);
     fault(await call(env, { url: `/flavors?name=${encodeURIComponent('a(?!b)')}`, token: env.demo }), 400);
   });
+
+  test("2. a member cannot put a server into another project's server group", async () => {
+    const g = await call(env, { method: 'POST', url: '/os-server-groups', token: env.alt, body: { server_group: { name: 'victim', policies: ['affinity'] } } });
+    assert.equal(g.statusCode, 200, g.body);
+    const gid = g.json().server_group.id;
+    const r = await call(env, { method: 'POST', url: '/servers', token: env.demo, body: { server: { name: 'intruder', imageRef: env.imageId, flavorRef: '1' }, 'os:scheduler_hints': { group: gid } } });
+    fault(r, 400, `Instance group ${gid} could not be found.`);
+    const shown = await call(env, { url: `/os-server-groups/${gid}`, token: env.alt });
+    assert.deepEqual(shown.json().server_group.members, []);
+    // Its own project's member still can.
+    const own = await call(env, { method: 'POST', url: '/servers', token: env.alt, body: { server: { name: 'member', imageRef: env.imageId, flavorRef: '1' }, 'os:scheduler_hints': { group: gid } } });
+    assert.equal(own.statusCode, 202, own.body);
+    assert.equal((await call(env, { url: `/os-server-groups/${gid}`, token: env.alt })).json().server_group.members.length, 1);
+  });
+
+  test('3. a private flavor without access is refused by create and resize', async () => {
+    const f = await call(env, { method: 'POST', url: '/flavors', token: env.admin, body: { flavor: { name: 'secret-flavor', id: 'secret-1', ram: 128, vcpus: 1, disk: 1, 'os-flavor-access:is_public': false } } });
+    assert.equal(f.statusCode, 200, f.body);
+    fault(await call(env, { url: '/flavors/secret-1', token: env.demo }), 404);
+    fault(await call(env, { method: 'POST', url: '/servers', token: env.demo, body: { server: { name: 'x', imageRef: env.imageId, flavorRef: 'secret-1' } } }), 400, 'Flavor secret-1 could not be found.');
+    const id = await boot(env, env.demo);
+    fault(await act(env, env.demo, id, { resize: { flavorRef: 'secret-1' } }), 400, 'Flavor secret-1 could not be found.');
+    // With access granted to the project, both work.
+    const grant = await call(env, { method: 'POST', url: '/flavors/secret-1/action', token: env.admin, body: { addTenantAccess: { tenant: env.projects.demo } } });
+    assert.equal(grant.statusCode, 200, grant.body);
+    assert.equal((await call(env, { method: 'POST', url: '/servers', token: env.demo, body: { server: { name: 'x', imageRef: env.imageId, flavorRef: 'secret-1' } } })).statusCode, 202);
+    assert.equal((await act(env, env.demo, id, { resize: { flavorRef: 'secret-1' } })).statusCode, 202);
+  });
+
+  test("4. another project's server is not a list marker", async () => {
+    const theirs = await boot(env, env.alt);
+    for (const url of [`/servers?marker=${theirs}`, `/servers/detail?marker=${theirs}`]) {
+      fault(await call(env, { url, token: env.demo }), 400, `marker [${theirs}] not found`);
+    }
+    assert.equal((await call(env, { url: `/servers?marker=${theirs}`, token: env.alt })).statusCode, 200);
+    assert.equal((await call(env, { url: `/servers?all_tenants=1&marker=${theirs}`, token: env.admin })).statusCode, 200);
+  });
+
+  test("5. another project's server group is not found, not forbidden", async () => {
+    const g = await call(env, { method: 'POST', url: '/os-server-groups', token: env.alt, body: { server_group: { name: 'hidden', policies: ['anti-affinity'] } } });
+    const gid = g.json().server_group.id;
+    fault(await call(env, { url: `/os-server-groups/${gid}`, token: env.demo }), 404, `Instance group ${gid} could not be found.`);
+    fault(await call(env, { method: 'DELETE', url: `/os-server-groups/${gid}`, token: env.demo }), 404, `Instance group ${gid} could not be found.`);
+    assert.equal((await call(env, { url: `/os-server-groups/${gid}`, token: env.admin })).statusCode, 200);
+    assert.equal((await call(env, { url: `/os-server-groups/${gid}`, token: env.alt })).statusCode, 200);
+  });
 });
