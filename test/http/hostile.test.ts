@@ -102,4 +102,13 @@ describe('hostile input', () => {
     assert.equal((await call(env, { url: `/os-server-groups/${gid}`, token: env.admin })).statusCode, 200);
     assert.equal((await call(env, { url: `/os-server-groups/${gid}`, token: env.alt })).statusCode, 200);
   });
+
+  test('8. an empty image time filter is a Glance 400, not a 500', async () => {
+    for (const q of ['created_at=', 'updated_at=', 'created_at=gte:', 'created_at=%0A']) {
+      const r = await env.nb.app.inject({ url: `/image/v2/images?${q}`, headers: { 'x-auth-token': env.demo } });
+      assert.equal(r.statusCode, 400, `${q}: ${r.body}`);
+      assert.equal(r.json().error.code, 400);
+      assert.equal(r.json().error.title, 'Bad Request');
+    }
+  });
 });

@@ -106,8 +106,8 @@ export function parseListQuery(qs: Record<string, unknown>): ListQuery {
   }
   for (const key of ['created_at', 'updated_at'] as const) {
     for (const v of all(qs[key])) {
-      const m = /^(?:(gt|gte|lt|lte|eq|neq):)?(.+)$/.exec(v)!;
-      const at = Date.parse(m[2]);
+      const m = /^(?:(gt|gte|lt|lte|eq|neq):)?(.*)$/s.exec(v)!;
+      const at = m[2] === '' ? NaN : Date.parse(m[2]);
       if (Number.isNaN(at)) throw serviceError(400, `Invalid value for '${key}': ${v}`);
       lq.times.push({ key, op: (m[1] ?? 'eq') as ListQuery['times'][number]['op'], at });
     }
