@@ -11,12 +11,15 @@ import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 
 export interface Services {
   config: Config;
   db: Db;
   /** The portable executor that repositories are written against (src/store/sql.ts). */
   sql: SqlDatabase;
+  /** Keypairs, server groups, quota limits, server passwords. */
+  repos: ComputeRepositories;
   clock: Clock;
   identity: IdentityModel & TokenValidator;
   images: ImageModel & ImagePort;
@@ -37,13 +40,14 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const sql = new SqliteSql(db);
   const identity = createIdentityModel(db, config, clock);
   const images = createImageModel(db, config, clock);
-  const store = new SqliteComputeStore(db);
+  const store = new SqliteComputeStore(db, sql);
+  const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
   const engine = new ComputeEngine({ store, driver, clock, config, images });
   await identity.seed();
   await images.seed();
   await engine.seed();
-  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store };
   const app = await buildApp(services);
   await engine.start();
   return {
