@@ -14,6 +14,7 @@ import type { ComputeHostRow, ComputeStore, ComputeTx, FaultRow, InstanceActionE
 import type { Clock } from './clock.ts';
 import { Quotas } from './quotas.ts';
 import { Scheduling, type HostRequest, type HostSource, type HostStatus } from './scheduling.ts';
+import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
 import { recoverAll } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
@@ -75,9 +76,11 @@ export class ComputeEngine {
   readonly transitions: Transitions;
   readonly scheduling: Scheduling;
   readonly quotas: Quotas;
+  /** Committed lifecycle changes and instance actions, for logs, event streams and metrics. */
+  readonly events = new EngineEvents();
 
   constructor(deps: EngineDeps) {
-    this.store = deps.store;
+    this.store = observeStore(deps.store, this.events);
     this.driver = deps.driver;
     this.clock = deps.clock;
     this.config = deps.config;
