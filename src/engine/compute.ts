@@ -12,6 +12,7 @@ import type { ImagePort } from '../api/ports.ts';
 import type { VirtDriver } from '../drivers/driver.ts';
 import type { ComputeHostRow, ComputeStore, ComputeTx, FaultRow, InstanceActionEventRow, InstanceActionRow, MigrationRow, ServerQuery, TaskContext, Usage } from '../store/store.ts';
 import type { Clock } from './clock.ts';
+import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
 import { recoverAll } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
@@ -71,10 +72,12 @@ export class ComputeEngine {
   readonly config: Config;
   readonly images: ImagePort;
   readonly transitions: Transitions;
+  /** Committed lifecycle changes and instance actions, for logs, event streams and metrics. */
+  readonly events = new EngineEvents();
   private rr = 0;
 
   constructor(deps: EngineDeps) {
-    this.store = deps.store;
+    this.store = observeStore(deps.store, this.events);
     this.driver = deps.driver;
     this.clock = deps.clock;
     this.config = deps.config;
