@@ -138,7 +138,7 @@ const HANDLERS: Record<string, ActionHandler> = {
     async run(c) {
       validateBody(S.resizeSchema, c.body);
       await lookup(c);
-      const flavor = await resolveFlavor(c.svc, c.body.resize.flavorRef);
+      const flavor = await resolveFlavor(c.svc, c.req, c.body.resize.flavorRef);
       await c.svc.engine.act(ctxOf(c.req), c.id, 'resize', { flavor });
       return empty(202)(c);
     },

@@ -40,11 +40,15 @@ export async function viewContext(svc: Services, req: FastifyRequest, servers: S
   };
 }
 
-/** flavorRef: an id or a URL whose last segment is the id; unknown or disabled → 400. */
-export async function resolveFlavor(svc: Services, ref: string | number): Promise<FlavorSnapshot> {
+/**
+ * flavorRef: an id or a URL whose last segment is the id; unknown, disabled, or private without
+ * access for the caller's project (Nova's flavor query for a non-admin context) → 400.
+ */
+export async function resolveFlavor(svc: Services, req: FastifyRequest, ref: string | number): Promise<FlavorSnapshot> {
   const id = String(ref).replace(/\/+$/, '').split('/').pop() ?? '';
   const f = await svc.store.getFlavor(id);
-  if (!f || f.disabled) throw new BadRequest(`Flavor ${id} could not be found.`);
+  const visible = f && (f.is_public || adminOf(req) || (await svc.store.flavorAccess(id)).includes(req.auth!.project_id ?? ''));
+  if (!f || f.disabled || !visible) throw new BadRequest(`Flavor ${id} could not be found.`);
   return f;
 }
 
@@ -177,7 +181,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   });
   const networks = networksOf(srv, req.microversion, maxCount);
 
-  const flavor = await resolveFlavor(svc, srv.flavorRef);
+  const flavor = await resolveFlavor(svc, req, srv.flavorRef);
   if (imageRef) {
     const img = (await svc.images.getImage(imageRef, auth))!;
     if (img.min_ram && flavor.memory_mb < img.min_ram) throw new BadRequest("Flavor's memory is too small for requested image.");
@@ -198,7 +202,9 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
 
   const hints = hintsOf(body);
   for (const g of hints.group ?? []) {
-    if (!getServerGroup(svc.db, g)) throw new BadRequest(`Invalid server group ${g}`);
+    // Nova looks the group up in the caller's project (all projects for an admin).
+    const group = getServerGroup(svc.db, g);
+    if (!group || (group.project_id !== auth.project_id && !adminOf(req))) throw new BadRequest(`Instance group ${g} could not be found.`);
   }
 
   let key_data: string | null = null;
@@ -255,6 +261,12 @@ async function list(svc: Services, req: FastifyRequest, detail: boolean) {
     max_limit: svc.config.max_limit,
     flavorRowId: async (id) => (await svc.store.getFlavor(id))?.id,
   });
+  const marker = parsed.query.marker;
+  if (marker !== undefined && !adminOf(req)) {
+    // Another project's server is no marker for a member: it does not exist for them.
+    const m = await svc.store.getServer(marker);
+    if (!m || m.project_id !== req.auth!.project_id) throw new BadRequest(`marker [${marker}] not found`);
+  }
   const servers = parsed.empty || parsed.limit === 0 ? [] : await svc.engine.listServers(parsed.query);
   const links = linkBase(svc.config, req);
   let items;

@@ -154,8 +154,8 @@ describe('server groups', () => {
   test('isolation: other projects cannot see or delete; admin all_projects; 404 unknown; delete 204', async () => {
     const id = (await call(env, { method: 'POST', url: '/os-server-groups', token: env.alt, body: { server_group: { name: 'alt-g', policies: ['affinity'] } } })).json().server_group.id;
     assert.ok(!(await call(env, { url: '/os-server-groups', token: env.demo })).json().server_groups.some((g: { id: string }) => g.id === id));
-    fault(await call(env, { url: `/os-server-groups/${id}`, token: env.demo }), 403, 'forbidden');
-    fault(await call(env, { method: 'DELETE', url: `/os-server-groups/${id}`, token: env.demo }), 403, 'forbidden');
+    fault(await call(env, { url: `/os-server-groups/${id}`, token: env.demo }), 404, 'itemNotFound');
+    fault(await call(env, { method: 'DELETE', url: `/os-server-groups/${id}`, token: env.demo }), 404, 'itemNotFound');
     assert.ok((await call(env, { url: '/os-server-groups?all_projects=1', token: env.admin })).json().server_groups.some((g: { id: string }) => g.id === id));
     assert.equal((await call(env, { method: 'DELETE', url: `/os-server-groups/${id}`, token: env.alt })).statusCode, 204);
     assert.match(fault(await call(env, { url: `/os-server-groups/${id}`, token: env.alt }), 404, 'itemNotFound'), /^Instance group .* could not be found\.$/);

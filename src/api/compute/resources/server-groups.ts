@@ -81,7 +81,8 @@ export function registerServerGroups(scope: FastifyInstance, svc: Services): voi
 
   const find = (req: FastifyRequest, rule: string, policy: 'reader' | 'member'): ServerGroupRow => {
     const g = getServerGroup(svc.db, params(req).id);
-    if (!g) throw new NotFound(`Instance group ${params(req).id} could not be found.`);
+    // Another project's group does not exist for a member (Nova's query is scoped to the project).
+    if (!g || (g.project_id !== req.auth!.project_id && !isAdmin(req.auth!))) throw new NotFound(`Instance group ${params(req).id} could not be found.`);
     authorize(req, policy, `os_compute_api:os-server-groups:${rule}`, g.project_id);
     return g;
   };
