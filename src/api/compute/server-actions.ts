@@ -120,7 +120,7 @@ const HANDLERS: Record<string, ActionHandler> = {
       if (r.key_name !== undefined) {
         params.key_name = r.key_name;
         if (r.key_name !== null) {
-          const k = keyData(c.svc, s.user_id, r.key_name);
+          const k = await keyData(c.svc, s.user_id, r.key_name);
           if (k === undefined) throw new BadRequest('Invalid key_name provided.');
           params.key_data = k;
         }
@@ -139,7 +139,7 @@ const HANDLERS: Record<string, ActionHandler> = {
     async run(c) {
       validateBody(S.resizeSchema, c.body);
       await lookup(c);
-      const flavor = await resolveFlavor(c.svc, c.body.resize.flavorRef);
+      const flavor = await resolveFlavor(c.svc, c.req, c.body.resize.flavorRef);
       const disk = c.body.resize['OS-DCF:diskConfig'];
       await c.svc.engine.act(ctxOf(c.req), c.id, 'resize', { flavor, ...(disk !== undefined ? { auto_disk_config: disk === 'AUTO' } : {}) });
       return empty(202)(c);

@@ -59,24 +59,33 @@ interface Row { id: number; uuid: string; name: string; created_at: number; upda
 
 const AZ = 'availability_zone';
 
+/** Every aggregate; `q` may be a unit of work's executor (the scheduler reads zones inside one). */
+export async function listAggregates(q: Sql): Promise<Aggregate[]> {
+  return loadAggregates(q, await q.all<Row>('SELECT id, uuid, name, created_at, updated_at FROM aggregates ORDER BY id'));
+}
+
+async function loadAggregates(q: Sql, rows: Row[]): Promise<Aggregate[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => Number(r.id));
+  const marks = ids.map(() => '?').join(', ');
+  const hosts = await q.all<{ aggregate_id: number; host: string }>(`SELECT aggregate_id, host FROM aggregate_hosts WHERE aggregate_id IN (${marks}) ORDER BY host`, ids);
+  const meta = await q.all<{ aggregate_id: number; key: string; value: string }>(`SELECT aggregate_id, key, value FROM aggregate_metadata WHERE aggregate_id IN (${marks}) ORDER BY key`, ids);
+  return rows.map((r) => {
+    const id = Number(r.id);
+    const metadata = Object.fromEntries(meta.filter((m) => Number(m.aggregate_id) === id).map((m) => [m.key, m.value]));
+    return {
+      id, uuid: r.uuid, name: r.name, availability_zone: metadata[AZ] ?? null,
+      hosts: hosts.filter((h) => Number(h.aggregate_id) === id).map((h) => h.host), metadata,
+      created_at: Number(r.created_at), updated_at: r.updated_at === null ? null : Number(r.updated_at),
+    };
+  });
+}
+
 export class SqlAggregateRepository implements AggregateRepository {
   constructor(private readonly db: SqlDatabase) {}
 
-  private async load(q: Sql, rows: Row[]): Promise<Aggregate[]> {
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => Number(r.id));
-    const marks = ids.map(() => '?').join(', ');
-    const hosts = await q.all<{ aggregate_id: number; host: string }>(`SELECT aggregate_id, host FROM aggregate_hosts WHERE aggregate_id IN (${marks}) ORDER BY host`, ids);
-    const meta = await q.all<{ aggregate_id: number; key: string; value: string }>(`SELECT aggregate_id, key, value FROM aggregate_metadata WHERE aggregate_id IN (${marks}) ORDER BY key`, ids);
-    return rows.map((r) => {
-      const id = Number(r.id);
-      const metadata = Object.fromEntries(meta.filter((m) => Number(m.aggregate_id) === id).map((m) => [m.key, m.value]));
-      return {
-        id, uuid: r.uuid, name: r.name, availability_zone: metadata[AZ] ?? null,
-        hosts: hosts.filter((h) => Number(h.aggregate_id) === id).map((h) => h.host), metadata,
-        created_at: Number(r.created_at), updated_at: r.updated_at === null ? null : Number(r.updated_at),
-      };
-    });
+  private load(q: Sql, rows: Row[]): Promise<Aggregate[]> {
+    return loadAggregates(q, rows);
   }
 
   private async one(q: Sql, id: number): Promise<Aggregate | undefined> {
@@ -85,7 +94,7 @@ export class SqlAggregateRepository implements AggregateRepository {
   }
 
   async list(): Promise<Aggregate[]> {
-    return this.load(this.db, await this.db.all<Row>('SELECT id, uuid, name, created_at, updated_at FROM aggregates ORDER BY id'));
+    return listAggregates(this.db);
   }
 
   async get(id: number): Promise<Aggregate | undefined> {

@@ -1,19 +1,29 @@
-// The compute repositories written against the portable executor (src/store/sql.ts), and their schema.
-import { migrateSql, type SqlDatabase } from '../sql.ts';
-import { AGGREGATE_MIGRATIONS, SqlAggregateRepository, type AggregateRepository } from './aggregates.ts';
-import { QUOTA_CLASS_MIGRATIONS, SqlQuotaClassRepository, type QuotaClassRepository } from './quota-classes.ts';
-import { SqlHostUsageRepository, type HostUsageRepository } from './host-usage.ts';
+// The compute side's small aggregates (keypairs, server groups, quota limits, server passwords) as
+// repositories over the portable executor: pass the database for plain use, or a unit of work's
+// executor (`tx.sql`) to join it.
+import type { Sql } from '../sql.ts';
+import { SqlKeypairRepository, type KeypairRepository } from './keypairs.ts';
+import { SqlPasswordRepository, type PasswordRepository } from './passwords.ts';
+import { SqlQuotaRepository, type QuotaRepository } from './quotas.ts';
+import { SqlServerGroupRepository, type ServerGroupRepository } from './server-groups.ts';
+
+export type { KeypairRow, KeypairRepository } from './keypairs.ts';
+export type { ServerGroupRow, ServerGroupRepository } from './server-groups.ts';
+export type { QuotaRow, QuotaRepository } from './quotas.ts';
+export type { PasswordRepository } from './passwords.ts';
 
 export interface ComputeRepositories {
-  aggregates: AggregateRepository;
-  quotaClasses: QuotaClassRepository;
-  /** Reads the servers and flavors tables of the compute store (SQLite today). */
-  hostUsage: HostUsageRepository;
+  keypairs: KeypairRepository;
+  serverGroups: ServerGroupRepository;
+  quotas: QuotaRepository;
+  passwords: PasswordRepository;
 }
 
-export const COMPUTE_MIGRATIONS = [...AGGREGATE_MIGRATIONS, ...QUOTA_CLASS_MIGRATIONS];
-
-export async function openComputeRepositories(db: SqlDatabase): Promise<ComputeRepositories> {
-  await migrateSql(db, COMPUTE_MIGRATIONS);
-  return { aggregates: new SqlAggregateRepository(db), quotaClasses: new SqlQuotaClassRepository(db), hostUsage: new SqlHostUsageRepository(db) };
+export function computeRepositories(sql: Sql): ComputeRepositories {
+  return {
+    keypairs: new SqlKeypairRepository(sql),
+    serverGroups: new SqlServerGroupRepository(sql),
+    quotas: new SqlQuotaRepository(sql),
+    passwords: new SqlPasswordRepository(sql),
+  };
 }

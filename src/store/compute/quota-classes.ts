@@ -1,6 +1,6 @@
 // Quota classes (os-quota-class-sets): per-class hard limits; the class `default` overrides the
 // configured defaults for every project without limits of its own.
-import type { SqlDatabase, SqlMigration } from '../sql.ts';
+import type { Sql, SqlMigration } from '../sql.ts';
 
 export interface QuotaClassRepository {
   limits(class_name: string): Promise<Record<string, number>>;
@@ -12,7 +12,8 @@ const QUOTA_CLASSES_TABLE = 'CREATE TABLE quota_classes (class_name TEXT NOT NUL
 export const QUOTA_CLASS_MIGRATIONS: SqlMigration[] = [{ id: 'compute-quota-classes-1', sqlite: QUOTA_CLASSES_TABLE, postgres: QUOTA_CLASSES_TABLE }];
 
 export class SqlQuotaClassRepository implements QuotaClassRepository {
-  constructor(private readonly db: SqlDatabase) {}
+  /** The database, or a unit of work's executor to read inside it. */
+  constructor(private readonly db: Sql) {}
 
   async limits(class_name: string): Promise<Record<string, number>> {
     const rows = await this.db.all<{ resource: string; hard_limit: number }>('SELECT resource, hard_limit FROM quota_classes WHERE class_name = ? ORDER BY resource', [class_name]);
@@ -20,11 +21,11 @@ export class SqlQuotaClassRepository implements QuotaClassRepository {
   }
 
   async set(class_name: string, limits: Record<string, number>): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      for (const [resource, limit] of Object.entries(limits)) {
-        await tx.run('DELETE FROM quota_classes WHERE class_name = ? AND resource = ?', [class_name, resource]);
-        await tx.run('INSERT INTO quota_classes (class_name, resource, hard_limit) VALUES (?, ?, ?)', [class_name, resource, limit]);
-      }
-    });
+    for (const [resource, limit] of Object.entries(limits)) {
+      await this.db.run(
+        'INSERT INTO quota_classes (class_name, resource, hard_limit) VALUES (?, ?, ?) ON CONFLICT (class_name, resource) DO UPDATE SET hard_limit = excluded.hard_limit',
+        [class_name, resource, limit],
+      );
+    }
   }
 }

@@ -6,12 +6,12 @@ import { openDb } from '../../../src/store/db.ts';
 import { SqliteSql, type SqlDatabase } from '../../../src/store/sql.ts';
 import { SqlAggregateRepository } from '../../../src/store/compute/aggregates.ts';
 import { SqlQuotaClassRepository } from '../../../src/store/compute/quota-classes.ts';
-import { COMPUTE_MIGRATIONS } from '../../../src/store/compute/index.ts';
+import { INFRA_MIGRATIONS } from '../../../src/store/compute/infra.ts';
 import { migrateSql } from '../../../src/store/sql.ts';
 import { withPostgresDatabase } from '../../helpers/postgres.ts';
 
 async function contract(db: SqlDatabase): Promise<void> {
-  await migrateSql(db, COMPUTE_MIGRATIONS);
+  await migrateSql(db, INFRA_MIGRATIONS);
   const aggs = new SqlAggregateRepository(db);
   const a = (await aggs.create({ uuid: 'u-1', name: 'agg1', availability_zone: 'zone-a' }, 1000))!;
   assert.deepEqual({ ...a }, { id: a.id, uuid: 'u-1', name: 'agg1', availability_zone: 'zone-a', hosts: [], metadata: { availability_zone: 'zone-a' }, created_at: 1000, updated_at: null });

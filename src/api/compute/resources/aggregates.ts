@@ -51,7 +51,7 @@ function view(req: FastifyRequest, a: Aggregate, full = true): Record<string, un
 }
 
 export function registerAggregates(scope: FastifyInstance, svc: Services): void {
-  const repo = svc.computeRepos.aggregates;
+  const repo = svc.infra.aggregates;
   const now = () => svc.clock.now();
   const changed = () => svc.engine.hostsChanged();
 

@@ -37,7 +37,7 @@ export function registerAuditLog(scope: FastifyInstance, svc: Services): void {
   const report = async (before: number) => {
     const { beginning, ending } = lastCompletedMonth(before);
     const hosts = await svc.engine.listHosts();
-    const used = perHost(await svc.computeRepos.hostUsage.perHostAndProject());
+    const used = perHost(await svc.infra.hostUsage.perHostAndProject());
     const log: Record<string, unknown> = {};
     let total = 0;
     for (const h of hosts) {

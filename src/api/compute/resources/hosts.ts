@@ -36,7 +36,7 @@ export function registerHosts(scope: FastifyInstance, svc: Services): void {
     const name = params(req).host;
     await computeHost(name);
     const cfg = svc.config.hosts.find((c) => c.name === name) ?? { vcpus: 0, memory_mb: 0, local_gb: 0 };
-    const rows = (await svc.computeRepos.hostUsage.perHostAndProject()).filter((r) => r.host === name);
+    const rows = (await svc.infra.hostUsage.perHostAndProject()).filter((r) => r.host === name);
     const sum = (k: 'vcpus' | 'memory_mb' | 'disk_gb') => rows.reduce((n, r) => n + r[k], 0);
     const resource = (project: string, cpu: number, memory_mb: number, disk_gb: number) => ({ resource: { cpu, disk_gb, host: name, memory_mb, project } });
     return {

@@ -70,7 +70,7 @@ interface Hyper {
 async function hypervisors(svc: Services): Promise<Hyper[]> {
   const svcs = await services(svc);
   const hosts = await svc.engine.listHosts();
-  const used = perHost(await svc.computeRepos.hostUsage.perHostAndProject());
+  const used = perHost(await svc.infra.hostUsage.perHostAndProject());
   return hosts.map((h, i) => {
     const cfg = svc.config.hosts.find((c) => c.name === h.name) ?? { vcpus: 0, memory_mb: 0, local_gb: 0 };
     return {

@@ -23,7 +23,7 @@ function updateSchema(req: FastifyRequest): object {
 }
 
 export function registerQuotaClasses(scope: FastifyInstance, svc: Services): void {
-  const repos = svc.computeRepos;
+  const repos = svc.infra;
   const show = async (req: FastifyRequest, name: string): Promise<Record<string, number>> => {
     const d = await quotaDefaults(svc);
     return { ...d, ...(name === 'default' ? {} : await repos.quotaClasses.limits(name)) };
