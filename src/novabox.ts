@@ -11,6 +11,7 @@ import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { NetworkService } from './api/network/service.ts';
 
 export interface Services {
   config: Config;
@@ -23,6 +24,8 @@ export interface Services {
   engine: ComputeEngine;
   driver: SimulatedDriver;
   store: SqliteComputeStore;
+  /** Networking (Neutron v2.0): its repository, units of work and seeded topology. */
+  network: NetworkService;
 }
 
 export interface Novabox {
@@ -43,7 +46,10 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   await identity.seed();
   await images.seed();
   await engine.seed();
-  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store };
+  const network = new NetworkService(sql, clock, config);
+  await network.migrate();
+  await seedNetwork(network, identity, config);
+  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store, network };
   const app = await buildApp(services);
   await engine.start();
   return {
@@ -55,4 +61,14 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
       db.close();
     },
   };
+}
+
+/** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */
+async function seedNetwork(network: NetworkService, identity: IdentityModel, config: Config): Promise<void> {
+  const project = (name: string | undefined) => (name ? identity.listProjects({ name, domain_id: 'default' })[0]?.id : undefined);
+  const adminUser = config.seed.users.find((u) => u.roles.includes('admin'));
+  const admin = project(adminUser?.project) ?? project(config.seed.projects[0]);
+  if (!admin) return;
+  const demo = project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project)) ?? admin;
+  await network.seed(admin, demo);
 }

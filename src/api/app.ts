@@ -8,6 +8,7 @@ import { registerIdentity } from './identity/index.ts';
 import { registerImage } from './image/index.ts';
 import { registerCompute } from './compute/index.ts';
 import { registerNovaboxAdmin } from './novabox/index.ts';
+import { registerNetwork } from './network/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -59,6 +60,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerIdentity(app, services);
   await registerImage(app, services);
   await registerCompute(app, services);
+  await registerNetwork(app, services);
   await registerNovaboxAdmin(app, services);
   return app;
 }
