@@ -5,8 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
 import { DEFAULT_QUOTAS, EXTENSIONS, RESOURCES } from '../../domain/network/attributes.ts';
 import { badRequest, NeutronFault, notFound, policyNotAuthorized } from '../../domain/network/errors.ts';
-import { ServiceError } from '../faults.ts';
-import { requireAuth } from '../auth.ts';
+import { errorHandler, neutronErrorBody } from '../faults.ts';
 import { registerResource, visibleRow } from './controller.ts';
 import type { Handler } from './plugin/handler.ts';
 import { networks, subnets } from './plugin/networks.ts';
@@ -19,23 +18,13 @@ import { poolSize, type Pool } from '../../domain/network/ip.ts';
 export const HANDLERS: Handler[] = [networks, subnets, ports, securityGroups, securityGroupRules, routers, floatingIps];
 
 function neutronError(reply: FastifyReply, status: number, type: string, message: string): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json').send({ NeutronError: { type, message, detail: '' } });
+  return reply.code(status).header('content-type', 'application/json').send(neutronErrorBody(status, message, type));
 }
 
-/** Neutron's fault shape for everything this service raises; keystonemiddleware's 401 stays its own. */
+/** Neutron's faults as {"NeutronError": …}; everything else (keystonemiddleware's 401, parse errors) as the app maps it for /networking. */
 export function networkErrorHandler(error: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof NeutronFault) return neutronError(reply, error.status, error.type, error.message);
-  if (error instanceof ServiceError) {
-    for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
-    return reply.code(error.code).header('content-type', 'application/json').send({ error: { code: error.code, title: error.title, message: error.message } });
-  }
-  const e = error as { statusCode?: number; code?: string; message?: string };
-  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return neutronError(reply, 400, 'HTTPBadRequest', 'Malformed request body');
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return neutronError(reply, 413, 'HTTPRequestEntityTooLarge', 'Request is too large.');
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return neutronError(reply, 415, 'HTTPUnsupportedMediaType', 'Unsupported Content-Type');
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return neutronError(reply, e.statusCode, 'HTTPBadRequest', e.message ?? 'Bad request');
-  req.log.error({ err: error }, 'unexpected error');
-  return neutronError(reply, 500, 'HTTPInternalServerError', 'Request Failed: internal server error while processing your request.');
+  return errorHandler(error, req, reply);
 }
 
 export async function registerNetwork(app: FastifyInstance, svc: Services): Promise<void> {
@@ -46,11 +35,11 @@ export async function registerNetwork(app: FastifyInstance, svc: Services): Prom
     scope.addHook('onRequest', async (req, reply) => {
       reply.header('x-openstack-request-id', req.requestId);
     });
+    // Authentication happens in the app's root hook (isProtectedPath covers /networking/v2.0).
     const versions = () => ({ versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${net.baseUrl()}/v2.0/`, rel: 'self' }] }] });
     scope.get('/', async () => versions());
 
     await scope.register(async (v2) => {
-      v2.addHook('onRequest', requireAuth(svc));
       v2.get('/', async () => ({
         resources: HANDLERS.map((h) => ({ name: h.def.member, collection: h.def.collection, links: [{ href: `${net.baseUrl()}/v2.0/${h.def.collection}`, rel: 'self' }] })),
       }));
