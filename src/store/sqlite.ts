@@ -5,7 +5,7 @@ import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server
 import { BadRequest } from '../domain/errors.ts';
 import type {
   ComputeHostRow, ComputeStore, ComputeTx, FaultRow, FlavorInput, InstanceActionEventRow, InstanceActionRow,
-  MigrationRow, ServerColumn, ServerQuery, TaskRow, Usage,
+  MigrationRow, ServerStateCount, ServerColumn, ServerQuery, TaskRow, Usage,
 } from './store.ts';
 import { SERVER_COLUMNS } from './store.ts';
 
@@ -135,6 +135,8 @@ export class SqliteComputeStore implements ComputeStore {
       dueTasks: p('SELECT * FROM tasks WHERE due_at <= ? ORDER BY due_at, server_id LIMIT ?'),
       nextDue: p('SELECT MIN(due_at) AS t FROM tasks'),
       allTasks: p('SELECT * FROM tasks ORDER BY due_at, server_id'),
+      countByState: p('SELECT project_id, vm_state, task_state, deleted, COUNT(*) AS count FROM servers GROUP BY project_id, vm_state, task_state, deleted'),
+      countTasks: p('SELECT COUNT(*) AS n FROM tasks'),
       insertAction: p(`INSERT INTO instance_actions (server_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, updated_at)
         VALUES (@server_uuid, @action, @request_id, @user_id, @project_id, @start_time, @finish_time, @message, @updated_at)`),
       finishAction: p('UPDATE instance_actions SET finish_time = ?, updated_at = ?, message = COALESCE(?, message) WHERE id = ?'),
@@ -499,6 +501,14 @@ export class SqliteComputeStore implements ComputeStore {
 
   async nextDueAt(): Promise<number | null> {
     return (this.st.nextDue.get() as { t: number | null }).t;
+  }
+
+  async countServersByState(): Promise<ServerStateCount[]> {
+    return (this.st.countByState.all() as (Omit<ServerStateCount, 'deleted'> & { deleted: number })[]).map((r) => ({ ...r, deleted: r.deleted !== 0 }));
+  }
+
+  async countTasks(): Promise<number> {
+    return (this.st.countTasks.get() as { n: number }).n;
   }
 
   async allTasks(): Promise<TaskRow[]> {
