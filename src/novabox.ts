@@ -12,6 +12,7 @@ import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
 import { Journal } from './engine/journal.ts';
+import { Notifier } from './notifications/notifier.ts';
 
 export interface Services {
   config: Config;
@@ -28,6 +29,8 @@ export interface Services {
   advanceClock: ((ms: number) => Promise<void>) | null;
   /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
   journal: Journal;
+  /** Nova's versioned notifications on AMQP, when --notifications is set. */
+  notifier: Notifier | null;
 }
 
 export interface Novabox {
@@ -51,8 +54,9 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   await engine.seed();
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: () => engine.settle(), nextDueAt: () => engine.store.nextDueAt() }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store, advanceClock, journal };
+  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store, advanceClock, journal, notifier: null };
   const app = await buildApp(services);
+  if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   await engine.start();
   return {
     app,
@@ -60,6 +64,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
     async close() {
       await app.close();
       await engine.stop();
+      await services.notifier?.close();
       db.close();
     },
   };

@@ -135,7 +135,7 @@ export class SqliteComputeStore implements ComputeStore {
       dueTasks: p('SELECT * FROM tasks WHERE due_at <= ? ORDER BY due_at, server_id LIMIT ?'),
       nextDue: p('SELECT MIN(due_at) AS t FROM tasks'),
       allTasks: p('SELECT * FROM tasks ORDER BY due_at, server_id'),
-      countByState: p('SELECT project_id, vm_state, task_state, deleted, COUNT(*) AS count FROM servers GROUP BY project_id, vm_state, task_state, deleted'),
+      countByState: p('SELECT project_id, deleted, vm_state, task_state, COUNT(*) AS count FROM servers GROUP BY project_id, deleted, vm_state, task_state'),
       countTasks: p('SELECT COUNT(*) AS n FROM tasks'),
       insertAction: p(`INSERT INTO instance_actions (server_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, updated_at)
         VALUES (@server_uuid, @action, @request_id, @user_id, @project_id, @start_time, @finish_time, @message, @updated_at)`),
