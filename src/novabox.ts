@@ -11,20 +11,27 @@ import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 import { Journal } from './engine/journal.ts';
 import { Notifier } from './notifications/notifier.ts';
+import { VolumeEngine } from './engine/volume.ts';
+import { SimulatedBlockDriver } from './drivers/block.ts';
 
 export interface Services {
   config: Config;
   db: Db;
   /** The portable executor that repositories are written against (src/store/sql.ts). */
   sql: SqlDatabase;
+  /** Keypairs, server groups, quota limits, server passwords. */
+  repos: ComputeRepositories;
   clock: Clock;
   identity: IdentityModel & TokenValidator;
   images: ImageModel & ImagePort;
   engine: ComputeEngine;
   driver: SimulatedDriver;
   store: SqliteComputeStore;
+  /** Block storage: the volume engine (volumes, snapshots, attachments) over `sql`. */
+  volumes: VolumeEngine;
   /** With the manual clock: move it forward by ms, running every step due on the way, in order. */
   advanceClock: ((ms: number) => Promise<void>) | null;
   /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
@@ -46,24 +53,34 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const sql = new SqliteSql(db);
   const identity = createIdentityModel(db, config, clock);
   const images = createImageModel(db, config, clock);
-  const store = new SqliteComputeStore(db);
+  const store = new SqliteComputeStore(db, sql);
+  const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
   const engine = new ComputeEngine({ store, driver, clock, config, images });
   await identity.seed();
   await images.seed();
   await engine.seed();
-  const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: () => engine.settle(), nextDueAt: () => engine.store.nextDueAt() }) : null;
+  const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
+  await volumes.seed();
+  // The manual clock steps through server and volume steps alike, in due order.
+  const nextDueAt = async () => {
+    const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];
+    return a === null ? b : b === null ? a : Math.min(a, b);
+  };
+  const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store, advanceClock, journal, notifier: null };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, notifier: null };
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   await engine.start();
+  await volumes.start();
   return {
     app,
     services,
     async close() {
       await app.close();
       await engine.stop();
+      await volumes.stop();
       await services.notifier?.close();
       db.close();
     },

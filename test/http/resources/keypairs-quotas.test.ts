@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, setup, type Env } from '../servers-helpers.ts';
-import { fingerprint, generateSshKey, getKeypair } from '../../../src/api/compute/resources/keypairs.ts';
+import { fingerprint, generateSshKey } from '../../../src/api/compute/resources/keypairs.ts';
 
 let env: Env;
 before(async () => {
@@ -25,7 +25,7 @@ describe('keypairs', () => {
     assert.equal(kp.fingerprint, fingerprint('ssh', kp.public_key));
     const show = (await call(env, { url: '/os-keypairs/gen1', token: env.demo })).json().keypair;
     assert.deepEqual(Object.keys(show).sort(), ['created_at', 'deleted', 'deleted_at', 'fingerprint', 'id', 'name', 'public_key', 'updated_at', 'user_id']);
-    assert.ok(getKeypair(env.nb.services.db, kp.user_id, 'gen1'));
+    assert.ok(await env.nb.services.repos.keypairs.get(kp.user_id, 'gen1'));
   });
 
   test('import at 2.2 answers 201 with type; delete 204 at 2.2, 202 at 2.1', async () => {
