@@ -15,6 +15,7 @@ import { NetworkService } from './api/network/service.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
 import { Journal } from './engine/journal.ts';
+import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
 
@@ -41,6 +42,8 @@ export interface Services {
   journal: Journal;
   /** Aggregates, quota classes and host usage (src/store/compute/infra.ts), on `sql`. */
   infra: InfraRepositories;
+  /** Nova's versioned notifications on AMQP, when --notifications is set. */
+  notifier: Notifier | null;
 }
 
 export interface Novabox {
@@ -76,8 +79,9 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   };
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
   const app = await buildApp(services);
+  if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   await engine.start();
   await volumes.start();
   return {
@@ -87,6 +91,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
       await app.close();
       await engine.stop();
       await volumes.stop();
+      await services.notifier?.close();
       db.close();
     },
   };
