@@ -11,6 +11,8 @@ import { registerIdentity } from './identity/index.ts';
 import { registerImage } from './image/index.ts';
 import { registerCompute } from './compute/index.ts';
 import { registerNovaboxAdmin } from './novabox/index.ts';
+import { registerNetwork } from './network/index.ts';
+import { registerVolume } from './volume/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -109,6 +111,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerIdentity(app, services);
   await registerImage(app, services);
   await registerCompute(app, services);
+  await registerNetwork(app, services);
+  await registerVolume(app, services);
   await registerNovaboxAdmin(app, services);
   return app;
 }
