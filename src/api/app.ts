@@ -38,7 +38,7 @@ export const MAX_BODY = 114688;
  * documents stay open (Nova's `/` and `/v2.1/`, Glance's `/` and `/versions`, Neutron's and Cinder's roots). Identity protects its
  * routes one by one (`{ onRequest: auth }`), since Keystone itself authenticates per route.
  */
-const PROTECTED = [/^\/compute\/v2\.1\/./, /^\/image\/v2(\/|$)/, /^\/novabox(\/|$)/, /^\/networking\/v2\.0(\/|$)/, /^\/volume\/v[23](\/|$)/];
+const PROTECTED = [/^\/compute\/v2\.1\/./, /^\/image\/v2(\/|$)/, /^\/novabox(\/|$)/, /^\/networking\/v2\.0(\/|$)/, /^\/volume\/v3\/./];
 
 export function isProtectedPath(url: string): boolean {
   const path = url.split('?')[0];

@@ -39,6 +39,8 @@ interface Family {
   contentType?: string;
   mv?: string;
   absent?: boolean;
+  /** Extra request headers (a volume microversion). */
+  headers?: Record<string, string>;
   /** The answer streams (server-sent events): only the refusals are tried. */
   stream?: boolean;
   with(o: Partial<Omit<Family, 'with'>>): Family;
@@ -58,6 +60,7 @@ const gone = (): Family => family({ owner: 410, other: 410, admin: 410 });
 
 const server = (fx: Fixtures) => ({ server: { name: 'm', imageRef: fx.imageRef, flavorRef: '1' } });
 const patch = 'application/openstack-images-v2.1-json-patch';
+const V327 = { 'openstack-api-version': 'volume 3.27' };
 
 /** Route families: the compute ones without the optional `/{project_id}` segment (same handlers). */
 export const FAMILIES: Record<string, Family> = {
@@ -175,6 +178,67 @@ export const FAMILIES: Record<string, Family> = {
   'GET /novabox/v1/clock': adminOnly(), 'POST /novabox/v1/clock': adminOnly().with({ body: () => ({ advance: 0 }) }),
   'GET /novabox/v1/events': adminOnly().with({ stream: true }),
 };
+
+// ---- networking (Neutron) and volume (Cinder): no fixtures yet, so owned paths use an id that does
+// not exist (`absent`): the refusals are checked exactly, the owner's and admin's answers as not-refused.
+const neutronResource = (plural: string): Record<string, Family> => {
+  const base = `/networking/v2.0/${plural}`;
+  const out: Record<string, Family> = { [`GET ${base}`]: anyMember(), [`POST ${base}`]: anyMember() };
+  for (const m of ['GET', 'PUT', 'DELETE']) {
+    out[`${m} ${base}/:id`] = owned().with({ absent: true });
+    out[`${m} ${base}/:id/tags`] = owned().with({ absent: true });
+    out[`${m} ${base}/:id/tags/:tag`] = owned().with({ absent: true });
+  }
+  return out;
+};
+Object.assign(FAMILIES, {
+  'GET /networking': open(), 'GET /networking/v2.0': anyMember(),
+  'GET /networking/v2.0/extensions': anyMember(), 'GET /networking/v2.0/extensions/:alias': anyMember().with({ absent: true }),
+  ...Object.assign({}, ...['networks', 'subnets', 'ports', 'security-groups', 'routers', 'floatingips'].map(neutronResource)),
+  'GET /networking/v2.0/security-group-rules': anyMember(), 'POST /networking/v2.0/security-group-rules': anyMember(),
+  'GET /networking/v2.0/security-group-rules/:id': owned().with({ absent: true }), 'PUT /networking/v2.0/security-group-rules/:id': owned().with({ absent: true }),
+  'DELETE /networking/v2.0/security-group-rules/:id': owned().with({ absent: true }),
+  'PUT /networking/v2.0/routers/:id/add_router_interface': owned().with({ absent: true }), 'PUT /networking/v2.0/routers/:id/remove_router_interface': owned().with({ absent: true }),
+  'GET /networking/v2.0/quotas': adminOnly(), 'GET /networking/v2.0/quotas/tenant': anyMember(), 'GET /networking/v2.0/quotas/project': anyMember(),
+  'GET /networking/v2.0/quotas/:project_id': owned(403), 'GET /networking/v2.0/quotas/:project_id/default': owned(403),
+  'GET /networking/v2.0/quotas/:project_id/details': owned(403), 'GET /networking/v2.0/quotas/:project_id/details.json': owned(403),
+  'PUT /networking/v2.0/quotas/:project_id': adminOnly(), 'DELETE /networking/v2.0/quotas/:project_id': adminOnly(),
+  'GET /networking/v2.0/network-ip-availabilities': adminOnly(), 'GET /networking/v2.0/network-ip-availabilities/:id': adminOnly().with({ absent: true }),
+  'GET /networking/v2.0/auto-allocated-topology/:project_id': owned(403), 'DELETE /networking/v2.0/auto-allocated-topology/:project_id': owned(403),
+
+  'GET /volume': open(), 'GET /volume/v3': open(),
+  'GET /volume/v3/volumes': anyMember(), 'GET /volume/v3/volumes/detail': anyMember(), 'POST /volume/v3/volumes': anyMember(),
+  'GET /volume/v3/volumes/summary': anyMember().with({ headers: { 'openstack-api-version': 'volume 3.12' } }),
+  'GET /volume/v3/snapshots': anyMember(), 'GET /volume/v3/snapshots/detail': anyMember(), 'POST /volume/v3/snapshots': anyMember(),
+  'GET /volume/v3/attachments': anyMember().with({ headers: V327 }), 'GET /volume/v3/attachments/detail': anyMember().with({ headers: V327 }),
+  'POST /volume/v3/attachments': anyMember().with({ headers: V327 }),
+  'GET /volume/v3/types': anyMember(), 'GET /volume/v3/types/default': anyMember(), 'GET /volume/v3/types/:id': anyMember().with({ absent: true }),
+  'POST /volume/v3/types': adminOnly(), 'PUT /volume/v3/types/:id': adminOnly().with({ absent: true }), 'DELETE /volume/v3/types/:id': adminOnly().with({ absent: true }),
+  // Extra specs are read by admins only in this Cinder (its *_system_admin_or_project_reader defaults differ by release).
+  'GET /volume/v3/types/:id/extra_specs': adminOnly().with({ absent: true }), 'GET /volume/v3/types/:id/extra_specs/:key': adminOnly().with({ absent: true }),
+  'POST /volume/v3/types/:id/extra_specs': adminOnly().with({ absent: true }), 'PUT /volume/v3/types/:id/extra_specs/:key': adminOnly().with({ absent: true }),
+  'DELETE /volume/v3/types/:id/extra_specs/:key': adminOnly().with({ absent: true }),
+  'GET /volume/v3/types/:id/os-volume-type-access': adminOnly().with({ absent: true }), 'POST /volume/v3/types/:id/action': family({ owner: 404, other: 404, admin: 'ok', absent: true }),
+  'GET /volume/v3/os-quota-sets/:target': owned(403), 'GET /volume/v3/os-quota-sets/:target/defaults': anyMember(),
+  'PUT /volume/v3/os-quota-sets/:target': adminOnly(), 'DELETE /volume/v3/os-quota-sets/:target': adminOnly(),
+  'GET /volume/v3/limits': anyMember(), 'GET /volume/v3/os-availability-zone': anyMember(), 'GET /volume/v3/extensions': anyMember(),
+});
+for (const [kind, member] of [['volumes', 'volume'], ['snapshots', 'snapshot']] as const) {
+  const b = `/volume/v3/${kind}/:id`;
+  const absent = (body?: unknown) => owned().with({ absent: true, ...(body ? { body: () => body } : {}) });
+  Object.assign(FAMILIES, {
+    [`GET ${b}`]: absent(), [`PUT ${b}`]: absent({ [member]: { name: 'n' } }), [`DELETE ${b}`]: absent(),
+    [`POST ${b}/action`]: kind === 'volumes' ? absent({ 'os-extend': { new_size: 2 } }) : adminOnly().with({ absent: true, body: () => ({ 'os-reset_status': { status: 'available' } }) }),
+    [`GET ${b}/metadata`]: absent(), [`POST ${b}/metadata`]: absent({ metadata: { a: 'b' } }), [`PUT ${b}/metadata`]: absent({ metadata: { a: 'b' } }),
+  });
+}
+Object.assign(FAMILIES, {
+  'GET /volume/v3/volumes/:id/metadata/:key': owned().with({ absent: true }), 'DELETE /volume/v3/volumes/:id/metadata/:key': owned().with({ absent: true }),
+  'PUT /volume/v3/volumes/:id/metadata/:key': owned().with({ absent: true, body: () => ({ meta: { key: 'v' } }) }),
+  'GET /volume/v3/attachments/:id': owned().with({ absent: true, headers: V327 }), 'PUT /volume/v3/attachments/:id': owned().with({ absent: true, headers: V327, body: () => ({ attachment: { connector: {} } }) }),
+  'DELETE /volume/v3/attachments/:id': owned().with({ absent: true, headers: V327 }),
+  'POST /volume/v3/attachments/:id/action': owned().with({ absent: true, headers: { 'openstack-api-version': 'volume 3.44' }, body: () => ({ 'os-complete': null }) }),
+});
 
 /** A route's family key: compute routes without their `/{project_id}` segment. */
 export function familyKey(method: string, url: string): string {
@@ -321,7 +385,8 @@ describe('authorization matrix', () => {
       if (name === 'member') return projects.alt_demo;
     }
     if (path.startsWith('/novabox/')) return name === 'name' ? 'compute-0' : fx.value('server');
-    if (name === 'project_id') return projects.demo;
+    if (name === 'project_id' || name === 'target') return projects.demo;
+    if (path.startsWith('/volume/') && name === 'key') return 'key';
     if (path.includes('/servers/') || path.includes('/os-volumes_boot/')) {
       if (name === 'id' || name === 'server_id') return fx.value('server');
       if (name === 'request_id') return fx.value('request_id');
@@ -345,8 +410,10 @@ describe('authorization matrix', () => {
     if (path.includes('/images/')) return name === 'key' ? 'prop' : fx.value('image');
     return undefined;
   }
-  async function urlFor(key: string, fx: Fixtures): Promise<{ url: string; absent: boolean }> {
-    const path = key.slice(key.indexOf(' ') + 1);
+  async function urlFor(key: string, fx: Fixtures, who: string): Promise<{ url: string; absent: boolean }> {
+    let path = key.slice(key.indexOf(' ') + 1);
+    // Cinder's paths name the caller's project (before 3.67 they must).
+    if (path.startsWith('/volume/v3/')) path = path.replace('/volume/v3/', `/volume/v3/${projects[(USERS[who as Who] ?? USERS.owner)[1]]}/`);
     let absent = false;
     const parts: string[] = [];
     for (const seg of path.split('/')) {
@@ -381,7 +448,7 @@ describe('authorization matrix', () => {
       const mutating = method !== 'GET';
       let fx = fixtures();
       const attempt = async (who: Who | (typeof BAD)[number]): Promise<void> => {
-        const { url, absent } = await urlFor(key, fx);
+        const { url, absent } = await urlFor(key, fx, who);
         let token: string | undefined = who === 'none' ? undefined : tokens[who];
         if (who === 'owner' && key === 'POST /identity/v3/users/:id/password') {
           // One's own password, on a user made for it (the change revokes that user's tokens).
@@ -389,7 +456,7 @@ describe('authorization matrix', () => {
           token = await issue(name, 'demo');
         }
         const body = await f.body?.(fx);
-        const headers: Record<string, string> = {};
+        const headers: Record<string, string> = { ...f.headers };
         if (f.subject && token !== undefined) headers['x-subject-token'] = who in USERS ? await issue(...USERS[who as Who]) : token;
         const r = await inject({ method, url, token, body, contentType: f.contentType, mv: f.mv, headers });
         const expect: Expect = (BAD as readonly string[]).includes(who) ? (f.open ? 'ok' : 401) : f[who as Who];
