@@ -5,24 +5,23 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startNovabox, type TestNovabox } from '../helpers/novabox.ts';
+import { startNovabox } from '../helpers/novabox.ts';
+import { listenNovabox, type Listening } from '../helpers/listening.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REQUIRED = process.env.NOVABOX_TEST_BROWSER_REQUIRED === '1';
 if (REQUIRED && !existsSync(CHROMIUM)) throw new Error(`a browser is required (NOVABOX_TEST_BROWSER_REQUIRED=1) but ${CHROMIUM} is missing`);
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`;
 
-let nb: TestNovabox;
+let live: Listening;
 let base: string;
 let browser: Browser;
 let page: Page;
 
 before(async () => {
   if (skip) return;
-  nb = await startNovabox({ clock: 'manual', time_scale: 1 });
-  await nb.app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = nb.app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  live = await listenNovabox({ clock: 'manual', time_scale: 1 });
+  base = live.base;
   browser = await chromium.launch({
     executablePath: CHROMIUM, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -31,18 +30,11 @@ before(async () => {
 });
 after(async () => {
   await browser?.close();
-  await nb?.close();
+  await live?.close();
 });
 
-async function api(method: string, path: string, user: string, body?: unknown): Promise<Response> {
-  return fetch(`${base}${path}`, { method, headers: { 'x-auth-token': await nb.token(user), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-}
-
-async function create(name: string): Promise<string> {
-  const r = await api('POST', '/compute/v2.1/servers', 'demo', { server: { name, imageRef: '4fa04c19-09fa-51ff-9872-fac075d1145b', flavorRef: '42' } });
-  assert.equal(r.status, 202);
-  return (await r.json()).server.id;
-}
+const api = (method: string, path: string, user: string, body?: unknown) => live.api(method, path, user, body);
+const create = (name: string) => live.create(name);
 
 async function advance(seconds: number): Promise<void> {
   const r = await api('POST', '/novabox/v1/clock', 'admin', { advance: seconds });
