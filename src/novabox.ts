@@ -13,7 +13,9 @@ import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
 import { NetworkService } from './api/network/service.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
+import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
 import { Journal } from './engine/journal.ts';
+import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
 
@@ -38,6 +40,10 @@ export interface Services {
   advanceClock: ((ms: number) => Promise<void>) | null;
   /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
   journal: Journal;
+  /** Aggregates, quota classes and host usage (src/store/compute/infra.ts), on `sql`. */
+  infra: InfraRepositories;
+  /** Nova's versioned notifications on AMQP, when --notifications is set. */
+  notifier: Notifier | null;
 }
 
 export interface Novabox {
@@ -56,7 +62,8 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
-  const engine = new ComputeEngine({ store, driver, clock, config, images });
+  const infra = await openInfraRepositories(sql);
+  const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
   await identity.seed();
   await images.seed();
   await engine.seed();
@@ -72,8 +79,9 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   };
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
   const app = await buildApp(services);
+  if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   await engine.start();
   await volumes.start();
   return {
@@ -83,6 +91,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
       await app.close();
       await engine.stop();
       await volumes.stop();
+      await services.notifier?.close();
       db.close();
     },
   };
