@@ -36,10 +36,17 @@ export interface Services {
 export interface Novabox {
   app: FastifyInstance;
   services: Services;
+  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function createNovabox(config: Config, opts: { clock?: Clock } = {}): Promise<Novabox> {
+/**
+ * Builds everything; the engine (restart recovery, timers, leases) starts at once unless
+ * `start: false`, in which case the caller starts it with `start()` (the CLI binds its port first,
+ * so a second process that cannot bind never touches the first one's work).
+ */
+export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean } = {}): Promise<Novabox> {
   // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
   const db = openDb(config.db);
@@ -57,13 +64,20 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const journal = new Journal(engine.events, engine.store);
   const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal };
   const app = await buildApp(services);
-  await engine.start();
+  let started = false;
+  const start = async () => {
+    if (started) return;
+    started = true;
+    await engine.start();
+  };
+  if (opts.start !== false) await start();
   return {
     app,
     services,
+    start,
     async close() {
       await app.close();
-      await engine.stop();
+      if (started) await engine.stop();
       db.close();
     },
   };

@@ -16,6 +16,8 @@ import { Quotas } from './quotas.ts';
 import { Scheduling, type HostRequest, type HostSource, type HostStatus } from './scheduling.ts';
 import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
+import { Leases } from './leases.ts';
+import { newLeaseOwner } from '../store/lease-owner.ts';
 import { recoverAll } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
 
@@ -76,6 +78,7 @@ export class ComputeEngine {
   readonly transitions: Transitions;
   readonly scheduling: Scheduling;
   readonly quotas: Quotas;
+  readonly leases: Leases;
   /** Committed lifecycle changes and instance actions, for logs, event streams and metrics. */
   readonly events = new EngineEvents();
 
@@ -88,6 +91,8 @@ export class ComputeEngine {
     this.scheduling = new Scheduling(deps.store);
     this.quotas = new Quotas(deps.config, deps.store, deps.store.sql);
     this.transitions = new Transitions(this);
+    deps.store.lease = { owner: newLeaseOwner(), ms: deps.config.task_lease_ms };
+    this.leases = new Leases(deps.store, () => this.beat());
   }
 
   /** Idempotent first-start data: devstack's flavors and the configured compute hosts. */
@@ -103,13 +108,28 @@ export class ComputeEngine {
     }
   }
 
+  /**
+   * Recovery touches only tasks no live process holds (free, expired, or of a process on this
+   * machine that is gone); then the timers run and the leases are renewed.
+   */
   async start(): Promise<void> {
+    await this.leases.reapDead();
     await recoverAll(this);
+    this.leases.start();
     this.transitions.start();
   }
 
   async stop(): Promise<void> {
     await this.transitions.stop();
+    await this.leases.stop();
+  }
+
+  /** The lease beat: wake tasks parked for hosts that are up (here or in another process), then look for due work. */
+  private async beat(): Promise<void> {
+    for (const h of await this.scheduling.hosts()) {
+      if (h.up && !h.forced_down) await this.store.unparkHost(h.name);
+    }
+    this.transitions.kick();
   }
 
   /** Run every transition due now (tests and instant mode use it to reach a stable state). */
@@ -163,6 +183,7 @@ export class ComputeEngine {
     const next = { ...h, ...change, updated_at: this.clock.now() };
     await this.store.upsertHost(next);
     this.scheduling.invalidate();
+    if (next.up && !next.forced_down) await this.store.unparkHost(name);
     this.transitions.kick();
     return next;
   }
