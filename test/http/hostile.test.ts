@@ -2,6 +2,7 @@
 // its own test here, through the HTTP interface of a started novabox.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect, type AddressInfo } from 'node:net';
 import { act, boot, call, fault, setup, type Env } from './servers-helpers.ts';
 
 /** Runs `fn` while a 1 ms timer probes the event loop; returns the longest gap between ticks (ms). */
@@ -101,5 +102,117 @@ describe('hostile input', () => {
     fault(await call(env, { method: 'DELETE', url: `/os-server-groups/${gid}`, token: env.demo }), 404, `Instance group ${gid} could not be found.`);
     assert.equal((await call(env, { url: `/os-server-groups/${gid}`, token: env.admin })).statusCode, 200);
     assert.equal((await call(env, { url: `/os-server-groups/${gid}`, token: env.alt })).statusCode, 200);
+  });
+
+  test('8. an empty image time filter is a Glance 400, not a 500', async () => {
+    for (const q of ['created_at=', 'updated_at=', 'created_at=gte:', 'created_at=%0A']) {
+      const r = await env.nb.app.inject({ url: `/image/v2/images?${q}`, headers: { 'x-auth-token': env.demo } });
+      assert.equal(r.statusCode, 400, `${q}: ${r.body}`);
+      assert.equal(r.json().error.code, 400);
+      assert.equal(r.json().error.title, 'Bad Request');
+    }
+  });
+
+  test('6. an unauthenticated request is refused with 401 before routing, parsing and version negotiation', async () => {
+    const unauthorized = (r: { statusCode: number; json(): any; body: string }, what: string): void => {
+      assert.equal(r.statusCode, 401, `${what}: ${r.body}`);
+      assert.deepEqual(r.json(), { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } }, what);
+    };
+    const cases: { method: 'GET' | 'POST' | 'PUT'; url: string; headers?: Record<string, string>; payload?: string }[] = [
+      { method: 'GET', url: '/compute/v2.1/no-such-route' },
+      { method: 'POST', url: '/compute/v2.1/servers', headers: { 'content-type': 'application/json' }, payload: '{"server": ' },
+      { method: 'POST', url: '/compute/v2.1/servers', headers: { 'content-type': 'application/xml' }, payload: '<server/>' },
+      { method: 'GET', url: '/compute/v2.1/servers', headers: { 'openstack-api-version': 'compute 9.9' } },
+      { method: 'GET', url: '/compute/v2.1/servers', headers: { 'x-auth-token': 'not-a-token' } },
+      { method: 'GET', url: '/image/v2/no-such-route' },
+      { method: 'POST', url: '/image/v2/images', headers: { 'content-type': 'application/json' }, payload: '[[[' },
+      { method: 'GET', url: '/novabox/v1/no-such-route' },
+      { method: 'PUT', url: '/novabox/v1/time-scale', headers: { 'content-type': 'application/json' }, payload: '{' },
+      { method: 'POST', url: '/identity/v3/users', headers: { 'content-type': 'application/json' }, payload: '{' },
+    ];
+    for (const c of cases) unauthorized(await env.nb.app.inject(c), `${c.method} ${c.url}`);
+    // What stays open: version documents and token issue (whose bad body is a 400).
+    for (const url of ['/compute', '/compute/v2.1', '/compute/v2.1/', '/image/versions', '/identity/v3']) {
+      assert.ok([200, 300].includes((await env.nb.app.inject({ url })).statusCode), url);
+    }
+    const issue = await env.nb.app.inject({ method: 'POST', url: '/identity/v3/auth/tokens', headers: { 'content-type': 'application/json' }, payload: '{' });
+    assert.equal(issue.statusCode, 400);
+    assert.equal(issue.json().error.code, 400);
+    // With a token the same requests get their own answers.
+    fault(await call(env, { url: '/no-such-route', token: env.demo }), 404);
+    fault(await call(env, { url: '/servers', token: env.demo, mv: '9.9' }), 406);
+  });
+
+  test('7. deeply nested JSON is a 400 in the fault shape of the service, never a 500', async () => {
+    const deep = `${'['.repeat(10000)}${']'.repeat(10000)}`;
+    const id = await boot(env, env.demo);
+    const gid = (await call(env, { method: 'POST', url: '/os-server-groups', token: env.demo, body: { server_group: { name: 'g', policies: ['affinity'] } } })).json().server_group.id;
+    const img = await env.nb.app.inject({ method: 'POST', url: '/image/v2/images', headers: { 'x-auth-token': env.demo }, payload: { name: 'mine' } });
+    const imageId = img.json().id;
+    const compute = [
+      ['POST', '/servers', { server: deep }], ['PUT', `/servers/${id}`, { server: deep }], ['POST', `/servers/${id}/action`, { reboot: deep }],
+      ['POST', `/servers/${id}/metadata`, { metadata: deep }], ['POST', '/os-keypairs', { keypair: deep }], ['POST', '/os-server-groups', { server_group: deep }],
+      ['PUT', `/os-server-groups/${gid}`, deep],
+    ] as const;
+    for (const [method, url, body] of compute) {
+      const payload = typeof body === 'string' ? body : JSON.stringify(body).replace(JSON.stringify(deep), deep);
+      const r = await env.nb.app.inject({ method, url: `/compute/v2.1${url}`, headers: { 'x-auth-token': env.demo, 'content-type': 'application/json' }, payload });
+      assert.ok(r.statusCode >= 400 && r.statusCode < 500, `${method} ${url}: ${r.statusCode} ${r.body}`);
+      const key = Object.keys(r.json())[0];
+      assert.notEqual(key, 'error', `${method} ${url} answers in Nova's shape: ${r.body}`);
+      assert.equal(r.json()[key].code, r.statusCode);
+    }
+    const keystoneShaped = [
+      ['POST', '/identity/v3/users', env.admin, 'application/json'], ['POST', '/identity/v3/projects', env.admin, 'application/json'],
+      ['POST', '/identity/v3/auth/tokens', '', 'application/json'], ['POST', '/image/v2/images', env.demo, 'application/json'],
+      ['PATCH', `/image/v2/images/${imageId}`, env.demo, 'application/openstack-images-v2.1-json-patch'],
+    ] as const;
+    for (const [method, url, token, type] of keystoneShaped) {
+      const r = await env.nb.app.inject({ method, url, headers: { ...(token ? { 'x-auth-token': token } : {}), 'content-type': type }, payload: `{"a": ${deep}}` });
+      assert.equal(r.statusCode, 400, `${method} ${url}: ${r.body}`);
+      assert.equal(r.json().error.code, 400, `${method} ${url}: ${r.body}`);
+    }
+  });
+
+  test('9. errors the framework and the HTTP parser raise come in the fault shape of the service', async () => {
+    const badUrl = await env.nb.app.inject({ url: '/compute/v2.1/servers/%ff', headers: { 'x-auth-token': env.demo } });
+    assert.deepEqual(badUrl.json(), { badRequest: { code: 400, message: 'Malformed request URL' } });
+    assert.equal((await env.nb.app.inject({ url: '/image/v2/images/%ff', headers: { 'x-auth-token': env.demo } })).json().error.code, 400);
+    assert.equal((await env.nb.app.inject({ url: '/identity/v3/users/%ff', headers: { 'x-auth-token': env.admin } })).json().error.code, 400);
+    assert.equal((await env.nb.app.inject({ url: '/compute/v2.1/servers/%ff' })).statusCode, 401, 'unauthenticated first');
+    const long = 'x'.repeat(600);
+    assert.deepEqual((await env.nb.app.inject({ url: `/compute/v2.1/servers/${long}`, headers: { 'x-auth-token': env.demo } })).json(),
+      { itemNotFound: { code: 404, message: 'The resource could not be found.' } });
+    assert.equal((await env.nb.app.inject({ url: `/image/v2/images/${long}`, headers: { 'x-auth-token': env.demo } })).json().error.code, 404);
+
+    // The HTTP parser's refusals, on a real socket.
+    await env.nb.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = env.nb.app.server.address() as AddressInfo;
+    const raw = (text: string): Promise<{ status: number; body: any }> => new Promise((resolve, reject) => {
+      const sock = connect(port, '127.0.0.1');
+      let got = '';
+      sock.on('data', (d) => { got += d.toString('latin1'); });
+      sock.on('error', reject);
+      sock.on('close', () => {
+        const [head, body] = got.split('\r\n\r\n');
+        resolve({ status: Number(head.split(' ')[1]), body: body ? JSON.parse(body) : null });
+      });
+      sock.end(text);
+    });
+    const nul = await raw(`GET /compute/v2.1/servers HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${env.demo}\r\nX-Odd: a\0b\r\n\r\n`);
+    assert.equal(nul.status, 400);
+    assert.deepEqual(nul.body, { badRequest: { code: 400, message: 'Malformed request' } });
+    const headers = await raw(`GET /identity/v3/users HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+    assert.equal(headers.status, 431);
+    assert.deepEqual(headers.body.error.code, 431);
+    const url = await raw(`GET /image/v2/images?name=${'a'.repeat(20000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.equal(url.status, 414);
+    assert.equal(url.body.error.code, 414);
+    const computeUrl = await raw(`GET /compute/v2.1/servers?name=${'a'.repeat(20000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.equal(computeUrl.status, 414);
+    assert.equal(computeUrl.body.computeFault.code, 414);
+    // The server still answers afterwards.
+    const ok = await raw(`GET /compute/v2.1/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(ok.status, 200);
   });
 });
