@@ -15,6 +15,7 @@ import { computeRepositories, type ComputeRepositories } from './store/compute/i
 import { Journal } from './engine/journal.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
+import { connectVolumesToCompute } from './engine/volume-nova.ts';
 
 export interface Services {
   config: Config;
@@ -59,6 +60,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   await engine.seed();
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
   await volumes.seed();
+  connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
     const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];
