@@ -11,8 +11,11 @@ import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { NetworkService } from './api/network/service.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
+import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
 import { Journal } from './engine/journal.ts';
+import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
 import { connectVolumesToCompute } from './engine/volume-nova.ts';
@@ -30,12 +33,18 @@ export interface Services {
   engine: ComputeEngine;
   driver: SimulatedDriver;
   store: SqliteComputeStore;
+  /** Networking (Neutron v2.0): its repository, units of work and seeded topology. */
+  network: NetworkService;
   /** Block storage: the volume engine (volumes, snapshots, attachments) over `sql`. */
   volumes: VolumeEngine;
   /** With the manual clock: move it forward by ms, running every step due on the way, in order. */
   advanceClock: ((ms: number) => Promise<void>) | null;
   /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
   journal: Journal;
+  /** Aggregates, quota classes and host usage (src/store/compute/infra.ts), on `sql`. */
+  infra: InfraRepositories;
+  /** Nova's versioned notifications on AMQP, when --notifications is set. */
+  notifier: Notifier | null;
 }
 
 export interface Novabox {
@@ -54,10 +63,14 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
-  const engine = new ComputeEngine({ store, driver, clock, config, images });
+  const infra = await openInfraRepositories(sql);
+  const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
   await identity.seed();
   await images.seed();
   await engine.seed();
+  const network = new NetworkService(sql, clock, config);
+  await network.migrate();
+  await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
   await volumes.seed();
   connectVolumesToCompute(engine, volumes);
@@ -68,8 +81,9 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   };
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
   const app = await buildApp(services);
+  if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   await engine.start();
   await volumes.start();
   return {
@@ -79,7 +93,18 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
       await app.close();
       await engine.stop();
       await volumes.stop();
+      await services.notifier?.close();
       db.close();
     },
   };
+}
+
+/** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */
+async function seedNetwork(network: NetworkService, identity: IdentityModel, config: Config): Promise<void> {
+  const project = (name: string | undefined) => (name ? identity.listProjects({ name, domain_id: 'default' })[0]?.id : undefined);
+  const adminUser = config.seed.users.find((u) => u.roles.includes('admin'));
+  const admin = project(adminUser?.project) ?? project(config.seed.projects[0]);
+  if (!admin) return;
+  const demo = project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project)) ?? admin;
+  await network.seed(admin, demo);
 }

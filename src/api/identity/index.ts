@@ -28,6 +28,7 @@ export function catalogServices(config: Config): CatalogService[] {
     { type: 'identity', name: 'keystone', url: `${base}/identity` },
     { type: 'compute', name: 'nova', url: `${base}/compute/v2.1` },
     { type: 'image', name: 'glance', url: `${base}/image` },
+    { type: 'network', name: 'neutron', url: `${base}/networking` },
     { type: 'block-storage', name: 'cinder', url: `${base}/volume/v3/$(project_id)s` },
     { type: 'volumev3', name: 'cinderv3', url: `${base}/volume/v3/$(project_id)s` },
   ];
