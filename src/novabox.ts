@@ -18,6 +18,7 @@ import { Journal } from './engine/journal.ts';
 import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
+import { connectVolumesToCompute } from './engine/volume-nova.ts';
 
 export interface Services {
   config: Config;
@@ -79,6 +80,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
   await volumes.seed();
+  connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
     const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];

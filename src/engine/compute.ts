@@ -594,6 +594,36 @@ export class ComputeEngine {
     });
   }
 
+  /**
+   * Volume attach, detach and swap (nova/compute/api.py): the lock and the vm_states checked as
+   * check_instance_lock/check_instance_state do (task_state must be null), the instance action
+   * recorded, and the block device mappings replaced by `change`, in one unit of work. With no
+   * `ctx` (the volume engine reporting a finished detach) only the mappings change.
+   */
+  async changeBlockDevices(
+    ctx: RequestContext | null, uuid: string, what: string, vm_states: VmState[] | 'any',
+    change: (s: ServerRecord) => ServerRecord['block_device_mapping'],
+  ): Promise<ServerRecord> {
+    return this.store.transaction(async (tx) => {
+      const now = this.clock.now();
+      if (!ctx) {
+        const s = await tx.getServerForUpdate(uuid);
+        if (!s) throw new NotFound(`Instance ${uuid} could not be found.`);
+        await tx.updateServer(s.id, { block_device_mapping: change(s) }, now);
+        return (await tx.getServerById(s.id))!;
+      }
+      const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+      if (!allows('member', ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage(`os_compute_api:os-volumes-attachments:${what}`));
+      if (s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
+      if (vm_states !== 'any' && !vm_states.includes(s.vm_state)) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
+      if (vm_states !== 'any' && s.task_state !== null) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in task_state ${s.task_state}`);
+      const bdms = change(s);
+      await tx.insertAction({ server_uuid: uuid, action: what, request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, start_time: now, finish_time: now, message: null, updated_at: now });
+      await tx.updateServer(s.id, { block_device_mapping: bdms }, now);
+      return (await tx.getServerById(s.id))!;
+    });
+  }
+
   private static META_STATES: VmState[] = ['active', 'paused', 'suspended', 'stopped'];
   private static TAG_STATES: VmState[] = ['active', 'paused', 'suspended', 'stopped', 'shelved', 'shelved_offloaded'];
 
