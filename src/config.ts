@@ -2,6 +2,7 @@
 // Validated once at start; everything else reads the frozen result.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseDbLocation } from './store/location.ts';
 
 export interface HostConfig {
   name: string;
@@ -148,6 +149,11 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);
   if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');
   for (const k of ['cpu_allocation_ratio', 'ram_allocation_ratio', 'disk_allocation_ratio', 'reserved_host_memory_mb', 'reserved_host_disk_mb'] as const) cfg[k] = num(k, cfg[k], 0);
+  try {
+    parseDbLocation(String(cfg.db));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   return cfg;
 }
 
