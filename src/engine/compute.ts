@@ -524,7 +524,10 @@ export class ComputeEngine {
       return this.images.createSnapshot({ name: `${s.display_name}-shelved`, owner: s.project_id, properties: { instance_uuid: s.uuid, image_type: 'snapshot', base_image_ref: s.image_ref }, min_disk: s.flavor.root_gb, min_ram: 0 });
     }
     const metadata = (p.metadata as Record<string, string> | undefined) ?? {};
-    const properties: Record<string, string> = { ...metadata, instance_uuid: s.uuid, user_id: ctx.user_id, image_type: rule.name === 'createImage' ? 'snapshot' : 'backup' };
+    const system = { instance_uuid: s.uuid, user_id: ctx.user_id, image_type: rule.name === 'createImage' ? 'snapshot' : 'backup' };
+    // A snapshot's request metadata overrides what Nova sets (tempest sets image_type itself); a
+    // backup keeps its own, which its rotation finds it by.
+    const properties: Record<string, string> = rule.name === 'createImage' ? { ...system, ...metadata } : { ...metadata, ...system };
     if (s.image_ref) properties.base_image_ref = s.image_ref;
     if (rule.name === 'createBackup') properties.backup_type = String(p.backup_type);
     return this.images.createSnapshot({ name: String(p.name), owner: s.project_id, properties, min_disk: s.flavor.root_gb, min_ram: 0 });
