@@ -510,6 +510,10 @@ export class ComputeEngine {
         const img = image!;
         return { context: { image_id: img.id }, taskParams: { rotation: p.rotation, backup_type: p.backup_type }, outcome: { image_id: img.id } };
       }
+      case 'restore':
+        // A soft-deleted server counts for no quota; coming back it must fit again (Nova rechecks).
+        await this.quotas.check(tx, s.project_id, { instances: 1, cores: s.flavor.vcpus, ram: s.flavor.memory_mb });
+        return {};
       case 'resetState':
         return {};
       default:
@@ -729,8 +733,8 @@ export class ComputeEngine {
   // ---- out-of-band events (the simulated hypervisor's view changes) -----------------------------
 
   /**
-   * The guest shut itself down or crashed. Nova's power-state sync then stops an active server
-   * through its own stop API (task powering-off → SHUTOFF).
+   * The guest shut itself down or crashed. Nova's power-state sync then stops an active or paused
+   * server through its own stop API (task powering-off → SHUTOFF).
    */
   async guestEvent(uuid: string, kind: 'shutdown' | 'crash'): Promise<void> {
     const now = this.clock.now();
@@ -740,7 +744,8 @@ export class ComputeEngine {
       const s = await tx.getServerForUpdate(uuid);
       if (!s || s.deleted) throw new NotFound(`Instance ${uuid} could not be found.`);
       await tx.updateServer(s.id, { power_state: kind === 'crash' ? 6 : 4 }, now);
-      if (s.vm_state !== 'active' || s.task_state !== null) return;
+      // Nova's _sync_instance_power_state stops an active or a paused server whose guest went down.
+      if ((s.vm_state !== 'active' && s.vm_state !== 'paused') || s.task_state !== null) return;
       const rule = ACTIONS.power_sync_stop;
       const plan = rule.plan(s, this.planInput(ctx, {}));
       await tx.updateServer(s.id, plan.accept, now);

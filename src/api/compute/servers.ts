@@ -220,6 +220,9 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     // Nova looks the group up in the caller's project (all projects for an admin).
     const group = await svc.repos.serverGroups.get(g);
     if (!group || (group.project_id !== auth.project_id && !adminOf(req))) throw new BadRequest(`Instance group ${g} could not be found.`);
+    // The group's project quota of members counts the servers this request would add.
+    const limit = (await svc.engine.quotaLimits(group.project_id)).server_group_members ?? -1;
+    if (limit >= 0 && (await svc.repos.serverGroups.members(group.id)).length + maxCount > limit) throw new Forbidden('Quota exceeded, too many servers in group');
   }
 
   let key_data: string | null = null;
