@@ -12,6 +12,7 @@ import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
 import { NetworkService } from './api/network/service.ts';
+import { connectNovaToNeutron } from './api/compute/server-network.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 import { Journal } from './engine/journal.ts';
 import { VolumeEngine } from './engine/volume.ts';
@@ -73,6 +74,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
   const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network };
+  connectNovaToNeutron(services);
   const app = await buildApp(services);
   await engine.start();
   await volumes.start();

@@ -11,6 +11,7 @@ import { registerTenantNetworks } from './tenant-networks.ts';
 import { registerServerSubResources } from './server-sub.ts';
 import { registerImages } from './images.ts';
 import { registerSecurityGroups } from './security-groups.ts';
+import { registerInterfaces } from './interfaces.ts';
 
 export async function registerComputeResources(scope: FastifyInstance, svc: Services): Promise<void> {
   registerFlavors(scope, svc);
@@ -22,4 +23,5 @@ export async function registerComputeResources(scope: FastifyInstance, svc: Serv
   registerServerSubResources(scope, svc);
   registerImages(scope, svc);
   registerSecurityGroups(scope, svc);
+  registerInterfaces(scope, svc);
 }
