@@ -49,6 +49,11 @@ export interface Config {
   clock: 'system' | 'manual';
   /** AMQP URL to publish Nova's versioned notifications to; null = off. */
   notifications: string | null;
+  /**
+   * How long (wall-clock ms) a process's claim on a durable task holds without renewal: after a
+   * crash, other processes on the same database take its tasks over once this has passed.
+   */
+  task_lease_ms: number;
 }
 
 export const DEFAULT_PASSWORD = 'secret';
@@ -86,6 +91,7 @@ export function defaultConfig(): Config {
     log_level: 'warn',
     clock: 'system',
     notifications: null,
+    task_lease_ms: 5000,
   };
 }
 
@@ -114,6 +120,7 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (env.NOVABOX_PUBLIC_URL) cfg.public_url = env.NOVABOX_PUBLIC_URL;
   if (env.NOVABOX_CLOCK) cfg.clock = env.NOVABOX_CLOCK as Config['clock'];
   if (env.NOVABOX_NOTIFICATIONS) cfg.notifications = env.NOVABOX_NOTIFICATIONS;
+  if (env.NOVABOX_TASK_LEASE_MS) cfg.task_lease_ms = num('NOVABOX_TASK_LEASE_MS', env.NOVABOX_TASK_LEASE_MS, 100);
   for (const u of cfg.seed.users) {
     const p = env[`NOVABOX_${u.name.toUpperCase()}_PASSWORD`];
     if (p) u.password = p;
@@ -125,6 +132,7 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   cfg.max_limit = num('max_limit', cfg.max_limit, 1);
   cfg.reclaim_instance_interval = num('reclaim_instance_interval', cfg.reclaim_instance_interval, 0);
   cfg.shelved_offload_time = num('shelved_offload_time', cfg.shelved_offload_time, -1);
+  cfg.task_lease_ms = num('task_lease_ms', cfg.task_lease_ms, 100);
   if (cfg.clock !== 'system' && cfg.clock !== 'manual') throw new ConfigError(`clock must be 'system' or 'manual', got ${String(cfg.clock)}`);
   if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);
   if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');

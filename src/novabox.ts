@@ -18,6 +18,7 @@ import { Journal } from './engine/journal.ts';
 import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
+import { connectVolumesToCompute } from './engine/volume-nova.ts';
 
 export interface Services {
   config: Config;
@@ -49,10 +50,17 @@ export interface Services {
 export interface Novabox {
   app: FastifyInstance;
   services: Services;
+  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function createNovabox(config: Config, opts: { clock?: Clock } = {}): Promise<Novabox> {
+/**
+ * Builds everything; the engine (restart recovery, timers, leases) starts at once unless
+ * `start: false`, in which case the caller starts it with `start()` (the CLI binds its port first,
+ * so a second process that cannot bind never touches the first one's work).
+ */
+export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean } = {}): Promise<Novabox> {
   // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
   const db = openDb(config.db);
@@ -72,6 +80,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
   await volumes.seed();
+  connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
     const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];
@@ -82,15 +91,24 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
-  await engine.start();
-  await volumes.start();
+  let started = false;
+  const start = async () => {
+    if (started) return;
+    started = true;
+    await engine.start();
+    await volumes.start();
+  };
+  if (opts.start !== false) await start();
   return {
     app,
     services,
+    start,
     async close() {
       await app.close();
-      await engine.stop();
-      await volumes.stop();
+      if (started) {
+        await engine.stop();
+        await volumes.stop();
+      }
       await services.notifier?.close();
       db.close();
     },

@@ -1,5 +1,5 @@
-// The scheduler's seam: which compute hosts exist and their status (cached per process, dropped on
-// any host change), whether a host is up, and the choice of a host for a build or a move
+// The scheduler's seam: which compute hosts exist and their status (cached here, dropped on a host
+// change here and at every lease beat for changes by other processes), whether a host is up, and the choice of a host for a build or a move
 // (Nova's scheduler: an enabled, up host in the zone, round robin). The engine, the transitions and
 // the views ask this module; a smarter scheduler (filters, weights, server groups) replaces pickHost.
 import type { ComputeHostRow, ComputeStore } from '../store/store.ts';
@@ -28,14 +28,15 @@ export interface HostSource {
 }
 
 export class Scheduling {
+  /** The hosts as last read, for the synchronous status used while rendering views. */
   private cache: ComputeHostRow[] | undefined;
   private rr = 0;
 
   constructor(private readonly store: Pick<ComputeStore, 'listHosts' | 'upsertHost'>, private readonly zones?: ZoneSource) {}
 
   /**
-   * Every compute host, read once and kept until a host changes. Inside a unit of work pass it as
-   * `tx` (on SQLite a read through the store would wait for that very unit of work).
+   * Every compute host. Inside a unit of work pass it as `tx` (on SQLite a read through the store
+   * would wait for that very unit of work).
    */
   async hosts(tx?: HostSource): Promise<ComputeHostRow[]> {
     if (!this.cache) {
@@ -47,7 +48,7 @@ export class Scheduling {
     return this.cache;
   }
 
-  /** Forget the cached hosts (a host changed here or in another process). */
+  /** Forget the hosts last read (a host changed). */
   invalidate(): void {
     this.cache = undefined;
   }
