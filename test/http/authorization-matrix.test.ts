@@ -266,6 +266,17 @@ Object.assign(FAMILIES, {
   'GET /compute/v2.1/os-instance_usage_audit_log': adminOnly(), 'GET /compute/v2.1/os-instance_usage_audit_log/:before': adminOnly().with({ absent: true }),
   'GET /compute/v2.1/os-quota-class-sets/:id': adminOnly(), 'PUT /compute/v2.1/os-quota-class-sets/:id': adminOnly().with({ body: () => ({ quota_class_set: { instances: -1 } }) }),
   'POST /compute/v2.1/os-server-external-events': adminOnly().with({ absent: true, body: () => ({ events: [{ name: 'network-changed', server_uuid: randomUUID() }] }) }),
+  'GET /compute/v2.1/servers/:server_id/os-volume_attachments': owned(),
+  'GET /compute/v2.1/servers/:server_id/os-volume_attachments/:volume_id': owned().with({ absent: true }),
+  'POST /compute/v2.1/servers/:server_id/os-volume_attachments': owned().with({ absent: true, body: () => ({ volumeAttachment: { volumeId: randomUUID() } }) }),
+  // Swapping a volume is an admin's (and Cinder's) call; the server is looked up first.
+  'PUT /compute/v2.1/servers/:server_id/os-volume_attachments/:volume_id': adminOnlyAfterLookup().with({ absent: true, body: () => ({ volumeAttachment: { volumeId: randomUUID() } }) }),
+  'DELETE /compute/v2.1/servers/:server_id/os-volume_attachments/:volume_id': owned().with({ absent: true }),
+  // The deprecated volume and snapshot proxies (to 2.35).
+  'GET /compute/v2.1/os-volumes': anyMember(), 'GET /compute/v2.1/os-volumes/detail': anyMember(), 'POST /compute/v2.1/os-volumes': anyMember(),
+  'GET /compute/v2.1/os-volumes/:id': owned().with({ absent: true }), 'DELETE /compute/v2.1/os-volumes/:id': owned().with({ absent: true }),
+  'GET /compute/v2.1/os-snapshots': anyMember(), 'GET /compute/v2.1/os-snapshots/detail': anyMember(), 'POST /compute/v2.1/os-snapshots': anyMember(),
+  'GET /compute/v2.1/os-snapshots/:id': owned().with({ absent: true }), 'DELETE /compute/v2.1/os-snapshots/:id': owned().with({ absent: true }),
   // Prometheus metrics and the dashboard: open on loopback (app.inject comes from 127.0.0.1).
   'GET /metrics': open(), 'GET /dashboard/': open(), 'GET /dashboard/*': open().with({ stream: true }),
   'GET /dashboard/api/summary': open(), 'GET /dashboard/api/servers': open(), 'GET /dashboard/api/servers/:id/timeline': open().with({ absent: true }),
