@@ -2,6 +2,7 @@
 // Validated once at start; everything else reads the frozen result.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseDbLocation } from './store/location.ts';
 
 export interface HostConfig {
   name: string;
@@ -136,6 +137,11 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (cfg.clock !== 'system' && cfg.clock !== 'manual') throw new ConfigError(`clock must be 'system' or 'manual', got ${String(cfg.clock)}`);
   if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);
   if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');
+  try {
+    parseDbLocation(String(cfg.db));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   return cfg;
 }
 

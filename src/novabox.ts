@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
+import { DbLocationError, parseDbLocation } from './store/location.ts';
 import { buildApp } from './api/app.ts';
 import type { ImagePort, TokenValidator } from './api/ports.ts';
 import { createIdentityModel, type IdentityModel } from './api/identity/model.ts';
@@ -63,7 +64,13 @@ export interface Novabox {
 export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean } = {}): Promise<Novabox> {
   // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
-  const db = openDb(config.db);
+  const location = parseDbLocation(config.db);
+  if (location.kind === 'postgres') {
+    // The compute repositories and migrations run on PostgreSQL (src/store/migrations/postgres-compute.ts),
+    // but identity and image still keep their rows through the SQLite handle: refuse rather than half-work.
+    throw new DbLocationError(`--db ${location.url}: PostgreSQL is not available yet in this build (identity and image still need the SQLite store); use a SQLite file`);
+  }
+  const db = openDb(location.path);
   const sql = new SqliteSql(db);
   const identity = createIdentityModel(db, config, clock);
   const images = createImageModel(db, config, clock);
