@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
+import { DbLocationError, parseDbLocation } from './store/location.ts';
 import { buildApp } from './api/app.ts';
 import type { ImagePort, TokenValidator } from './api/ports.ts';
 import { createIdentityModel, type IdentityModel } from './api/identity/model.ts';
@@ -14,9 +15,12 @@ import { SqliteSql, type SqlDatabase } from './store/sql.ts';
 import { NetworkService } from './api/network/service.ts';
 import { connectNovaToNeutron } from './api/compute/server-network.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
+import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
 import { Journal } from './engine/journal.ts';
+import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
+import { connectVolumesToCompute } from './engine/volume-nova.ts';
 
 export interface Services {
   config: Config;
@@ -39,25 +43,43 @@ export interface Services {
   advanceClock: ((ms: number) => Promise<void>) | null;
   /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
   journal: Journal;
+  /** Aggregates, quota classes and host usage (src/store/compute/infra.ts), on `sql`. */
+  infra: InfraRepositories;
+  /** Nova's versioned notifications on AMQP, when --notifications is set. */
+  notifier: Notifier | null;
 }
 
 export interface Novabox {
   app: FastifyInstance;
   services: Services;
+  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function createNovabox(config: Config, opts: { clock?: Clock } = {}): Promise<Novabox> {
+/**
+ * Builds everything; the engine (restart recovery, timers, leases) starts at once unless
+ * `start: false`, in which case the caller starts it with `start()` (the CLI binds its port first,
+ * so a second process that cannot bind never touches the first one's work).
+ */
+export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean } = {}): Promise<Novabox> {
   // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
-  const db = openDb(config.db);
+  const location = parseDbLocation(config.db);
+  if (location.kind === 'postgres') {
+    // The compute repositories and migrations run on PostgreSQL (src/store/migrations/postgres-compute.ts),
+    // but identity and image still keep their rows through the SQLite handle: refuse rather than half-work.
+    throw new DbLocationError(`--db ${location.url}: PostgreSQL is not available yet in this build (identity and image still need the SQLite store); use a SQLite file`);
+  }
+  const db = openDb(location.path);
   const sql = new SqliteSql(db);
   const identity = createIdentityModel(db, config, clock);
   const images = createImageModel(db, config, clock);
   const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
-  const engine = new ComputeEngine({ store, driver, clock, config, images });
+  const infra = await openInfraRepositories(sql);
+  const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
   await identity.seed();
   await images.seed();
   await engine.seed();
@@ -66,6 +88,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
   await volumes.seed();
+  connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
     const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];
@@ -73,18 +96,29 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   };
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
   connectNovaToNeutron(services);
   const app = await buildApp(services);
-  await engine.start();
-  await volumes.start();
+  if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
+  let started = false;
+  const start = async () => {
+    if (started) return;
+    started = true;
+    await engine.start();
+    await volumes.start();
+  };
+  if (opts.start !== false) await start();
   return {
     app,
     services,
+    start,
     async close() {
       await app.close();
-      await engine.stop();
-      await volumes.stop();
+      if (started) {
+        await engine.stop();
+        await volumes.stop();
+      }
+      await services.notifier?.close();
       db.close();
     },
   };

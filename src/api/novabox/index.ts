@@ -8,6 +8,8 @@ import { isAdmin } from '../../domain/policy.ts';
 import { DRIVER_OPS, PUBLIC_ACTIONS } from '../../domain/actions.ts';
 import { registerClock } from './clock.ts';
 import { registerEvents } from './events.ts';
+import { registerMetrics } from './metrics.ts';
+import { registerDashboard } from './dashboard.ts';
 
 const faultSchema = {
   type: 'object',
@@ -24,9 +26,12 @@ const faultSchema = {
 } as const;
 
 export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services): Promise<void> {
+  await registerMetrics(app, svc);
+  await registerDashboard(app, svc);
   await app.register(async (scope) => {
     scope.addHook('onRequest', requireAuth(svc));
-    scope.addHook('preHandler', async (req) => {
+    // Admin check before the body is validated: a member learns nothing from a schema error.
+    scope.addHook('onRequest', async (req) => {
       if (!isAdmin(req.auth!)) throw new Forbidden('Only administrators may use the novabox admin API.');
     });
 
