@@ -18,6 +18,8 @@ import { listAggregates } from '../store/compute/aggregates.ts';
 import type { InfraRepositories } from '../store/compute/infra.ts';
 import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
+import { Leases } from './leases.ts';
+import { newLeaseOwner } from '../store/lease-owner.ts';
 import { recoverAll } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
 
@@ -80,6 +82,7 @@ export class ComputeEngine {
   readonly transitions: Transitions;
   readonly scheduling: Scheduling;
   readonly quotas: Quotas;
+  readonly leases: Leases;
   /** Committed lifecycle changes and instance actions, for logs, event streams and metrics. */
   readonly events = new EngineEvents();
 
@@ -89,9 +92,17 @@ export class ComputeEngine {
     this.clock = deps.clock;
     this.config = deps.config;
     this.images = deps.images;
-    this.scheduling = new Scheduling(deps.store, deps.infra ? (q) => listAggregates(q ?? deps.store.sql) : undefined);
+    const c = deps.config;
+    this.scheduling = deps.infra
+      ? new Scheduling(deps.store, (q) => listAggregates(q ?? deps.store.sql), {
+        hosts: c.hosts, sql: deps.store.sql,
+        capacity: { cpu_allocation_ratio: c.cpu_allocation_ratio, ram_allocation_ratio: c.ram_allocation_ratio, disk_allocation_ratio: c.disk_allocation_ratio, reserved_host_memory_mb: c.reserved_host_memory_mb, reserved_host_disk_mb: c.reserved_host_disk_mb },
+      })
+      : new Scheduling(deps.store);
     this.quotas = new Quotas(deps.config, deps.store, deps.store.sql, deps.infra !== undefined);
     this.transitions = new Transitions(this);
+    deps.store.lease = { owner: newLeaseOwner(), ms: deps.config.task_lease_ms };
+    this.leases = new Leases(deps.store, () => this.beat());
   }
 
   /** Idempotent first-start data: devstack's flavors and the configured compute hosts. */
@@ -107,13 +118,30 @@ export class ComputeEngine {
     }
   }
 
+  /**
+   * Recovery touches only tasks no live process holds (free, expired, or of a process on this
+   * machine that is gone); then the timers run and the leases are renewed.
+   */
   async start(): Promise<void> {
+    await this.leases.reapDead();
     await recoverAll(this);
+    this.leases.start();
     this.transitions.start();
   }
 
   async stop(): Promise<void> {
     await this.transitions.stop();
+    await this.leases.stop();
+  }
+
+  /** The lease beat: wake tasks parked for hosts that are up (here or in another process), then look for due work. */
+  private async beat(): Promise<void> {
+    // Hosts may have been changed by another process: read them afresh at every beat.
+    this.scheduling.invalidate();
+    for (const h of await this.scheduling.hosts()) {
+      if (h.up && !h.forced_down) await this.store.unparkHost(h.name);
+    }
+    this.transitions.kick();
   }
 
   /** Run every transition due now (tests and instant mode use it to reach a stable state). */
@@ -167,6 +195,7 @@ export class ComputeEngine {
     const next = { ...h, ...change, updated_at: this.clock.now() };
     await this.store.upsertHost(next);
     this.scheduling.invalidate();
+    if (next.up && !next.forced_down) await this.store.unparkHost(name);
     this.transitions.kick();
     return next;
   }
@@ -406,7 +435,7 @@ export class ComputeEngine {
           if (requested === s.host) throw new BadRequest('Cannot migrate to the host where the server exists.');
           if (!(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
         }
-        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested }, tx);
+        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested, server: s, flavor: patch.new_flavor ?? s.flavor }, tx);
         return { patch, context: { target_host: target, source_host: s.host } };
       }
       case 'confirmResize':
@@ -421,7 +450,7 @@ export class ComputeEngine {
         const requested = (p.host as string | null | undefined) ?? null;
         if (requested && requested === s.host) throw new BadRequest(`Unable to migrate instance (${s.uuid}) to current host (${s.host}).`);
         if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
-        const target = await this.pickHost({ exclude: s.host, requested }, tx);
+        const target = await this.pickHost({ exclude: s.host, requested, server: s }, tx);
         return { context: { target_host: target, source_host: s.host } };
       }
       case 'evacuate': {
@@ -429,7 +458,7 @@ export class ComputeEngine {
         const requested = (p.host as string | null | undefined) ?? null;
         if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new NotFound(`Compute host ${requested} not found.`);
         if (requested && requested === s.host) throw new BadRequest("The target host can't be the same one.");
-        const target = await this.pickHost({ exclude: s.host, requested }, tx);
+        const target = await this.pickHost({ exclude: s.host, requested, server: s }, tx);
         const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
         return { context: { target_host: target, source_host: s.host }, outcome: { admin_pass } };
       }
