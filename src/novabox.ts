@@ -10,7 +10,12 @@ import { createImageModel, type ImageModel } from './api/image/model.ts';
 import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
-import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { SqliteSql, migrateSql, type SqlDatabase } from './store/sql.ts';
+import { identityMigrations } from './store/identity/schema.ts';
+import { imageMigrations } from './store/image/schema.ts';
+import { SqlImageStore } from './store/image/repository.ts';
+import { SqlIdentityStore } from './store/identity/repository.ts';
+import { catalogSeed } from './api/identity/index.ts';
 
 export interface Services {
   config: Config;
@@ -35,13 +40,14 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const clock = opts.clock ?? systemClock;
   const db = openDb(config.db);
   const sql = new SqliteSql(db);
-  const identity = createIdentityModel(db, config, clock);
-  const images = createImageModel(db, config, clock);
+  await migrateSql(sql, [...identityMigrations, ...imageMigrations]);
+  const identity = createIdentityModel(new SqlIdentityStore(sql), config, clock);
+  const images = createImageModel(new SqlImageStore(sql), config, clock);
   const store = new SqliteComputeStore(db);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
   const engine = new ComputeEngine({ store, driver, clock, config, images });
-  await identity.seed();
-  await images.seed();
+  await identity.seed(catalogSeed(config));
+  await images.seed((await identity.store.projectByName('default', 'admin'))?.id ?? null);
   await engine.seed();
   const services: Services = { config, db, sql, clock, identity, images, engine, driver, store };
   const app = await buildApp(services);
@@ -52,6 +58,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
     async close() {
       await app.close();
       await engine.stop();
+      await images.settled();
       db.close();
     },
   };
