@@ -16,8 +16,12 @@ program
   .addOption(new Option('--time-scale <n>', 'multiplies every simulated step duration; 0 = instant (env NOVABOX_TIME_SCALE)').argParser((v) => Number(v)))
   .addOption(new Option('--config <file>', 'YAML or JSON config file (env NOVABOX_CONFIG)'))
   .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, silent'))
-  .action(async (opts: { host?: string; port?: number; db?: string; timeScale?: number; config?: string; logLevel?: string }) => {
-    const overrides: Partial<Config> & { config?: string } = { host: opts.host, port: opts.port, db: opts.db, time_scale: opts.timeScale, config: opts.config, log_level: opts.logLevel };
+  .addOption(new Option('--clock <kind>', "'manual': simulated steps wait for POST /novabox/v1/clock (env NOVABOX_CLOCK)").choices(['system', 'manual']))
+  .addOption(new Option('--notifications <url>', "publish Nova's versioned notifications to this AMQP broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (env NOVABOX_NOTIFICATIONS)"))
+  .action(async (opts: { host?: string; port?: number; db?: string; timeScale?: number; config?: string; logLevel?: string; clock?: Config['clock']; notifications?: string }) => {
+    const overrides: Partial<Config> & { config?: string } = {
+      host: opts.host, port: opts.port, db: opts.db, time_scale: opts.timeScale, config: opts.config, log_level: opts.logLevel, clock: opts.clock, notifications: opts.notifications,
+    };
     const config = loadConfig(overrides);
     const started = Date.now();
     const nb = await createNovabox(config);
@@ -29,7 +33,7 @@ program
     const addr = nb.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     if (config.port === 0) config.port = port;
-    console.log(`novabox ready on ${publicUrl(config)} (db ${config.db}, time scale ${config.time_scale}) in ${Date.now() - started} ms`);
+    console.log(`novabox ready on ${publicUrl(config)} (db ${config.db}, time scale ${config.time_scale}${config.clock === 'manual' ? ', manual clock' : ''}) in ${Date.now() - started} ms`);
     console.log(`  identity ${publicUrl(config)}/identity/v3   compute ${publicUrl(config)}/compute/v2.1   image ${publicUrl(config)}/image`);
     const shutdown = async () => {
       await nb.close();

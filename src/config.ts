@@ -45,6 +45,10 @@ export interface Config {
     users: SeedUser[];
   };
   log_level: string;
+  /** 'system' (wall time) or 'manual' (steps wait for POST /novabox/v1/clock). */
+  clock: 'system' | 'manual';
+  /** AMQP URL to publish Nova's versioned notifications to; null = off. */
+  notifications: string | null;
 }
 
 export const DEFAULT_PASSWORD = 'secret';
@@ -80,6 +84,8 @@ export function defaultConfig(): Config {
       ],
     },
     log_level: 'warn',
+    clock: 'system',
+    notifications: null,
   };
 }
 
@@ -106,6 +112,8 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (env.NOVABOX_DB) cfg.db = env.NOVABOX_DB;
   if (env.NOVABOX_TIME_SCALE) cfg.time_scale = num('NOVABOX_TIME_SCALE', env.NOVABOX_TIME_SCALE, 0);
   if (env.NOVABOX_PUBLIC_URL) cfg.public_url = env.NOVABOX_PUBLIC_URL;
+  if (env.NOVABOX_CLOCK) cfg.clock = env.NOVABOX_CLOCK as Config['clock'];
+  if (env.NOVABOX_NOTIFICATIONS) cfg.notifications = env.NOVABOX_NOTIFICATIONS;
   for (const u of cfg.seed.users) {
     const p = env[`NOVABOX_${u.name.toUpperCase()}_PASSWORD`];
     if (p) u.password = p;
@@ -117,6 +125,8 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   cfg.max_limit = num('max_limit', cfg.max_limit, 1);
   cfg.reclaim_instance_interval = num('reclaim_instance_interval', cfg.reclaim_instance_interval, 0);
   cfg.shelved_offload_time = num('shelved_offload_time', cfg.shelved_offload_time, -1);
+  if (cfg.clock !== 'system' && cfg.clock !== 'manual') throw new ConfigError(`clock must be 'system' or 'manual', got ${String(cfg.clock)}`);
+  if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);
   if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');
   return cfg;
 }

@@ -49,6 +49,7 @@ export async function recoverAll(engine: ComputeEngine): Promise<void> {
 }
 
 async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
+  let image: string | undefined;
   await engine.store.transaction(async (tx) => {
     const s = await tx.getServerById(t.server_id);
     if (!s) return tx.deleteTask(t.server_id);
@@ -70,6 +71,7 @@ async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
     if (t.action_id !== null) await tx.finishAction(t.action_id, now, r.result === 'Error' ? 'Error' : null);
     if (t.context.migration_id) await tx.updateMigration(t.context.migration_id, 'error', now);
     await tx.deleteTask(s.id);
-    if (t.context.image_id) await engine.images.deleteImage(t.context.image_id).catch(() => undefined);
+    image = t.context.image_id;
   });
+  if (image) await engine.images.deleteImage(image).catch(() => undefined);
 }

@@ -6,6 +6,8 @@ import { requireAuth } from '../auth.ts';
 import { Forbidden } from '../../domain/errors.ts';
 import { isAdmin } from '../../domain/policy.ts';
 import { DRIVER_OPS, PUBLIC_ACTIONS } from '../../domain/actions.ts';
+import { registerClock } from './clock.ts';
+import { registerEvents } from './events.ts';
 
 const faultSchema = {
   type: 'object',
@@ -61,5 +63,8 @@ export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services):
       svc.driver.setTimeScale(req.body.time_scale);
       return { time_scale: req.body.time_scale };
     });
+
+    await registerClock(scope, svc);
+    await registerEvents(scope, svc, app);
   }, { prefix: '/novabox/v1' });
 }
