@@ -16,8 +16,12 @@ import { imageMigrations } from './store/image/schema.ts';
 import { SqlImageStore } from './store/image/repository.ts';
 import { SqlIdentityStore } from './store/identity/repository.ts';
 import { catalogSeed } from './api/identity/index.ts';
+import { NetworkService } from './api/network/service.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 import { Journal } from './engine/journal.ts';
+import { Notifier } from './notifications/notifier.ts';
+import { VolumeEngine } from './engine/volume.ts';
+import { SimulatedBlockDriver } from './drivers/block.ts';
 
 export interface Services {
   config: Config;
@@ -32,10 +36,16 @@ export interface Services {
   engine: ComputeEngine;
   driver: SimulatedDriver;
   store: SqliteComputeStore;
+  /** Networking (Neutron v2.0): its repository, units of work and seeded topology. */
+  network: NetworkService;
+  /** Block storage: the volume engine (volumes, snapshots, attachments) over `sql`. */
+  volumes: VolumeEngine;
   /** With the manual clock: move it forward by ms, running every step due on the way, in order. */
   advanceClock: ((ms: number) => Promise<void>) | null;
   /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
   journal: Journal;
+  /** Nova's versioned notifications on AMQP, when --notifications is set. */
+  notifier: Notifier | null;
 }
 
 export interface Novabox {
@@ -59,19 +69,43 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   await identity.seed(catalogSeed(config));
   await images.seed((await identity.store.projectByName('default', 'admin'))?.id ?? null);
   await engine.seed();
-  const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: () => engine.settle(), nextDueAt: () => engine.store.nextDueAt() }) : null;
+  const network = new NetworkService(sql, clock, config);
+  await network.migrate();
+  await seedNetwork(network, identity, config);
+  const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
+  await volumes.seed();
+  // The manual clock steps through server and volume steps alike, in due order.
+  const nextDueAt = async () => {
+    const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];
+    return a === null ? b : b === null ? a : Math.min(a, b);
+  };
+  const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, notifier: null };
   const app = await buildApp(services);
+  if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   await engine.start();
+  await volumes.start();
   return {
     app,
     services,
     async close() {
       await app.close();
       await engine.stop();
+      await volumes.stop();
       await images.settled();
+      await services.notifier?.close();
       db.close();
     },
   };
+}
+
+/** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */
+async function seedNetwork(network: NetworkService, identity: IdentityModel, config: Config): Promise<void> {
+  const project = async (name: string | undefined) => (name ? (await identity.store.projectByName('default', name))?.id : undefined);
+  const adminUser = config.seed.users.find((u) => u.roles.includes('admin'));
+  const admin = (await project(adminUser?.project)) ?? (await project(config.seed.projects[0]));
+  if (!admin) return;
+  const demo = (await project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project))) ?? admin;
+  await network.seed(admin, demo);
 }

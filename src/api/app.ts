@@ -11,6 +11,8 @@ import { registerIdentity } from './identity/index.ts';
 import { registerImage } from './image/index.ts';
 import { registerCompute } from './compute/index.ts';
 import { registerNovaboxAdmin } from './novabox/index.ts';
+import { registerNetwork } from './network/index.ts';
+import { registerVolume } from './volume/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +32,7 @@ export const MAX_BODY = 114688;
 export function isProtectedPath(url: string): boolean {
   const path = url.split('?')[0];
   if (path.startsWith('/compute/v2.1/')) return path.length > '/compute/v2.1/'.length;
+  if (path === '/networking/v2.0' || path.startsWith('/networking/v2.0/')) return true;
   return path === '/image/v2' || path.startsWith('/image/v2/') || path === '/novabox' || path.startsWith('/novabox/');
 }
 
@@ -95,6 +98,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerIdentity(app, services);
   await registerImage(app, services);
   await registerCompute(app, services);
+  await registerNetwork(app, services);
+  await registerVolume(app, services);
   await registerNovaboxAdmin(app, services);
   return app;
 }

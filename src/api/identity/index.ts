@@ -36,6 +36,9 @@ export function catalogServices(config: Config): CatalogService[] {
     { type: 'identity', name: 'keystone', url: `${base}/identity` },
     { type: 'compute', name: 'nova', url: `${base}/compute/v2.1` },
     { type: 'image', name: 'glance', url: `${base}/image` },
+    { type: 'network', name: 'neutron', url: `${base}/networking` },
+    { type: 'block-storage', name: 'cinder', url: `${base}/volume/v3/$(project_id)s` },
+    { type: 'volumev3', name: 'cinderv3', url: `${base}/volume/v3/$(project_id)s` },
   ];
 }
 
@@ -53,7 +56,8 @@ function endpointUrl(url: string, config: Config, project_id?: string | null): s
 
 export async function renderCatalog(model: IdentityModel, config: Config, project_id?: string | null): Promise<unknown[]> {
   return (await model.catalog()).map(({ service, endpoints }) => ({
-    endpoints: endpoints.map((e) => ({ id: e.id, interface: e.interface, region: e.region_id, region_id: e.region_id, url: endpointUrl(e.url, config, project_id) })),
+    // Without a project to put in the URL, Keystone leaves a `$(project_id)s` endpoint out.
+    endpoints: endpoints.filter((e) => project_id || !/[$%]\((?:project_id|tenant_id)\)s/.test(e.url)).map((e) => ({ id: e.id, interface: e.interface, region: e.region_id, region_id: e.region_id, url: endpointUrl(e.url, config, project_id) })),
     id: service.id,
     type: service.type,
     name: service.name ?? '',

@@ -8,6 +8,7 @@ import { isAdmin } from '../../domain/policy.ts';
 import { DRIVER_OPS, PUBLIC_ACTIONS } from '../../domain/actions.ts';
 import { registerClock } from './clock.ts';
 import { registerEvents } from './events.ts';
+import { registerMetrics } from './metrics.ts';
 
 const faultSchema = {
   type: 'object',
@@ -24,6 +25,7 @@ const faultSchema = {
 } as const;
 
 export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services): Promise<void> {
+  await registerMetrics(app, svc);
   await app.register(async (scope) => {
     scope.addHook('onRequest', requireAuth(svc));
     scope.addHook('preHandler', async (req) => {
