@@ -18,6 +18,7 @@ import { SqlIdentityStore } from './store/identity/repository.ts';
 import { catalogSeed } from './api/identity/index.ts';
 import { NetworkService } from './api/network/service.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
+import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
 import { Journal } from './engine/journal.ts';
 import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
@@ -44,6 +45,8 @@ export interface Services {
   advanceClock: ((ms: number) => Promise<void>) | null;
   /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
   journal: Journal;
+  /** Aggregates, quota classes and host usage (src/store/compute/infra.ts), on `sql`. */
+  infra: InfraRepositories;
   /** Nova's versioned notifications on AMQP, when --notifications is set. */
   notifier: Notifier | null;
 }
@@ -65,7 +68,8 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
-  const engine = new ComputeEngine({ store, driver, clock, config, images });
+  const infra = await openInfraRepositories(sql);
+  const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
   await identity.seed(catalogSeed(config));
   await images.seed((await identity.store.projectByName('default', 'admin'))?.id ?? null);
   await engine.seed();
@@ -81,7 +85,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   };
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, notifier: null };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   await engine.start();

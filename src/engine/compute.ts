@@ -14,6 +14,8 @@ import type { ComputeHostRow, ComputeStore, ComputeTx, FaultRow, InstanceActionE
 import type { Clock } from './clock.ts';
 import { Quotas } from './quotas.ts';
 import { Scheduling, type HostRequest, type HostSource, type HostStatus } from './scheduling.ts';
+import { listAggregates } from '../store/compute/aggregates.ts';
+import type { InfraRepositories } from '../store/compute/infra.ts';
 import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
 import { recoverAll } from './recovery.ts';
@@ -25,6 +27,8 @@ export interface EngineDeps {
   clock: Clock;
   config: Config;
   images: ImagePort;
+  /** Aggregates (availability zones) and quota classes; without them hosts keep their configured zone. */
+  infra?: InfraRepositories;
 }
 
 /** devstack's flavors: [flavorid, name, vcpus, ram MB, disk GB]. */
@@ -85,8 +89,8 @@ export class ComputeEngine {
     this.clock = deps.clock;
     this.config = deps.config;
     this.images = deps.images;
-    this.scheduling = new Scheduling(deps.store);
-    this.quotas = new Quotas(deps.config, deps.store, deps.store.sql);
+    this.scheduling = new Scheduling(deps.store, deps.infra ? (q) => listAggregates(q ?? deps.store.sql) : undefined);
+    this.quotas = new Quotas(deps.config, deps.store, deps.store.sql, deps.infra !== undefined);
     this.transitions = new Transitions(this);
   }
 
@@ -187,6 +191,16 @@ export class ComputeEngine {
 
   usage(project_id: string): Promise<Usage> {
     return this.quotas.usage(project_id);
+  }
+
+  /** Every project's default limits (configuration, then the `default` quota class). */
+  quotaDefaults(): Promise<Record<string, number>> {
+    return this.quotas.defaults();
+  }
+
+  /** Aggregate membership or zones changed: hosts are read again with their zones. */
+  hostsChanged(): void {
+    this.scheduling.invalidate();
   }
 
   quotaLimits(project_id: string): Promise<Record<string, number>> {
@@ -387,6 +401,7 @@ export class ComputeEngine {
           if (dc > 0 || dr > 0) await this.quotas.check(tx, s.project_id, { instances: 0, cores: Math.max(dc, 0), ram: Math.max(dr, 0) });
           patch.new_flavor = flavor;
           patch.old_flavor = s.flavor;
+          if (p.auto_disk_config !== undefined) patch.auto_disk_config = p.auto_disk_config as boolean;
         } else if (requested) {
           if (requested === s.host) throw new BadRequest('Cannot migrate to the host where the server exists.');
           if (!(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
@@ -432,6 +447,7 @@ export class ComputeEngine {
         if (p.user_data !== undefined) patch.user_data = p.user_data as string | null;
         if (p.hostname !== undefined) patch.hostname = p.hostname as string;
         if (p.trusted_image_certificates !== undefined) patch.trusted_image_certificates = p.trusted_image_certificates as string[] | null;
+        if (p.auto_disk_config !== undefined) patch.auto_disk_config = p.auto_disk_config as boolean;
         const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
         return { patch, outcome: { admin_pass } };
       }

@@ -116,6 +116,7 @@ const HANDLERS: Record<string, ActionHandler> = {
       if (r.preserve_ephemeral !== undefined) params.preserve_ephemeral = truthy(r.preserve_ephemeral);
       if (r.hostname !== undefined) params.hostname = r.hostname;
       if (r.trusted_image_certificates !== undefined) params.trusted_image_certificates = r.trusted_image_certificates;
+      if (r['OS-DCF:diskConfig'] !== undefined) params.auto_disk_config = r['OS-DCF:diskConfig'] === 'AUTO';
       if (r.key_name !== undefined) {
         params.key_name = r.key_name;
         if (r.key_name !== null) {
@@ -139,7 +140,8 @@ const HANDLERS: Record<string, ActionHandler> = {
       validateBody(S.resizeSchema, c.body);
       await lookup(c);
       const flavor = await resolveFlavor(c.svc, c.req, c.body.resize.flavorRef);
-      await c.svc.engine.act(ctxOf(c.req), c.id, 'resize', { flavor });
+      const disk = c.body.resize['OS-DCF:diskConfig'];
+      await c.svc.engine.act(ctxOf(c.req), c.id, 'resize', { flavor, ...(disk !== undefined ? { auto_disk_config: disk === 'AUTO' } : {}) });
       return empty(202)(c);
     },
   },
