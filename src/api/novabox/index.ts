@@ -9,6 +9,7 @@ import { DRIVER_OPS, PUBLIC_ACTIONS } from '../../domain/actions.ts';
 import { registerClock } from './clock.ts';
 import { registerEvents } from './events.ts';
 import { registerMetrics } from './metrics.ts';
+import { registerDashboard } from './dashboard.ts';
 
 const faultSchema = {
   type: 'object',
@@ -26,6 +27,7 @@ const faultSchema = {
 
 export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services): Promise<void> {
   await registerMetrics(app, svc);
+  await registerDashboard(app, svc);
   await app.register(async (scope) => {
     scope.addHook('onRequest', requireAuth(svc));
     scope.addHook('preHandler', async (req) => {
