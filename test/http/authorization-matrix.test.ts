@@ -294,7 +294,7 @@ describe('authorization matrix', () => {
     tokens.revoked = await issue('demo', 'demo');
     assert.equal((await nb.app.inject({ method: 'DELETE', url: '/identity/v3/auth/tokens', headers: { 'x-auth-token': tokens.admin, 'x-subject-token': tokens.revoked } })).statusCode, 204);
     tokens.malformed = 'gAAAAABm-not-a-real-token_%00';
-    for (const p of ['admin', 'demo', 'alt_demo']) projects[p] = nb.services.identity.listProjects({ name: p, domain_id: 'default' })[0].id;
+    for (const p of ['admin', 'demo', 'alt_demo']) projects[p] = (await nb.services.identity.store.projectByName('default', p))!.id;
     const imgs = ok(await inject({ method: 'GET', url: '/image/v2/images', token: tokens.owner }), 'images');
     imageRef = imgs.images.find((i: { status: string }) => i.status === 'active').id;
     const roles = ok(await inject({ method: 'GET', url: '/identity/v3/roles', token: tokens.admin }), 'roles');
