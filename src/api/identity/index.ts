@@ -947,23 +947,24 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
     });
 
     // ---- grants: /{projects|domains}/{id}/{users|groups}/{actor}/roles[/{role}], /system/{users|groups}/{actor}/roles[/{role}] ----
-    type G = { Params: { tid: string; aid: string; rid: string } };
+    type G = { Params: { tid: string; uid?: string; gid?: string; rid: string } };
     const notAssigned = (rid: string, aid: string, target: string): ServiceError => serviceError(404, `Could not find role assignment with role: ${rid}, user or group: ${aid}, project, domain, or system: ${target}.`);
     const grantRoutes = (prefix: string, target_type: TargetType, actor_type: 'user' | 'group'): void => {
       const targetOf = (req: FastifyRequest<G>): string => (target_type === 'system' ? 'all' : req.params.tid);
+      const actorOf = (req: FastifyRequest<G>): string => (actor_type === 'user' ? req.params.uid : req.params.gid) as string;
       const checkParts = async (req: FastifyRequest<G>, withRole: boolean): Promise<void> => {
         if (target_type === 'project') await mustProject(req.params.tid);
         if (target_type === 'domain') await mustDomain(req.params.tid);
-        if (actor_type === 'user') await mustUser(req.params.aid);
-        else await mustGroup(req.params.aid);
+        if (actor_type === 'user') await mustUser(actorOf(req));
+        else await mustGroup(actorOf(req));
         if (withRole) await mustRole(req.params.rid);
       };
-      const path = `${prefix}/${actor_type}s/:aid/roles`;
+      const path = `${prefix}/${actor_type}s/:${actor_type === 'user' ? 'uid' : 'gid'}/roles`;
       const kind = target_type === 'system' ? `system_grants_for_${actor_type}` : 'grants';
       r.get<G>(path, on, async (req) => {
         requireReader(req, `list_${kind}`);
         await checkParts(req, false);
-        const ids = (await store.listAssignments({ actor_type, actor_id: req.params.aid, target_type, target_id: targetOf(req) })).map((a) => a.role_id);
+        const ids = (await store.listAssignments({ actor_type, actor_id: actorOf(req), target_type, target_id: targetOf(req) })).map((a) => a.role_id);
         const roles: Role[] = [];
         for (const id of ids) roles.push(await mustRole(id));
         return { roles: roles.map(roleView), links: listLinks(req) };
@@ -971,21 +972,21 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
       r.get<G>(`${path}/:rid`, on, async (req, reply) => {
         requireReader(req, target_type === 'system' ? `check_${kind}` : 'check_grant');
         await checkParts(req, true);
-        const found = (await store.listAssignments({ actor_type, actor_id: req.params.aid, role_id: req.params.rid, target_type, target_id: targetOf(req) })).length > 0;
-        if (!found) throw notAssigned(req.params.rid, req.params.aid, targetOf(req));
+        const found = (await store.listAssignments({ actor_type, actor_id: actorOf(req), role_id: req.params.rid, target_type, target_id: targetOf(req) })).length > 0;
+        if (!found) throw notAssigned(req.params.rid, actorOf(req), targetOf(req));
         return reply.code(204).send();
       });
       r.put<G>(`${path}/:rid`, on, async (req, reply) => {
         requireAdmin(req, target_type === 'system' ? `create_${kind}` : 'create_grant');
         await checkParts(req, true);
-        await model.write((s) => s.grant({ actor_type, actor_id: req.params.aid, role_id: req.params.rid, target_type, target_id: targetOf(req) }));
+        await model.write((s) => s.grant({ actor_type, actor_id: actorOf(req), role_id: req.params.rid, target_type, target_id: targetOf(req) }));
         return reply.code(204).send();
       });
       r.delete<G>(`${path}/:rid`, on, async (req, reply) => {
         requireAdmin(req, target_type === 'system' ? `revoke_${kind}` : 'revoke_grant');
         await checkParts(req, true);
-        const gone = await model.write((s) => s.ungrant({ actor_type, actor_id: req.params.aid, role_id: req.params.rid, target_type, target_id: targetOf(req) }));
-        if (!gone) throw notAssigned(req.params.rid, req.params.aid, targetOf(req));
+        const gone = await model.write((s) => s.ungrant({ actor_type, actor_id: actorOf(req), role_id: req.params.rid, target_type, target_id: targetOf(req) }));
+        if (!gone) throw notAssigned(req.params.rid, actorOf(req), targetOf(req));
         return reply.code(204).send();
       });
     };
