@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
+import { DbLocationError, parseDbLocation } from './store/location.ts';
 import { buildApp } from './api/app.ts';
 import type { ImagePort, TokenValidator } from './api/ports.ts';
 import { createIdentityModel, type IdentityModel } from './api/identity/model.ts';
@@ -23,6 +24,7 @@ import { Journal } from './engine/journal.ts';
 import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
+import { connectVolumesToCompute } from './engine/volume-nova.ts';
 
 export interface Services {
   config: Config;
@@ -54,13 +56,26 @@ export interface Services {
 export interface Novabox {
   app: FastifyInstance;
   services: Services;
+  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function createNovabox(config: Config, opts: { clock?: Clock } = {}): Promise<Novabox> {
+/**
+ * Builds everything; the engine (restart recovery, timers, leases) starts at once unless
+ * `start: false`, in which case the caller starts it with `start()` (the CLI binds its port first,
+ * so a second process that cannot bind never touches the first one's work).
+ */
+export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean } = {}): Promise<Novabox> {
   // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
-  const db = openDb(config.db);
+  const location = parseDbLocation(config.db);
+  if (location.kind === 'postgres') {
+    // The compute repositories and migrations run on PostgreSQL (src/store/migrations/postgres-compute.ts),
+    // but identity and image still keep their rows through the SQLite handle: refuse rather than half-work.
+    throw new DbLocationError(`--db ${location.url}: PostgreSQL is not available yet in this build (identity and image still need the SQLite store); use a SQLite file`);
+  }
+  const db = openDb(location.path);
   const sql = new SqliteSql(db);
   await migrateSql(sql, [...identityMigrations, ...imageMigrations]);
   const identity = createIdentityModel(new SqlIdentityStore(sql), config, clock);
@@ -78,6 +93,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
   await volumes.seed();
+  connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
     const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];
@@ -88,15 +104,24 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
-  await engine.start();
-  await volumes.start();
+  let started = false;
+  const start = async () => {
+    if (started) return;
+    started = true;
+    await engine.start();
+    await volumes.start();
+  };
+  if (opts.start !== false) await start();
   return {
     app,
     services,
+    start,
     async close() {
       await app.close();
-      await engine.stop();
-      await volumes.stop();
+      if (started) {
+        await engine.stop();
+        await volumes.stop();
+      }
       await images.settled();
       await services.notifier?.close();
       db.close();

@@ -187,6 +187,38 @@ export const FAMILIES: Record<string, Family> = {
   'GET /compute/v2.1/os-hypervisors/:id': adminOnly(), 'GET /compute/v2.1/os-hypervisors/:id/uptime': adminOnly(),
   'GET /compute/v2.1/os-hypervisors/:id/search': adminOnly(), 'GET /compute/v2.1/os-hypervisors/:id/servers': adminOnly(),
   'GET /compute/v2.1/os-migrations': adminOnly(),
+  // ---- issue 13: aggregates, hosts, usage, audit log, quota classes, external events, extensions, removed APIs
+  'GET /compute/v2': open(),
+  'GET /compute/v2.1/extensions': anyMember(), 'GET /compute/v2.1/extensions/:alias': anyMember(),
+  'GET /compute/v2.1/os-aggregates': adminOnly(), 'POST /compute/v2.1/os-aggregates': adminOnly().with({ body: () => ({ aggregate: { name: `a-${randomUUID()}` } }) }),
+  'GET /compute/v2.1/os-aggregates/:id': adminOnly(), 'DELETE /compute/v2.1/os-aggregates/:id': adminOnly(),
+  'PUT /compute/v2.1/os-aggregates/:id': adminOnly().with({ body: () => ({ aggregate: { name: `a-${randomUUID()}` } }) }),
+  'POST /compute/v2.1/os-aggregates/:id/action': adminOnly().with({ body: () => ({ set_metadata: { metadata: { k: 'v' } } }) }),
+  'POST /compute/v2.1/os-aggregates/:id/images': adminOnly().with({ mv: '2.81', body: () => ({ cache: [{ id: randomUUID() }] }) }),
+  'GET /compute/v2.1/os-hosts': adminOnly(), 'GET /compute/v2.1/os-hosts/:host': adminOnly(),
+  'PUT /compute/v2.1/os-hosts/:host': adminOnly().with({ body: () => ({ status: 'enable' }) }),
+  'GET /compute/v2.1/os-hosts/:host/reboot': adminOnly(), 'GET /compute/v2.1/os-hosts/:host/shutdown': adminOnly(), 'GET /compute/v2.1/os-hosts/:host/startup': adminOnly(),
+  'GET /compute/v2.1/os-simple-tenant-usage': adminOnly(), 'GET /compute/v2.1/os-simple-tenant-usage/:tenant_id': owned(403),
+  'GET /compute/v2.1/os-instance_usage_audit_log': adminOnly(), 'GET /compute/v2.1/os-instance_usage_audit_log/:before': adminOnly(),
+  'GET /compute/v2.1/os-quota-class-sets/:id': adminOnly(), 'PUT /compute/v2.1/os-quota-class-sets/:id': adminOnly().with({ body: () => ({ quota_class_set: { instances: -1 } }) }),
+  'POST /compute/v2.1/os-server-external-events': adminOnly().with({ body: () => ({ events: [{ name: 'network-changed', server_uuid: randomUUID() }] }), absent: true }),
+  'DELETE /compute/v2.1/os-agents/:id': gone(), 'DELETE /compute/v2.1/os-cells/:id': gone(),
+  'DELETE /compute/v2.1/os-floating-ip-dns/:domain': gone(), 'DELETE /compute/v2.1/os-floating-ip-dns/:domain/entries/:entry': gone(),
+  'DELETE /compute/v2.1/os-security-group-default-rules/:id': gone(), 'DELETE /compute/v2.1/servers/:server_id/consoles/:id': gone(),
+  'GET /compute/v2.1/os-agents': gone(), 'GET /compute/v2.1/os-cells': gone(), 'GET /compute/v2.1/os-cells/:id': gone(),
+  'GET /compute/v2.1/os-cells/:id/capacities': gone(), 'GET /compute/v2.1/os-cells/capacities': gone(), 'GET /compute/v2.1/os-cells/detail': gone(),
+  'GET /compute/v2.1/os-cells/info': gone(), 'GET /compute/v2.1/os-certificates/:id': gone(), 'GET /compute/v2.1/os-cloudpipe': gone(),
+  'GET /compute/v2.1/os-fixed-ips/:id': gone(), 'GET /compute/v2.1/os-floating-ip-dns': gone(),
+  'GET /compute/v2.1/os-floating-ip-dns/:domain/entries/:entry': gone(), 'GET /compute/v2.1/os-floating-ips-bulk': gone(),
+  'GET /compute/v2.1/os-floating-ips-bulk/:id': gone(), 'GET /compute/v2.1/os-fping': gone(), 'GET /compute/v2.1/os-fping/:id': gone(),
+  'GET /compute/v2.1/os-security-group-default-rules': gone(), 'GET /compute/v2.1/os-security-group-default-rules/:id': gone(),
+  'GET /compute/v2.1/servers/:server_id/consoles': gone(), 'GET /compute/v2.1/servers/:server_id/consoles/:id': gone(),
+  'POST /compute/v2.1/os-agents': gone(), 'POST /compute/v2.1/os-cells': gone(), 'POST /compute/v2.1/os-cells/sync_instances': gone(),
+  'POST /compute/v2.1/os-certificates': gone(), 'POST /compute/v2.1/os-cloudpipe': gone(), 'POST /compute/v2.1/os-fixed-ips/:id/action': gone(),
+  'POST /compute/v2.1/os-floating-ips-bulk': gone(), 'POST /compute/v2.1/os-security-group-default-rules': gone(),
+  'POST /compute/v2.1/servers/:server_id/consoles': gone(), 'PUT /compute/v2.1/os-agents/:id': gone(), 'PUT /compute/v2.1/os-cells/:id': gone(),
+  'PUT /compute/v2.1/os-cloudpipe/configure-project': gone(), 'PUT /compute/v2.1/os-floating-ip-dns/:domain': gone(),
+  'PUT /compute/v2.1/os-floating-ip-dns/:domain/entries/:entry': gone(), 'PUT /compute/v2.1/os-floating-ips-bulk/:id': gone(),
   'GET /compute/v2.1/os-tenant-networks': anyMember(), 'GET /compute/v2.1/os-tenant-networks/:network_id': anyMember(),
   'GET /compute/v2.1/os-networks': anyMember(), 'GET /compute/v2.1/os-networks/:id': anyMember(),
   'POST /compute/v2.1/os-networks': gone(), 'POST /compute/v2.1/os-networks/add': gone(),
@@ -438,7 +470,11 @@ describe('authorization matrix', () => {
       if (name === 'migration_id') return undefined;
     }
     if (path.includes('/os-keypairs/')) return fx.value('keypair');
-    if (path.includes('/os-quota-sets/')) return projects.demo;
+    if (path.includes('/os-quota-sets/') || path.includes('/os-simple-tenant-usage/')) return projects.demo;
+    if (path.includes('/os-hosts/')) return 'compute-0';
+    if (path.includes('/os-instance_usage_audit_log/')) return '2012-07-05 10:00:00';
+    if (path.includes('/os-quota-class-sets/')) return 'default';
+    if (path.includes('/extensions/')) return 'os-consoles';
     if (path.includes('/os-server-groups/')) return fx.value('group');
     if (path.includes('/os-services/')) return 'disable';
     if (path.includes('/os-security-groups/')) return fx.value('secgroup');
