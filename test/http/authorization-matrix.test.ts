@@ -173,7 +173,7 @@ export const FAMILIES: Record<string, Family> = {
   'GET /compute/v2.1/os-keypairs/:name': owned().with({ admin: 404 }), 'DELETE /compute/v2.1/os-keypairs/:name': owned().with({ admin: 404 }),
   'GET /compute/v2.1/os-quota-sets/:tenant_id': owned(403), 'GET /compute/v2.1/os-quota-sets/:tenant_id/detail': owned(403),
   'GET /compute/v2.1/os-quota-sets/:tenant_id/defaults': anyMember(),
-  'PUT /compute/v2.1/os-quota-sets/:tenant_id': adminOnly().with({ body: () => ({ quota_set: { instances: 20 } }) }), 'DELETE /compute/v2.1/os-quota-sets/:tenant_id': adminOnly(),
+  'PUT /compute/v2.1/os-quota-sets/:tenant_id': adminOnly().with({ body: () => ({ quota_set: { instances: -1 } }) }), 'DELETE /compute/v2.1/os-quota-sets/:tenant_id': adminOnly(),
   'POST /compute/v2.1/os-server-groups': anyMember().with({ body: () => ({ server_group: { name: 'g', policies: ['affinity'] } }) }),
   'GET /compute/v2.1/os-server-groups': anyMember(), 'GET /compute/v2.1/os-server-groups/:id': owned(), 'DELETE /compute/v2.1/os-server-groups/:id': owned(),
   'GET /compute/v2.1/os-services': adminOnly(), 'PUT /compute/v2.1/os-services/:action': adminOnly().with({ body: () => ({ host: 'compute-0', binary: 'nova-compute' }) }),
@@ -307,6 +307,49 @@ Object.assign(FAMILIES, {
   'GET /volume/v3/attachments/:id': owned().with({ absent: true, headers: V327 }), 'PUT /volume/v3/attachments/:id': owned().with({ absent: true, headers: V327, body: () => ({ attachment: { connector: {} } }) }),
   'DELETE /volume/v3/attachments/:id': owned().with({ absent: true, headers: V327 }),
   'POST /volume/v3/attachments/:id/action': owned().with({ absent: true, headers: { 'openstack-api-version': 'volume 3.44' }, body: () => ({ 'os-complete': null }) }),
+});
+
+// Removed compute APIs (nova-network, cells v1, agents, certificates, …): 410 for every caller.
+for (const k of [
+  'GET /os-agents', 'POST /os-agents', 'PUT /os-agents/:id', 'DELETE /os-agents/:id', 'GET /os-cells', 'POST /os-cells', 'GET /os-cells/capacities',
+  'GET /os-cells/detail', 'GET /os-cells/info', 'POST /os-cells/sync_instances', 'GET /os-cells/:id', 'PUT /os-cells/:id', 'DELETE /os-cells/:id',
+  'GET /os-cells/:id/capacities', 'POST /os-certificates', 'GET /os-certificates/:id', 'GET /os-cloudpipe', 'POST /os-cloudpipe',
+  'PUT /os-cloudpipe/configure-project', 'GET /os-fping', 'GET /os-fping/:id', 'GET /os-fixed-ips/:id', 'POST /os-fixed-ips/:id/action',
+  'GET /os-floating-ip-dns', 'PUT /os-floating-ip-dns/:domain', 'DELETE /os-floating-ip-dns/:domain', 'GET /os-floating-ip-dns/:domain/entries/:entry',
+  'PUT /os-floating-ip-dns/:domain/entries/:entry', 'DELETE /os-floating-ip-dns/:domain/entries/:entry', 'GET /os-floating-ips-bulk',
+  'POST /os-floating-ips-bulk', 'GET /os-floating-ips-bulk/:id', 'PUT /os-floating-ips-bulk/:id', 'GET /os-security-group-default-rules',
+  'POST /os-security-group-default-rules', 'GET /os-security-group-default-rules/:id', 'DELETE /os-security-group-default-rules/:id',
+  'GET /servers/:server_id/consoles', 'POST /servers/:server_id/consoles', 'GET /servers/:server_id/consoles/:id', 'DELETE /servers/:server_id/consoles/:id',
+]) FAMILIES[k.replace(' ', ' /compute/v2.1')] = gone();
+Object.assign(FAMILIES, {
+  'GET /compute/v2': open(), 'GET /compute/v2.1/extensions': anyMember(), 'GET /compute/v2.1/extensions/:alias': anyMember().with({ absent: true }),
+  'GET /compute/v2.1/os-aggregates': adminOnly(), 'POST /compute/v2.1/os-aggregates': adminOnly().with({ body: () => ({ aggregate: { name: `a-${randomUUID()}` } }) }),
+  'GET /compute/v2.1/os-aggregates/:id': adminOnly().with({ absent: true }), 'PUT /compute/v2.1/os-aggregates/:id': adminOnly().with({ absent: true, body: () => ({ aggregate: { name: 'n' } }) }),
+  'DELETE /compute/v2.1/os-aggregates/:id': adminOnly().with({ absent: true }),
+  'POST /compute/v2.1/os-aggregates/:id/action': adminOnly().with({ absent: true, body: () => ({ add_host: { host: 'compute-0' } }) }),
+  'POST /compute/v2.1/os-aggregates/:id/images': adminOnly().with({ absent: true, mv: '2.81', body: () => ({ cache: [{ id: randomUUID() }] }) }),
+  'GET /compute/v2.1/os-hosts': adminOnly(), 'GET /compute/v2.1/os-hosts/:host': adminOnly(), 'PUT /compute/v2.1/os-hosts/:host': adminOnly().with({ body: () => ({ status: 'enable' }) }),
+  'GET /compute/v2.1/os-hosts/:host/reboot': adminOnly().with({ absent: true }), 'GET /compute/v2.1/os-hosts/:host/shutdown': adminOnly().with({ absent: true }),
+  'GET /compute/v2.1/os-hosts/:host/startup': adminOnly().with({ absent: true }),
+  'GET /compute/v2.1/os-simple-tenant-usage': adminOnly(), 'GET /compute/v2.1/os-simple-tenant-usage/:tenant_id': owned(403),
+  'GET /compute/v2.1/os-instance_usage_audit_log': adminOnly(), 'GET /compute/v2.1/os-instance_usage_audit_log/:before': adminOnly().with({ absent: true }),
+  'GET /compute/v2.1/os-quota-class-sets/:id': adminOnly(), 'PUT /compute/v2.1/os-quota-class-sets/:id': adminOnly().with({ body: () => ({ quota_class_set: { instances: -1 } }) }),
+  'POST /compute/v2.1/os-server-external-events': adminOnly().with({ absent: true, body: () => ({ events: [{ name: 'network-changed', server_uuid: randomUUID() }] }) }),
+  'GET /compute/v2.1/servers/:server_id/os-volume_attachments': owned(),
+  'GET /compute/v2.1/servers/:server_id/os-volume_attachments/:volume_id': owned().with({ absent: true }),
+  'POST /compute/v2.1/servers/:server_id/os-volume_attachments': owned().with({ absent: true, body: () => ({ volumeAttachment: { volumeId: randomUUID() } }) }),
+  // Swapping a volume is an admin's (and Cinder's) call; the server is looked up first.
+  'PUT /compute/v2.1/servers/:server_id/os-volume_attachments/:volume_id': adminOnlyAfterLookup().with({ absent: true, body: () => ({ volumeAttachment: { volumeId: randomUUID() } }) }),
+  'DELETE /compute/v2.1/servers/:server_id/os-volume_attachments/:volume_id': owned().with({ absent: true }),
+  // The deprecated volume and snapshot proxies (to 2.35).
+  'GET /compute/v2.1/os-volumes': anyMember(), 'GET /compute/v2.1/os-volumes/detail': anyMember(), 'POST /compute/v2.1/os-volumes': anyMember(),
+  'GET /compute/v2.1/os-volumes/:id': owned().with({ absent: true }), 'DELETE /compute/v2.1/os-volumes/:id': owned().with({ absent: true }),
+  'GET /compute/v2.1/os-snapshots': anyMember(), 'GET /compute/v2.1/os-snapshots/detail': anyMember(), 'POST /compute/v2.1/os-snapshots': anyMember(),
+  'GET /compute/v2.1/os-snapshots/:id': owned().with({ absent: true }), 'DELETE /compute/v2.1/os-snapshots/:id': owned().with({ absent: true }),
+  // Prometheus metrics and the dashboard: open on loopback (app.inject comes from 127.0.0.1).
+  'GET /metrics': open(), 'GET /dashboard/': open(), 'GET /dashboard/*': open().with({ stream: true }),
+  'GET /dashboard/api/summary': open(), 'GET /dashboard/api/servers': open(), 'GET /dashboard/api/servers/:id/timeline': open().with({ absent: true }),
+  'GET /dashboard/api/events': open().with({ stream: true }),
 });
 
 /** A route's family key: compute routes without their `/{project_id}` segment. */
@@ -459,7 +502,9 @@ describe('authorization matrix', () => {
       if (name === 'member') return projects.alt_demo;
     }
     if (path.startsWith('/novabox/')) return name === 'name' ? 'compute-0' : fx.value('server');
-    if (name === 'project_id' || name === 'target') return projects.demo;
+    if (name === 'project_id' || name === 'target' || name === 'tenant_id') return projects.demo;
+    if (name === 'host') return 'compute-0';
+    if (path.includes('/os-quota-class-sets/')) return 'default';
     if (path.startsWith('/volume/') && name === 'key') return 'key';
     if (path.includes('/servers/') || path.includes('/os-volumes_boot/')) {
       if (name === 'id' || name === 'server_id') return fx.value('server');
@@ -546,6 +591,7 @@ describe('authorization matrix', () => {
       };
       // Refusals first (they change nothing), then the callers who may; a mutating call gets
       // fresh fixtures for each caller who may make it.
+      if (f.stream && f.open) continue; // an open stream never ends: only its presence is checked
       for (const who of BAD) await attempt(who);
       if (f.stream) continue;
       await attempt('other');
