@@ -24,12 +24,22 @@ program
     };
     const config = loadConfig(overrides);
     const started = Date.now();
-    const nb = await createNovabox(config);
+    const nb = await createNovabox(config, { start: false });
     const loopback = /^(127\.|::1$|localhost$)/.test(config.host);
     if (!loopback && config.seed.users.some((u) => u.password === DEFAULT_PASSWORD)) {
       console.warn(`WARNING: listening on ${config.host} with the default password '${DEFAULT_PASSWORD}' for seeded users; set NOVABOX_<USER>_PASSWORD or a config file`);
     }
-    await nb.app.listen({ host: config.host, port: config.port });
+    // Bind first: a second novabox that cannot have the port stops here, before its restart
+    // recovery could touch the tasks of the one already running on the same database.
+    try {
+      await nb.app.listen({ host: config.host, port: config.port });
+    } catch (err) {
+      await nb.close().catch(() => undefined);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new Error(`novabox: ${config.host}:${config.port} is already in use (another novabox?); nothing was started or changed`);
+      throw err;
+    }
+    await nb.start();
     const addr = nb.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     if (config.port === 0) config.port = port;

@@ -2,6 +2,7 @@
 // Validated once at start; everything else reads the frozen result.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseDbLocation } from './store/location.ts';
 
 export interface HostConfig {
   name: string;
@@ -38,6 +39,12 @@ export interface Config {
   /** Token lifetime in seconds. */
   token_ttl: number;
   hosts: HostConfig[];
+  /** Placement inventory of every host (Nova's initial_*_allocation_ratio, reserved_host_*). */
+  cpu_allocation_ratio: number;
+  ram_allocation_ratio: number;
+  disk_allocation_ratio: number;
+  reserved_host_memory_mb: number;
+  reserved_host_disk_mb: number;
   quota_defaults: Record<string, number>;
   seed: {
     domain: string;
@@ -49,6 +56,11 @@ export interface Config {
   clock: 'system' | 'manual';
   /** AMQP URL to publish Nova's versioned notifications to; null = off. */
   notifications: string | null;
+  /**
+   * How long (wall-clock ms) a process's claim on a durable task holds without renewal: after a
+   * crash, other processes on the same database take its tasks over once this has passed.
+   */
+  task_lease_ms: number;
 }
 
 export const DEFAULT_PASSWORD = 'secret';
@@ -70,6 +82,11 @@ export function defaultConfig(): Config {
       { name: 'compute-0', availability_zone: 'nova', vcpus: 64, memory_mb: 262144, local_gb: 4096 },
       { name: 'compute-1', availability_zone: 'nova', vcpus: 64, memory_mb: 262144, local_gb: 4096 },
     ],
+    cpu_allocation_ratio: 4.0,
+    ram_allocation_ratio: 1.0,
+    disk_allocation_ratio: 1.0,
+    reserved_host_memory_mb: 512,
+    reserved_host_disk_mb: 0,
     quota_defaults: {
       instances: 10, cores: 20, ram: 51200, key_pairs: 100, server_groups: 10, server_group_members: 10,
       metadata_items: 128, injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255,
@@ -86,6 +103,7 @@ export function defaultConfig(): Config {
     log_level: 'warn',
     clock: 'system',
     notifications: null,
+    task_lease_ms: 5000,
   };
 }
 
@@ -114,6 +132,7 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (env.NOVABOX_PUBLIC_URL) cfg.public_url = env.NOVABOX_PUBLIC_URL;
   if (env.NOVABOX_CLOCK) cfg.clock = env.NOVABOX_CLOCK as Config['clock'];
   if (env.NOVABOX_NOTIFICATIONS) cfg.notifications = env.NOVABOX_NOTIFICATIONS;
+  if (env.NOVABOX_TASK_LEASE_MS) cfg.task_lease_ms = num('NOVABOX_TASK_LEASE_MS', env.NOVABOX_TASK_LEASE_MS, 100);
   for (const u of cfg.seed.users) {
     const p = env[`NOVABOX_${u.name.toUpperCase()}_PASSWORD`];
     if (p) u.password = p;
@@ -125,9 +144,16 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   cfg.max_limit = num('max_limit', cfg.max_limit, 1);
   cfg.reclaim_instance_interval = num('reclaim_instance_interval', cfg.reclaim_instance_interval, 0);
   cfg.shelved_offload_time = num('shelved_offload_time', cfg.shelved_offload_time, -1);
+  cfg.task_lease_ms = num('task_lease_ms', cfg.task_lease_ms, 100);
   if (cfg.clock !== 'system' && cfg.clock !== 'manual') throw new ConfigError(`clock must be 'system' or 'manual', got ${String(cfg.clock)}`);
   if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);
   if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');
+  for (const k of ['cpu_allocation_ratio', 'ram_allocation_ratio', 'disk_allocation_ratio', 'reserved_host_memory_mb', 'reserved_host_disk_mb'] as const) cfg[k] = num(k, cfg[k], 0);
+  try {
+    parseDbLocation(String(cfg.db));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   return cfg;
 }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
+import { DbLocationError, parseDbLocation } from './store/location.ts';
 import { buildApp } from './api/app.ts';
 import type { ImagePort, TokenValidator } from './api/ports.ts';
 import { createIdentityModel, type IdentityModel } from './api/identity/model.ts';
@@ -10,7 +11,12 @@ import { createImageModel, type ImageModel } from './api/image/model.ts';
 import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
-import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { SqliteSql, migrateSql, type SqlDatabase } from './store/sql.ts';
+import { identityMigrations } from './store/identity/schema.ts';
+import { imageMigrations } from './store/image/schema.ts';
+import { SqlImageStore } from './store/image/repository.ts';
+import { SqlIdentityStore } from './store/identity/repository.ts';
+import { catalogSeed } from './api/identity/index.ts';
 import { NetworkService } from './api/network/service.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
@@ -18,6 +24,7 @@ import { Journal } from './engine/journal.ts';
 import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
+import { connectVolumesToCompute } from './engine/volume-nova.ts';
 
 export interface Services {
   config: Config;
@@ -49,29 +56,44 @@ export interface Services {
 export interface Novabox {
   app: FastifyInstance;
   services: Services;
+  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function createNovabox(config: Config, opts: { clock?: Clock } = {}): Promise<Novabox> {
+/**
+ * Builds everything; the engine (restart recovery, timers, leases) starts at once unless
+ * `start: false`, in which case the caller starts it with `start()` (the CLI binds its port first,
+ * so a second process that cannot bind never touches the first one's work).
+ */
+export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean } = {}): Promise<Novabox> {
   // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
-  const db = openDb(config.db);
+  const location = parseDbLocation(config.db);
+  if (location.kind === 'postgres') {
+    // The compute repositories and migrations run on PostgreSQL (src/store/migrations/postgres-compute.ts),
+    // but identity and image still keep their rows through the SQLite handle: refuse rather than half-work.
+    throw new DbLocationError(`--db ${location.url}: PostgreSQL is not available yet in this build (identity and image still need the SQLite store); use a SQLite file`);
+  }
+  const db = openDb(location.path);
   const sql = new SqliteSql(db);
-  const identity = createIdentityModel(db, config, clock);
-  const images = createImageModel(db, config, clock);
+  await migrateSql(sql, [...identityMigrations, ...imageMigrations]);
+  const identity = createIdentityModel(new SqlIdentityStore(sql), config, clock);
+  const images = createImageModel(new SqlImageStore(sql), config, clock);
   const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
   const infra = await openInfraRepositories(sql);
   const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
-  await identity.seed();
-  await images.seed();
+  await identity.seed(catalogSeed(config));
+  await images.seed((await identity.store.projectByName('default', 'admin'))?.id ?? null);
   await engine.seed();
   const network = new NetworkService(sql, clock, config);
   await network.migrate();
   await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
   await volumes.seed();
+  connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
     const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];
@@ -82,15 +104,25 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
   const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
-  await engine.start();
-  await volumes.start();
+  let started = false;
+  const start = async () => {
+    if (started) return;
+    started = true;
+    await engine.start();
+    await volumes.start();
+  };
+  if (opts.start !== false) await start();
   return {
     app,
     services,
+    start,
     async close() {
       await app.close();
-      await engine.stop();
-      await volumes.stop();
+      if (started) {
+        await engine.stop();
+        await volumes.stop();
+      }
+      await images.settled();
       await services.notifier?.close();
       db.close();
     },
@@ -99,10 +131,10 @@ export async function createNovabox(config: Config, opts: { clock?: Clock } = {}
 
 /** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */
 async function seedNetwork(network: NetworkService, identity: IdentityModel, config: Config): Promise<void> {
-  const project = (name: string | undefined) => (name ? identity.listProjects({ name, domain_id: 'default' })[0]?.id : undefined);
+  const project = async (name: string | undefined) => (name ? (await identity.store.projectByName('default', name))?.id : undefined);
   const adminUser = config.seed.users.find((u) => u.roles.includes('admin'));
-  const admin = project(adminUser?.project) ?? project(config.seed.projects[0]);
+  const admin = (await project(adminUser?.project)) ?? (await project(config.seed.projects[0]));
   if (!admin) return;
-  const demo = project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project)) ?? admin;
+  const demo = (await project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project))) ?? admin;
   await network.seed(admin, demo);
 }

@@ -18,6 +18,8 @@ import { listAggregates } from '../store/compute/aggregates.ts';
 import type { InfraRepositories } from '../store/compute/infra.ts';
 import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
+import { Leases } from './leases.ts';
+import { newLeaseOwner } from '../store/lease-owner.ts';
 import { recoverAll } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
 
@@ -80,6 +82,7 @@ export class ComputeEngine {
   readonly transitions: Transitions;
   readonly scheduling: Scheduling;
   readonly quotas: Quotas;
+  readonly leases: Leases;
   /** Committed lifecycle changes and instance actions, for logs, event streams and metrics. */
   readonly events = new EngineEvents();
 
@@ -89,9 +92,17 @@ export class ComputeEngine {
     this.clock = deps.clock;
     this.config = deps.config;
     this.images = deps.images;
-    this.scheduling = new Scheduling(deps.store, deps.infra ? (q) => listAggregates(q ?? deps.store.sql) : undefined);
+    const c = deps.config;
+    this.scheduling = deps.infra
+      ? new Scheduling(deps.store, (q) => listAggregates(q ?? deps.store.sql), {
+        hosts: c.hosts, sql: deps.store.sql,
+        capacity: { cpu_allocation_ratio: c.cpu_allocation_ratio, ram_allocation_ratio: c.ram_allocation_ratio, disk_allocation_ratio: c.disk_allocation_ratio, reserved_host_memory_mb: c.reserved_host_memory_mb, reserved_host_disk_mb: c.reserved_host_disk_mb },
+      })
+      : new Scheduling(deps.store);
     this.quotas = new Quotas(deps.config, deps.store, deps.store.sql, deps.infra !== undefined);
     this.transitions = new Transitions(this);
+    deps.store.lease = { owner: newLeaseOwner(), ms: deps.config.task_lease_ms };
+    this.leases = new Leases(deps.store, () => this.beat());
   }
 
   /** Idempotent first-start data: devstack's flavors and the configured compute hosts. */
@@ -107,13 +118,30 @@ export class ComputeEngine {
     }
   }
 
+  /**
+   * Recovery touches only tasks no live process holds (free, expired, or of a process on this
+   * machine that is gone); then the timers run and the leases are renewed.
+   */
   async start(): Promise<void> {
+    await this.leases.reapDead();
     await recoverAll(this);
+    this.leases.start();
     this.transitions.start();
   }
 
   async stop(): Promise<void> {
     await this.transitions.stop();
+    await this.leases.stop();
+  }
+
+  /** The lease beat: wake tasks parked for hosts that are up (here or in another process), then look for due work. */
+  private async beat(): Promise<void> {
+    // Hosts may have been changed by another process: read them afresh at every beat.
+    this.scheduling.invalidate();
+    for (const h of await this.scheduling.hosts()) {
+      if (h.up && !h.forced_down) await this.store.unparkHost(h.name);
+    }
+    this.transitions.kick();
   }
 
   /** Run every transition due now (tests and instant mode use it to reach a stable state). */
@@ -167,6 +195,7 @@ export class ComputeEngine {
     const next = { ...h, ...change, updated_at: this.clock.now() };
     await this.store.upsertHost(next);
     this.scheduling.invalidate();
+    if (next.up && !next.forced_down) await this.store.unparkHost(name);
     this.transitions.kick();
     return next;
   }
@@ -406,7 +435,7 @@ export class ComputeEngine {
           if (requested === s.host) throw new BadRequest('Cannot migrate to the host where the server exists.');
           if (!(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
         }
-        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested }, tx);
+        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested, server: s, flavor: patch.new_flavor ?? s.flavor }, tx);
         return { patch, context: { target_host: target, source_host: s.host } };
       }
       case 'confirmResize':
@@ -421,7 +450,7 @@ export class ComputeEngine {
         const requested = (p.host as string | null | undefined) ?? null;
         if (requested && requested === s.host) throw new BadRequest(`Unable to migrate instance (${s.uuid}) to current host (${s.host}).`);
         if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
-        const target = await this.pickHost({ exclude: s.host, requested }, tx);
+        const target = await this.pickHost({ exclude: s.host, requested, server: s }, tx);
         return { context: { target_host: target, source_host: s.host } };
       }
       case 'evacuate': {
@@ -429,7 +458,7 @@ export class ComputeEngine {
         const requested = (p.host as string | null | undefined) ?? null;
         if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new NotFound(`Compute host ${requested} not found.`);
         if (requested && requested === s.host) throw new BadRequest("The target host can't be the same one.");
-        const target = await this.pickHost({ exclude: s.host, requested }, tx);
+        const target = await this.pickHost({ exclude: s.host, requested, server: s }, tx);
         const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
         return { context: { target_host: target, source_host: s.host }, outcome: { admin_pass } };
       }
@@ -567,6 +596,36 @@ export class ComputeEngine {
       if (!vm_states.includes(s.vm_state)) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
       if (s.task_state !== null) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in task_state ${s.task_state}`);
       await tx.updateServer(s.id, change(s), this.clock.now());
+      return (await tx.getServerById(s.id))!;
+    });
+  }
+
+  /**
+   * Volume attach, detach and swap (nova/compute/api.py): the lock and the vm_states checked as
+   * check_instance_lock/check_instance_state do (task_state must be null), the instance action
+   * recorded, and the block device mappings replaced by `change`, in one unit of work. With no
+   * `ctx` (the volume engine reporting a finished detach) only the mappings change.
+   */
+  async changeBlockDevices(
+    ctx: RequestContext | null, uuid: string, what: string, vm_states: VmState[] | 'any',
+    change: (s: ServerRecord) => ServerRecord['block_device_mapping'],
+  ): Promise<ServerRecord> {
+    return this.store.transaction(async (tx) => {
+      const now = this.clock.now();
+      if (!ctx) {
+        const s = await tx.getServerForUpdate(uuid);
+        if (!s) throw new NotFound(`Instance ${uuid} could not be found.`);
+        await tx.updateServer(s.id, { block_device_mapping: change(s) }, now);
+        return (await tx.getServerById(s.id))!;
+      }
+      const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+      if (!allows('member', ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage(`os_compute_api:os-volumes-attachments:${what}`));
+      if (s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
+      if (vm_states !== 'any' && !vm_states.includes(s.vm_state)) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
+      if (vm_states !== 'any' && s.task_state !== null) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in task_state ${s.task_state}`);
+      const bdms = change(s);
+      await tx.insertAction({ server_uuid: uuid, action: what, request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, start_time: now, finish_time: now, message: null, updated_at: now });
+      await tx.updateServer(s.id, { block_device_mapping: bdms }, now);
       return (await tx.getServerById(s.id))!;
     });
   }

@@ -43,14 +43,22 @@ export function recoveryFor(s: Pick<ServerRecord, 'vm_state' | 'task_state' | 'p
   return { kind: 'resume' };
 }
 
+/** A task no live process holds: free, or its holder's lease expired (or was released). */
+export function orphaned(t: TaskRow, wallNow: number): boolean {
+  return !t.owner || (t.lease_until ?? 0) <= wallNow;
+}
+
 export async function recoverAll(engine: ComputeEngine): Promise<void> {
-  const tasks = await engine.store.allTasks();
+  const tasks = (await engine.store.allTasks()).filter((t) => orphaned(t, Date.now()));
   for (const t of tasks) await recoverOne(engine, t);
 }
 
 async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
   let image: string | undefined;
   await engine.store.transaction(async (tx) => {
+    // Another process may have taken the task over since it was listed.
+    const cur = await tx.getTask(t.server_id);
+    if (!cur || cur.owner !== t.owner || !orphaned(cur, Date.now())) return;
     const s = await tx.getServerById(t.server_id);
     if (!s) return tx.deleteTask(t.server_id);
     const r = recoveryFor(s);

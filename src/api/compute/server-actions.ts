@@ -1,5 +1,6 @@
 // POST /servers/{id}/action: one handler per body key, Nova's codes, headers and bodies.
 // Order as Nova: body shape → known action at this microversion → schema (400) → engine (404, 403, 409).
+import { snapshotVolumeBacked } from './resources/volumes.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
 import { publicUrl } from '../../config.ts';
@@ -271,7 +272,8 @@ const HANDLERS: Record<string, ActionHandler> = {
     async run(c) {
       validateBody(S.createImageSchema, c.body);
       const b = c.body.createImage as Body;
-      const out = await c.svc.engine.act(ctxOf(c.req), c.id, 'createImage', { name: b.name, metadata: b.metadata ?? {} });
+      // A volume-backed server is snapshotted in Cinder, as Nova's snapshot_volume_backed does.
+      const out = (await snapshotVolumeBacked(c.svc, ctxOf(c.req), c.id, b.name, b.metadata ?? {})) ?? (await c.svc.engine.act(ctxOf(c.req), c.id, 'createImage', { name: b.name, metadata: b.metadata ?? {} }));
       if (atLeast(c.req.microversion, 45)) return c.reply.code(202).send({ image_id: out.image_id });
       c.reply.header('location', `${publicUrl(c.svc.config)}/image/v2/images/${out.image_id}`);
       return c.reply.code(202).send();

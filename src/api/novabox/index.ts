@@ -30,7 +30,8 @@ export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services):
   await registerDashboard(app, svc);
   await app.register(async (scope) => {
     scope.addHook('onRequest', requireAuth(svc));
-    scope.addHook('preHandler', async (req) => {
+    // Admin check before the body is validated: a member learns nothing from a schema error.
+    scope.addHook('onRequest', async (req) => {
       if (!isAdmin(req.auth!)) throw new Forbidden('Only administrators may use the novabox admin API.');
     });
 

@@ -11,6 +11,7 @@ import { registerTenantNetworks } from './tenant-networks.ts';
 import { registerServerSubResources } from './server-sub.ts';
 import { registerImages } from './images.ts';
 import { registerSecurityGroups } from './security-groups.ts';
+import { registerVolumes } from './volumes.ts';
 import { registerExtensions } from './extensions.ts';
 import { registerRemoved } from './removed.ts';
 import { registerAggregates } from './aggregates.ts';
@@ -30,6 +31,7 @@ export async function registerComputeResources(scope: FastifyInstance, svc: Serv
   registerServerSubResources(scope, svc);
   registerImages(scope, svc);
   registerSecurityGroups(scope, svc);
+  registerVolumes(scope, svc);
   registerExtensions(scope, svc);
   registerRemoved(scope, svc);
   registerAggregates(scope, svc);
