@@ -30,8 +30,9 @@ const USAGE = `usage: npm run conformance -- [--tier T[,T…]] [--list FILE] [--
   --timeout SECONDS  stop tempest after this long (default 1200)
   --fixed-network N  [compute] fixed_network_name (default for tier1 and --regex: private, novabox's
                      shared network, which tempest resolves with an admin GET /os-networks, so the two
-                     filter-by-IP tests run; for tier2 and tier3 empty as in TEMPEST-CONFIG.md, because
-                     Nova serves os-networks only up to 2.35 and their 2.36+ classes would look it up)
+                     filter-by-IP tests run; for tier3 too when neutron is in the catalog (tempest then
+                     asks neutron); for tier2 empty as in TEMPEST-CONFIG.md, because Nova serves
+                     os-networks only up to 2.35 and its 2.36+ classes would look it up there)
   --no-install       do not apt-get install missing Debian packages`;
 
 interface Run { name: string; list?: string; regex?: string; tier3Features: boolean }
@@ -202,7 +203,8 @@ async function runOne(run: Run, opt: Options): Promise<{ summary: Summary | null
     // tier1's filter-by-IP tests need fixed_network_name; tempest resolves it through os-networks,
     // which Nova serves only up to 2.35, so the later tiers' 2.36+ classes leave it empty (as
     // TEMPEST-CONFIG.md does) unless --fixed-network says otherwise.
-    const fixedNetworkName = opt.fixedNetwork ?? (run.name === 'tier1' || run.name === 'regex' ? 'private' : '');
+    // With neutron in the catalog tempest resolves the name through neutron instead, at any microversion.
+    const fixedNetworkName = opt.fixedNetwork ?? (run.name === 'tier1' || run.name === 'regex' || (run.tier3Features && services.neutron) ? 'private' : '');
     writeWorkspace(ws, { workspace: ws, identityV3, ...facts, admin, fixedNetworkName, services, tier3Features: run.tier3Features, overrides: opt.overrides }, accounts);
 
     const args = concurrency === 1 ? ['--serial'] : ['--concurrency', String(concurrency)];
