@@ -11,8 +11,14 @@ import { createImageModel, type ImageModel } from './api/image/model.ts';
 import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
-import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { SqliteSql, migrateSql, type SqlDatabase } from './store/sql.ts';
+import { identityMigrations } from './store/identity/schema.ts';
+import { imageMigrations } from './store/image/schema.ts';
+import { SqlImageStore } from './store/image/repository.ts';
+import { SqlIdentityStore } from './store/identity/repository.ts';
+import { catalogSeed } from './api/identity/index.ts';
 import { NetworkService } from './api/network/service.ts';
+import { connectNovaToNeutron } from './api/compute/server-network.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
 import { Journal } from './engine/journal.ts';
@@ -72,15 +78,16 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   }
   const db = openDb(location.path);
   const sql = new SqliteSql(db);
-  const identity = createIdentityModel(db, config, clock);
-  const images = createImageModel(db, config, clock);
+  await migrateSql(sql, [...identityMigrations, ...imageMigrations]);
+  const identity = createIdentityModel(new SqlIdentityStore(sql), config, clock);
+  const images = createImageModel(new SqlImageStore(sql), config, clock);
   const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });
   const infra = await openInfraRepositories(sql);
   const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
-  await identity.seed();
-  await images.seed();
+  await identity.seed(catalogSeed(config));
+  await images.seed((await identity.store.projectByName('default', 'admin'))?.id ?? null);
   await engine.seed();
   const network = new NetworkService(sql, clock, config);
   await network.migrate();
@@ -96,6 +103,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
   const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
+  connectNovaToNeutron(services);
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   let started = false;
@@ -116,6 +124,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
         await engine.stop();
         await volumes.stop();
       }
+      await images.settled();
       await services.notifier?.close();
       db.close();
     },
@@ -124,10 +133,10 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
 
 /** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */
 async function seedNetwork(network: NetworkService, identity: IdentityModel, config: Config): Promise<void> {
-  const project = (name: string | undefined) => (name ? identity.listProjects({ name, domain_id: 'default' })[0]?.id : undefined);
+  const project = async (name: string | undefined) => (name ? (await identity.store.projectByName('default', name))?.id : undefined);
   const adminUser = config.seed.users.find((u) => u.roles.includes('admin'));
-  const admin = project(adminUser?.project) ?? project(config.seed.projects[0]);
+  const admin = (await project(adminUser?.project)) ?? (await project(config.seed.projects[0]));
   if (!admin) return;
-  const demo = project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project)) ?? admin;
+  const demo = (await project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project))) ?? admin;
   await network.seed(admin, demo);
 }

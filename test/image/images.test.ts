@@ -341,8 +341,8 @@ describe('image service', () => {
   test('a reader may list and show but not create, change or delete', async () => {
     const ids = nb.services.identity;
     const user = await ids.createUser({ name: 'reader-user', domain_id: 'default', password: 'pw' });
-    const reader = ids.listRoles({ name: 'reader' })[0];
-    ids.grant({ user_id: user.id, role_id: reader.id, target_type: 'project', target_id: nb.projectId('demo') });
+    const reader = (await ids.store.roleByName('reader'))!;
+    await ids.write((s) => s.grant({ actor_type: 'user', actor_id: user.id, role_id: reader.id, target_type: 'project', target_id: nb.projectId('demo') }));
     const tok = await nb.app.inject({
       method: 'POST', url: '/identity/v3/auth/tokens',
       payload: { auth: { identity: { methods: ['password'], password: { user: { id: user.id, password: 'pw' } } }, scope: { project: { id: nb.projectId('demo') } } } },
@@ -389,5 +389,14 @@ describe('image service', () => {
     assert.equal((await call('demo', 'GET', `/v2/images/${id}/file`)).statusCode, 403);
     assert.equal((await call('admin', 'POST', `/v2/images/${id}/actions/reactivate`)).statusCode, 204);
     assert.equal((await call('demo', 'GET', `/v2/images/${id}`)).json().status, 'active');
+  });
+
+  test('the draft-4 patch form (what tempest sends: {"replace": "/name", "value": …}) works like op/path', async () => {
+    const img = await create('demo', { name: 'd4', disk_format: 'raw', container_format: 'bare' });
+    const res = await patch('demo', img.id, [{ replace: '/name', value: 'renamed' }, { add: '/hw_rescue_device', value: 'disk' }], 'application/openstack-images-v2.0-json-patch');
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().name, 'renamed');
+    assert.equal(res.json().hw_rescue_device, 'disk');
+    assert.equal((await patch('demo', img.id, [{ remove: '/hw_rescue_device' }])).json().hw_rescue_device, undefined);
   });
 });

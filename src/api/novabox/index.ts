@@ -6,6 +6,7 @@ import { requireAuth } from '../auth.ts';
 import { Forbidden } from '../../domain/errors.ts';
 import { isAdmin } from '../../domain/policy.ts';
 import { DRIVER_OPS, PUBLIC_ACTIONS } from '../../domain/actions.ts';
+import { BLOCK_OPS, VOLUME_ACTION_NAMES } from '../../domain/volume/actions.ts';
 import { registerClock } from './clock.ts';
 import { registerEvents } from './events.ts';
 import { registerMetrics } from './metrics.ts';
@@ -16,8 +17,9 @@ const faultSchema = {
   required: ['action', 'op'],
   additionalProperties: false,
   properties: {
-    action: { type: 'string', enum: [...PUBLIC_ACTIONS, '*'] },
-    op: { type: 'string', enum: [...Object.keys(DRIVER_OPS), '*'] },
+    // Server actions and driver ops, and the volume engine's (its tasks are named after the volume action table's rows).
+    action: { type: 'string', enum: [...new Set([...PUBLIC_ACTIONS, ...VOLUME_ACTION_NAMES, 'create_snapshot', 'delete_snapshot', '*'])] },
+    op: { type: 'string', enum: [...Object.keys(DRIVER_OPS), ...Object.keys(BLOCK_OPS), '*'] },
     server_uuid: { type: 'string', format: 'uuid' },
     message: { type: 'string', minLength: 1, maxLength: 255 },
     code: { type: 'integer', minimum: 400, maximum: 599 },
