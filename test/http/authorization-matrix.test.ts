@@ -346,6 +346,9 @@ Object.assign(FAMILIES, {
   'GET /compute/v2.1/os-volumes/:id': owned().with({ absent: true }), 'DELETE /compute/v2.1/os-volumes/:id': owned().with({ absent: true }),
   'GET /compute/v2.1/os-snapshots': anyMember(), 'GET /compute/v2.1/os-snapshots/detail': anyMember(), 'POST /compute/v2.1/os-snapshots': anyMember(),
   'GET /compute/v2.1/os-snapshots/:id': owned().with({ absent: true }), 'DELETE /compute/v2.1/os-snapshots/:id': owned().with({ absent: true }),
+  'GET /compute/v2.1/servers/:server_id/os-interface': owned(), 'GET /compute/v2.1/servers/:server_id/os-interface/:port_id': owned().with({ absent: true }),
+  'POST /compute/v2.1/servers/:server_id/os-interface': owned().with({ absent: true, body: () => ({ interfaceAttachment: { net_id: randomUUID() } }) }),
+  'DELETE /compute/v2.1/servers/:server_id/os-interface/:port_id': owned().with({ absent: true }),
   // Prometheus metrics and the dashboard: open on loopback (app.inject comes from 127.0.0.1).
   'GET /metrics': open(), 'GET /dashboard/': open(), 'GET /dashboard/*': open().with({ stream: true }),
   'GET /dashboard/api/summary': open(), 'GET /dashboard/api/servers': open(), 'GET /dashboard/api/servers/:id/timeline': open().with({ absent: true }),
