@@ -1,21 +1,26 @@
-// npm run conformance [-- --list FILE | --regex RE] [--concurrency N | --serial] [--keep]
+// npm run conformance [-- --list FILE | --regex RE] [--concurrency N | --serial] [--keep] [--no-replays | --replays-only]
 //
-// Runs OpenStack's own test suite (tempest, from Debian) against a fresh novabox: installs the
+// First replays the reference material that lives outside this repository (conformance/replays:
+// Nova's recorded exchanges and API samples from ../shared, or $NOVABOX_SHARED; a clear error when
+// it is missing). Then runs OpenStack's own test suite (tempest, from Debian) against a fresh novabox: installs the
 // Debian packages if missing, starts novabox on a free loopback port with instant transitions and
 // a throw-away database, writes a tempest workspace with pre-provisioned accounts, runs the list,
 // and prints `N passed, N failed, N skipped` plus the failing ids. Exit status 1 on any failure.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { debianEnv, ensurePackages, PACKAGES, PYTHON } from './lib/debian.ts';
 import { authenticate, discover, type Account } from './lib/discover.ts';
 import { REPO_ROOT, startNovabox, type RunningNovabox } from './lib/novabox.ts';
+import { MissingReference, referencePath } from './lib/reference.ts';
 import { errorRequests, logKey, parseResults, summarize, summaryLine } from './lib/results.ts';
 import { accountsFor, readList, seedFor, TEMPEST, writeWorkspace } from './lib/tempest.ts';
 
-const USAGE = `usage: npm run conformance -- [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--no-install]
+const USAGE = `usage: npm run conformance -- [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--no-install] [--no-replays | --replays-only]
+  --no-replays       skip the replays of the reference material (conformance/replays)
+  --replays-only     run only the replays, not tempest
   --list FILE        tempest test ids, one per line, '#' comments (default conformance/lists/tier1.txt)
   --regex RE         run the tests matching RE instead of a list
   --concurrency N    tempest workers (default 1: on two cores tier1 runs no faster in parallel);
@@ -28,14 +33,14 @@ const USAGE = `usage: npm run conformance -- [--list FILE] [--regex RE] [--concu
                      without it; --fixed-network '' leaves it empty as in TEMPEST-CONFIG.md)
   --no-install       do not apt-get install missing Debian packages`;
 
-interface Options { list: string; regex?: string; concurrency: number; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string }
+interface Options { list: string; regex?: string; concurrency: number; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string; replays: boolean; tempest: boolean }
 
 function options(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
       list: { type: 'string' }, regex: { type: 'string' }, concurrency: { type: 'string' }, serial: { type: 'boolean' },
-      keep: { type: 'boolean' }, timeout: { type: 'string' }, 'no-install': { type: 'boolean' }, 'fixed-network': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      keep: { type: 'boolean' }, timeout: { type: 'string' }, 'no-install': { type: 'boolean' }, 'no-replays': { type: 'boolean' }, 'replays-only': { type: 'boolean' }, 'fixed-network': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -47,6 +52,7 @@ function options(argv: string[]): Options {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer\n${USAGE}`);
   if (!(timeout > 0)) throw new Error(`--timeout must be a positive number of seconds\n${USAGE}`);
   if (values.list && values.regex) throw new Error(`--list and --regex are exclusive\n${USAGE}`);
+  if (values['no-replays'] && values['replays-only']) throw new Error(`--no-replays and --replays-only are exclusive\n${USAGE}`);
   return {
     list: resolve(values.list ?? join(REPO_ROOT, 'conformance', 'lists', 'tier1.txt')),
     regex: values.regex,
@@ -55,6 +61,8 @@ function options(argv: string[]): Options {
     timeout,
     install: !values['no-install'],
     fixedNetwork: values['fixed-network'] ?? 'private',
+    replays: !values['no-replays'],
+    tempest: !values['replays-only'],
   };
 }
 
@@ -122,8 +130,33 @@ function lastResults(ws: string): string {
   return json.stdout;
 }
 
+/** The replays of reference material (node's test runner over conformance/replays); exit status 0 when all pass. */
+function runReplays(): number {
+  const dir = referencePath('reference');
+  console.log(`replaying reference material from ${dir} (conformance/replays)`);
+  const files = readdirSync(join(REPO_ROOT, 'conformance', 'replays')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('conformance', 'replays', f));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter', 'spec', ...files], { cwd: REPO_ROOT, stdio: 'inherit' });
+  console.log(r.status === 0 ? 'replays: all passed' : `replays: FAILED (exit ${String(r.status)})`);
+  return r.status ?? 1;
+}
+
 async function main(): Promise<number> {
   const opt = options(process.argv.slice(2));
+  let replayStatus = 0;
+  if (opt.replays) {
+    try {
+      replayStatus = runReplays();
+    } catch (e) {
+      if (!(e instanceof MissingReference)) throw e;
+      console.error(`conformance: ${e.message}\n  (--no-replays runs tempest alone)`);
+      return 2;
+    }
+  }
+  if (!opt.tempest) return replayStatus;
+  return Math.max(replayStatus, await runTempestSuite(opt));
+}
+
+async function runTempestSuite(opt: Options): Promise<number> {
   if (opt.install) ensurePackages(PACKAGES);
   else if (!existsSync(TEMPEST)) throw new Error(`${TEMPEST} is missing: apt-get install -y ${PACKAGES.join(' ')}`);
 
