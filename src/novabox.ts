@@ -1,5 +1,8 @@
 // Composition root: opens the store, builds the engine, the services and the HTTP app.
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createLogger, describeTransition } from './logging.ts';
+import type { RecoverySummary } from './engine/recovery.ts';
 import type { Config } from './config.ts';
 import { systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
@@ -23,32 +26,48 @@ export interface Services {
   engine: ComputeEngine;
   driver: SimulatedDriver;
   store: SqliteComputeStore;
+  /** The process's logger (Fastify's too): pretty lines by default, JSON with log_format json. */
+  log: Logger;
 }
 
 export interface Novabox {
   app: FastifyInstance;
   services: Services;
+  /** What start-up recovered of the tasks a previous run left in flight. */
+  recovered: RecoverySummary;
   close(): Promise<void>;
 }
 
-export async function createNovabox(config: Config, opts: { clock?: Clock } = {}): Promise<Novabox> {
+export async function createNovabox(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Novabox> {
   const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger(config);
   const db = openDb(config.db);
   const sql = new SqliteSql(db);
   const identity = createIdentityModel(db, config, clock);
   const images = createImageModel(db, config, clock);
   const store = new SqliteComputeStore(db);
-  const driver = new SimulatedDriver({ timeScale: config.time_scale });
+  const driver = new SimulatedDriver({ timeScale: config.time_scale, timings: config.timings });
   const engine = new ComputeEngine({ store, driver, clock, config, images });
   await identity.seed();
   await images.seed();
   await engine.seed();
-  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store };
+  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store, log };
   const app = await buildApp(services);
-  await engine.start();
+  if (log.isLevelEnabled('info')) {
+    engine.events.on('transition', (t) => {
+      log.info({ event: 'transition', server_id: t.server_id, project_id: t.project_id, action: t.action, vm_state: t.vm_state, task_state: t.task_state, power_state: t.power_state, status: t.status }, describeTransition(t));
+    });
+  }
+  const recovered = await engine.start();
+  if (recovered.tasks > 0) {
+    log.info({ event: 'recovery', recovered }, `start-up recovery: ${recovered.tasks} task(s) were in flight: ${recovered.resumed} resumed, ${recovered.rebooted} rebooted again, ${recovered.error} ended in error, ${recovered.success} completed`);
+  } else {
+    log.info({ event: 'recovery', recovered }, 'start-up recovery: nothing was in flight');
+  }
   return {
     app,
     services,
+    recovered,
     async close() {
       await app.close();
       await engine.stop();

@@ -1,5 +1,5 @@
 // Builds the HTTP server: one Fastify instance serving identity, image and compute.
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../novabox.ts';
 import { errorHandler, sendFault } from './faults.ts';
@@ -8,6 +8,8 @@ import { registerIdentity } from './identity/index.ts';
 import { registerImage } from './image/index.ts';
 import { registerCompute } from './compute/index.ts';
 import { registerNovaboxAdmin } from './novabox/index.ts';
+import { ping } from '../store/maintenance.ts';
+import { VERSION } from '../version.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,7 +23,9 @@ export const MAX_BODY = 114688;
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: services.config.log_level === 'silent' ? false : { level: services.config.log_level },
+    loggerInstance: services.log as FastifyBaseLogger,
+    // One line per request is written by the onResponse hook below, not two by Fastify.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY,
     genReqId: () => `req-${randomUUID()}`,
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: true, caseSensitive: true },
@@ -30,6 +34,28 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.decorateRequest('requestId', '');
   app.addHook('onRequest', async (req) => {
     req.requestId = String(req.id);
+  });
+  if (services.log.isLevelEnabled('info')) {
+    app.addHook('onResponse', async (req, reply) => {
+      const ms = Math.round(reply.elapsedTime * 10) / 10;
+      const path = req.url;
+      req.log.info({ method: req.method, path, status: reply.statusCode, duration_ms: ms, req_id: req.id }, `${req.method} ${path} ${reply.statusCode} ${ms} ms ${req.id}`);
+    });
+  }
+
+  // Readiness for scripts and CI jobs: 200 once serving with a working database, 503 while stopping.
+  let stopping = false;
+  app.addHook('preClose', async () => {
+    stopping = true;
+  });
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      if (stopping) throw new Error('stopping');
+      ping(services.db);
+    } catch (e) {
+      return reply.code(503).send({ status: 'unavailable', reason: e instanceof Error ? e.message : String(e) });
+    }
+    return { status: 'ok', version: VERSION, uptime_s: Math.round(process.uptime()) };
   });
 
   // JSON for application/json, Nova's vendor type, no type and text/plain; anything else is 415.

@@ -14,7 +14,7 @@ import type { ComputeHostRow, ComputeStore, ComputeTx, FaultRow, InstanceActionE
 import type { Clock } from './clock.ts';
 import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
-import { recoverAll } from './recovery.ts';
+import { recoverAll, type RecoverySummary } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
 
 export interface EngineDeps {
@@ -87,6 +87,7 @@ export class ComputeEngine {
 
   /** Idempotent first-start data: devstack's flavors and the configured compute hosts. */
   async seed(): Promise<void> {
+    this.hostCache = undefined;
     for (const [flavorid, name, vcpus, memory_mb, root_gb] of DEVSTACK_FLAVORS) {
       if (!(await this.store.getFlavor(flavorid))) await this.store.createFlavor({ flavorid, name, vcpus, memory_mb, root_gb }, this.clock.now());
     }
@@ -98,9 +99,11 @@ export class ComputeEngine {
     }
   }
 
-  async start(): Promise<void> {
-    await recoverAll(this);
+  /** Recover what a previous run left in flight, then start the timers; says what was recovered. */
+  async start(): Promise<RecoverySummary> {
+    const summary = await recoverAll(this);
     this.transitions.start();
+    return summary;
   }
 
   async stop(): Promise<void> {

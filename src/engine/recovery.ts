@@ -43,18 +43,32 @@ export function recoveryFor(s: Pick<ServerRecord, 'vm_state' | 'task_state' | 'p
   return { kind: 'resume' };
 }
 
-export async function recoverAll(engine: ComputeEngine): Promise<void> {
+/** What start-up found: tasks in flight, and how many resumed, were rebooted again, or ended (as Error or Success). */
+export interface RecoverySummary { tasks: number; resumed: number; rebooted: number; error: number; success: number }
+
+export async function recoverAll(engine: ComputeEngine): Promise<RecoverySummary> {
   const tasks = await engine.store.allTasks();
-  for (const t of tasks) await recoverOne(engine, t);
+  const summary: RecoverySummary = { tasks: tasks.length, resumed: 0, rebooted: 0, error: 0, success: 0 };
+  for (const t of tasks) {
+    const r = await recoverOne(engine, t);
+    if (r === 'reboot') summary.rebooted++;
+    else if (r === 'Error') summary.error++;
+    else if (r === 'Success') summary.success++;
+    else if (r === 'resume') summary.resumed++;
+  }
+  return summary;
 }
 
-async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
-  await engine.store.transaction(async (tx) => {
+async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<'resume' | 'reboot' | 'Error' | 'Success' | 'gone'> {
+  return engine.store.transaction(async (tx) => {
     const s = await tx.getServerById(t.server_id);
-    if (!s) return tx.deleteTask(t.server_id);
+    if (!s) {
+      await tx.deleteTask(t.server_id);
+      return 'gone';
+    }
     const r = recoveryFor(s);
     const now = engine.clock.now();
-    if (r.kind === 'resume') return;
+    if (r.kind === 'resume') return 'resume';
     if (r.kind === 'reboot') {
       const rule = r.hard ? ACTIONS.reboot_hard : ACTIONS.reboot_soft;
       const plan = rule.plan(s, engine.planInput({ user_id: t.context.user_id, project_id: t.context.project_id, roles: [], request_id: t.context.request_id, microversion: [2, 1] }, {}));
@@ -63,7 +77,7 @@ async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
       const steps = plan.steps.slice(skip);
       await tx.updateServer(s.id, { task_state: r.hard ? 'reboot_pending_hard' : 'rebooting' }, now);
       await tx.putTask({ ...t, action: rule.name, step: 0, plan: { ...plan, steps }, context: { ...t.context, event_id: t.context.event_id }, due_at: now + engine.stepWait({ ...plan, steps }, 0, rule.name) });
-      return;
+      return 'reboot';
     }
     await tx.updateServer(s.id, r.patch, now);
     if (t.context.event_id) await tx.finishEvent(t.context.event_id, now, r.result, r.result === 'Error' ? 'Interrupted by a restart of the compute service' : null);
@@ -71,5 +85,6 @@ async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
     if (t.context.migration_id) await tx.updateMigration(t.context.migration_id, 'error', now);
     await tx.deleteTask(s.id);
     if (t.context.image_id) await engine.images.deleteImage(t.context.image_id).catch(() => undefined);
+    return r.result;
   });
 }

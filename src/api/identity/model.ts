@@ -49,6 +49,8 @@ export interface IdentityModel extends TokenValidator {
   /** A live token's details, or null when unknown, expired or revoked. */
   tokenInfo(token: string): TokenInfo | null;
   revokeToken(token: string): boolean;
+  /** Forget every cached token context (after the database was changed underneath, e.g. a reset). */
+  forgetCachedTokens(): void;
   listDomains(f?: { name?: string; enabled?: boolean }): Domain[];
   getDomain(id: string): Domain | undefined;
   listProjects(f?: { name?: string; domain_id?: string; enabled?: boolean; ids?: string[] }): Project[];
@@ -381,6 +383,8 @@ export function createIdentityModel(db: Db, config: Config, clock: Clock): Ident
       cache.set(token, { info, checked_at: now });
       return info;
     },
+
+    forgetCachedTokens: changed,
 
     revokeToken(token) {
       cache.delete(token);

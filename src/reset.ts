@@ -1,0 +1,27 @@
+// Back to the seed: every server, image, user, project, token and setting made since the first start
+// is gone, the seeds run again and the timers restart. Used by POST /novabox/v1/reset; `serve
+// --reset` removes the database file before it is opened instead.
+import type { Services } from './novabox.ts';
+import { wipe } from './store/maintenance.ts';
+
+export interface ResetSummary { tables: number; rows: number }
+
+export async function resetCloud(svc: Services): Promise<ResetSummary> {
+  await svc.engine.stop();
+  let summary: ResetSummary;
+  try {
+    summary = wipe(svc.db);
+    svc.identity.forgetCachedTokens();
+    svc.driver.clearFaults();
+    svc.driver.setTimeScale(svc.config.time_scale);
+    svc.driver.setTimings(svc.config.timings);
+    await svc.identity.seed();
+    await svc.images.seed();
+    await svc.engine.seed();
+  } finally {
+    await svc.engine.start();
+  }
+  svc.engine.events.safeEmit('reset', { kind: 'reset', time: svc.clock.now() });
+  svc.log.info({ event: 'reset' }, `reset to the seed: ${summary.rows} rows removed from ${summary.tables} tables`);
+  return summary;
+}
