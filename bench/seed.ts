@@ -72,7 +72,7 @@ export async function seedDatabase(file: string, n: number, log: (msg: string) =
     const flavors = (await store.listFlavors({ include_private: true })).filter((f) => ['1', '2', '3', '42'].includes(f.flavorid));
     const image = SEED_IMAGES[0].id;
     // Creates go to the demo project, which already holds half the fleet: no quota in the way.
-    await store.setQuotaRows(projectId.get('demo')!, { instances: -1, cores: -1, ram: -1 });
+    await nb.services.engine.setQuotaLimits(projectId.get('demo')!, { instances: -1, cores: -1, ram: -1 });
 
     const firstId = ((nb.services.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM servers').get() as { m: number }).m) + 1;
     const base = Date.now() - n * 10 - 60_000;

@@ -1,4 +1,4 @@
-// npm run conformance [-- --list FILE | --regex RE] [--concurrency N | --serial] [--keep] [--no-replays | --replays-only]
+// npm run conformance [-- --tier 1,2,3 | --list FILE | --regex RE] [--concurrency N | --serial] [--keep] [--no-replays | --replays-only]
 //
 // First replays the reference material that lives outside this repository (conformance/replays:
 // Nova's recorded exchanges and API samples from ../shared, or $NOVABOX_SHARED; a clear error when
@@ -16,24 +16,33 @@ import { authenticate, discover, type Account } from './lib/discover.ts';
 import { REPO_ROOT, startNovabox, type RunningNovabox } from './lib/novabox.ts';
 import { MissingReference, referencePath } from './lib/reference.ts';
 import { errorRequests, logKey, parseResults, summarize, summaryLine } from './lib/results.ts';
-import { accountsFor, readList, seedFor, TEMPEST, writeWorkspace } from './lib/tempest.ts';
+import { accountsFor, readList, seedFor, servicesInCatalog, TEMPEST, writeWorkspace } from './lib/tempest.ts';
+import type { Summary } from './lib/results.ts';
 
-const USAGE = `usage: npm run conformance -- [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--no-install] [--no-replays | --replays-only]
+const USAGE = `usage: npm run conformance -- [--tier T[,T…]] [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--set SECTION.OPTION=VALUE]… [--no-install] [--no-replays | --replays-only]
   --no-replays       skip the replays of the reference material (conformance/replays)
   --replays-only     run only the replays, not tempest
+  --tier T[,T…]      run conformance/lists/tierT.txt for each T (1, 2, 3 or all), each against a fresh
+                     novabox, and print each tier's tally (tier3 turns on the compute features it needs)
   --list FILE        tempest test ids, one per line, '#' comments (default conformance/lists/tier1.txt)
+  --tier3-features   with --list/--regex: turn on tier3's compute features in tempest.conf
+  --set S.O=V        override one tempest.conf option (repeatable), e.g. --set compute.build_timeout=120
   --regex RE         run the tests matching RE instead of a list
   --concurrency N    tempest workers (default 1: on two cores tier1 runs no faster in parallel);
                      novabox is seeded with enough accounts for N
   --serial           one worker (the default; same as --concurrency 1)
   --keep             keep the workspace, tempest.log and novabox.log; print where they are
   --timeout SECONDS  stop tempest after this long (default 1200)
-  --fixed-network N  [compute] fixed_network_name (default private, novabox's shared network, which
-                     tempest resolves with an admin GET /os-networks; the two filter-by-IP tests skip
-                     without it; --fixed-network '' leaves it empty as in TEMPEST-CONFIG.md)
+  --fixed-network N  [compute] fixed_network_name (default for tier1 and --regex: private, novabox's
+                     shared network, which tempest resolves with an admin GET /os-networks, so the two
+                     filter-by-IP tests run; for tier2 and tier3 empty as in TEMPEST-CONFIG.md, because
+                     Nova serves os-networks only up to 2.35 and their 2.36+ classes would look it up)
   --no-install       do not apt-get install missing Debian packages`;
 
-interface Options { list: string; regex?: string; concurrency: number; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string; replays: boolean; tempest: boolean }
+interface Run { name: string; list?: string; regex?: string; tier3Features: boolean }
+interface Options { runs: Run[]; concurrency: number; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string; overrides: string[]; replays: boolean; tempest: boolean }
+
+const TIERS = ['1', '2', '3'];
 
 function options(argv: string[]): Options {
   const { values } = parseArgs({
@@ -41,6 +50,7 @@ function options(argv: string[]): Options {
     options: {
       list: { type: 'string' }, regex: { type: 'string' }, concurrency: { type: 'string' }, serial: { type: 'boolean' },
       keep: { type: 'boolean' }, timeout: { type: 'string' }, 'no-install': { type: 'boolean' }, 'no-replays': { type: 'boolean' }, 'replays-only': { type: 'boolean' }, 'fixed-network': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      tier: { type: 'string' }, 'tier3-features': { type: 'boolean' }, set: { type: 'string', multiple: true },
     },
   });
   if (values.help) {
@@ -51,16 +61,27 @@ function options(argv: string[]): Options {
   const timeout = Number(values.timeout ?? 1200);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer\n${USAGE}`);
   if (!(timeout > 0)) throw new Error(`--timeout must be a positive number of seconds\n${USAGE}`);
-  if (values.list && values.regex) throw new Error(`--list and --regex are exclusive\n${USAGE}`);
+  if ([values.list, values.regex, values.tier].filter((v) => v !== undefined).length > 1) throw new Error(`--tier, --list and --regex are exclusive\n${USAGE}`);
+  let runs: Run[];
+  if (values.tier !== undefined) {
+    const tiers = values.tier === 'all' ? TIERS : values.tier.split(',').map((t) => t.trim().replace(/^tier/, ''));
+    for (const t of tiers) if (!TIERS.includes(t)) throw new Error(`--tier: unknown tier '${t}' (1, 2, 3 or all)\n${USAGE}`);
+    runs = tiers.map((t) => ({ name: `tier${t}`, list: join(REPO_ROOT, 'conformance', 'lists', `tier${t}.txt`), tier3Features: t === '3' }));
+  } else if (values.regex !== undefined) {
+    runs = [{ name: 'regex', regex: values.regex, tier3Features: values['tier3-features'] ?? false }];
+  } else {
+    const list = resolve(values.list ?? join(REPO_ROOT, 'conformance', 'lists', 'tier1.txt'));
+    runs = [{ name: list.replace(/^.*\//, '').replace(/\.txt$/, ''), list, tier3Features: (values['tier3-features'] ?? false) || /tier3\.txt$/.test(list) }];
+  }
   if (values['no-replays'] && values['replays-only']) throw new Error(`--no-replays and --replays-only are exclusive\n${USAGE}`);
   return {
-    list: resolve(values.list ?? join(REPO_ROOT, 'conformance', 'lists', 'tier1.txt')),
-    regex: values.regex,
+    runs,
     concurrency,
+    overrides: values.set ?? [],
     keep: values.keep ?? false,
     timeout,
     install: !values['no-install'],
-    fixedNetwork: values['fixed-network'] ?? 'private',
+    fixedNetwork: values['fixed-network'],
     replays: !values['no-replays'],
     tempest: !values['replays-only'],
   };
@@ -159,9 +180,22 @@ async function main(): Promise<number> {
 async function runTempestSuite(opt: Options): Promise<number> {
   if (opt.install) ensurePackages(PACKAGES);
   else if (!existsSync(TEMPEST)) throw new Error(`${TEMPEST} is missing: apt-get install -y ${PACKAGES.join(' ')}`);
+  const tallies: { name: string; summary: Summary | null; failed: boolean }[] = [];
+  for (const run of opt.runs) {
+    if (opt.runs.length > 1) console.log(`\n=== ${run.name} ===`);
+    const r = await runOne(run, opt);
+    tallies.push({ name: run.name, ...r });
+  }
+  if (tallies.length > 1) {
+    console.log('\ntallies:');
+    for (const t of tallies) console.log(`  ${t.name}: ${t.summary ? summaryLine(t.summary) : 'no result'}`);
+  }
+  return tallies.some((t) => t.failed) ? 1 : 0;
+}
 
-  const expected = opt.regex ? null : readList(readFileSync(opt.list, 'utf8'));
-  if (expected && expected.length === 0) throw new Error(`${opt.list} lists no tests`);
+async function runOne(run: Run, opt: Options): Promise<{ summary: Summary | null; failed: boolean }> {
+  const expected = run.list ? readList(readFileSync(run.list, 'utf8')) : null;
+  if (expected && expected.length === 0) throw new Error(`${run.list} lists no tests`);
 
   const root = mkdtempSync(join(tmpdir(), 'novabox-conformance-'));
   const ws = join(root, 'tempest');
@@ -174,10 +208,11 @@ async function runTempestSuite(opt: Options): Promise<number> {
     await nb?.stop({ removeDir: false });
     nb = null;
   };
-  process.once('SIGINT', () => {
+  const onSigint = () => {
     stopTempest();
     void cleanup().then(() => process.exit(130));
-  });
+  };
+  process.once('SIGINT', onSigint);
   try {
     nb = await startNovabox({ dir: nbDir, config: { seed: seedFor(accounts) } });
     console.log(`novabox on ${nb.url} (log ${nb.logFile})`);
@@ -192,19 +227,26 @@ async function runTempestSuite(opt: Options): Promise<number> {
       accounts = base;
     }
     const admin = accounts.find((a) => a.admin)!;
-    const facts = await discover(await authenticate(identityV3, admin));
-    console.log(`image_ref ${facts.imageRef} (${facts.imageName}), flavors ${facts.flavorRef}/${facts.flavorRefAlt}, max microversion ${facts.maxMicroversion}`);
-    writeWorkspace(ws, { workspace: ws, identityV3, ...facts, fixedNetworkName: opt.fixedNetwork }, accounts);
+    const session = await authenticate(identityV3, admin);
+    const facts = await discover(session);
+    // neutron and cinder are on exactly when the catalog offers them.
+    const services = servicesInCatalog(session.catalog.map((e) => e.type));
+    console.log(`image_ref ${facts.imageRef} (${facts.imageName}), flavors ${facts.flavorRef}/${facts.flavorRefAlt}, max microversion ${facts.maxMicroversion}, neutron ${services.neutron ? 'on' : 'off'}, cinder ${services.cinder ? 'on' : 'off'}${run.tier3Features ? ', tier3 compute features on' : ''}`);
+    // tier1's filter-by-IP tests need fixed_network_name; tempest resolves it through os-networks,
+    // which Nova serves only up to 2.35, so the later tiers' 2.36+ classes leave it empty (as
+    // TEMPEST-CONFIG.md does) unless --fixed-network says otherwise.
+    const fixedNetworkName = opt.fixedNetwork ?? (run.name === 'tier1' || run.name === 'regex' ? 'private' : '');
+    writeWorkspace(ws, { workspace: ws, identityV3, ...facts, admin, fixedNetworkName, services, tier3Features: run.tier3Features, overrides: opt.overrides }, accounts);
 
     const args = concurrency === 1 ? ['--serial'] : ['--concurrency', String(concurrency)];
     if (expected) {
       const loadList = join(ws, 'load-list.txt');
       writeFileSync(loadList, expected.join('\n') + '\n');
       args.push('--load-list', loadList);
-      console.log(`running ${expected.length} tests from ${opt.list} with ${concurrency} worker(s)`);
+      console.log(`running ${expected.length} tests from ${run.list} with ${concurrency} worker(s)`);
     } else {
-      args.push('--regex', opt.regex!);
-      console.log(`running tests matching ${opt.regex} with ${concurrency} worker(s)`);
+      args.push('--regex', run.regex!);
+      console.log(`running tests matching ${run.regex} with ${concurrency} worker(s)`);
     }
     const started = Date.now();
     const code = await runTempest(ws, args, opt.timeout);
@@ -219,12 +261,13 @@ async function runTempestSuite(opt: Options): Promise<number> {
       const req = lastErrors.get(logKey(f.id));
       if (req) console.log(`    last error response: ${req}`);
     }
-    console.log(summaryLine(summary));
+    console.log(`${run.name}: ${summaryLine(summary)}`);
     // tempest exits non-zero only on a failure, a timeout or a crash: each of them fails the run.
     const failed = summary.failed > 0 || summary.failures.length > 0 || code !== 0;
     if (failed && !opt.keep) console.log('(rerun with --keep to keep tempest.log, which has every request and response)');
-    return failed ? 1 : 0;
+    return { summary, failed };
   } finally {
+    process.removeListener('SIGINT', onSigint);
     await cleanup();
     if (!opt.keep) rmSync(root, { recursive: true, force: true });
     else console.log(`kept ${root}\n  tempest output ${join(ws, 'logs', 'tempest-run.txt')}\n  tempest.log ${join(ws, 'logs', 'tempest.log')}\n  novabox.log ${join(nbDir, 'novabox.log')}`);

@@ -9,7 +9,7 @@ import { banner, cloudsYaml } from './quickstart.ts';
 import { removeDatabaseFiles } from './store/maintenance.ts';
 
 interface CommonOpts { host?: string; port?: number; db?: string; config?: string }
-interface ServeOpts extends CommonOpts { timeScale?: number; timings?: string; logLevel?: string; logFormat?: string; reset?: boolean }
+interface ServeOpts extends CommonOpts { timeScale?: number; timings?: string; logLevel?: string; logFormat?: string; reset?: boolean; clock?: Config['clock']; notifications?: string }
 
 const program = new Command();
 program.name('novabox').description('An OpenStack Compute (Nova) API that real OpenStack clients cannot tell apart from Nova');
@@ -24,6 +24,7 @@ function configFrom(opts: ServeOpts): Config {
   return loadConfig({
     host: opts.host, port: opts.port, db: opts.db, config: opts.config, time_scale: opts.timeScale,
     timings: opts.timings as Config['timings'] | undefined, log_level: opts.logLevel, log_format: opts.logFormat as Config['log_format'] | undefined,
+    clock: opts.clock, notifications: opts.notifications,
   });
 }
 
@@ -33,6 +34,8 @@ common(program.command('serve').description('start the identity, image and compu
   .addOption(new Option('--log-level <level>', 'default info; env NOVABOX_LOG_LEVEL').choices([...LOG_LEVELS]))
   .addOption(new Option('--log-format <format>', 'pretty: readable lines (default); json: one JSON object per line (env NOVABOX_LOG_FORMAT)').choices([...LOG_FORMATS]))
   .addOption(new Option('--reset', 'delete the database first and start from the seed'))
+  .addOption(new Option('--clock <kind>', "'manual': simulated steps wait for POST /novabox/v1/clock (env NOVABOX_CLOCK)").choices(['system', 'manual']))
+  .addOption(new Option('--notifications <url>', "publish Nova's versioned notifications to this AMQP broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (env NOVABOX_NOTIFICATIONS)"))
   .action(async (opts: ServeOpts) => {
     const config = configFrom(opts);
     const log = createLogger(config);

@@ -55,6 +55,10 @@ export interface Config {
   report_interval: number;
   /** Seconds without a heartbeat before a service is down (Nova's [DEFAULT] service_down_time). */
   service_down_time: number;
+  /** 'system' (wall time) or 'manual' (steps wait for POST /novabox/v1/clock). */
+  clock: 'system' | 'manual';
+  /** AMQP URL to publish Nova's versioned notifications to; null = off. */
+  notifications: string | null;
 }
 
 export const TIMING_PROFILES = ['libvirt', 'fake', 'instant'] as const;
@@ -106,6 +110,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     log_format: 'pretty',
     report_interval: 10,
     service_down_time: 60,
+    clock: 'system',
+    notifications: null,
   };
 }
 
@@ -139,6 +145,8 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (env.NOVABOX_LOG_LEVEL) cfg.log_level = env.NOVABOX_LOG_LEVEL;
   if (env.NOVABOX_LOG_FORMAT) cfg.log_format = env.NOVABOX_LOG_FORMAT as LogFormat;
   if (env.NOVABOX_PUBLIC_URL) cfg.public_url = env.NOVABOX_PUBLIC_URL;
+  if (env.NOVABOX_CLOCK) cfg.clock = env.NOVABOX_CLOCK as Config['clock'];
+  if (env.NOVABOX_NOTIFICATIONS) cfg.notifications = env.NOVABOX_NOTIFICATIONS;
   for (const u of cfg.seed.users) {
     const p = env[`NOVABOX_${u.name.toUpperCase()}_PASSWORD`];
     if (p) u.password = p;
@@ -156,6 +164,8 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   oneOf('log_format', cfg.log_format, LOG_FORMATS);
   oneOf('log_level', cfg.log_level, LOG_LEVELS);
   if (cfg.db !== ':memory:') cfg.db = resolve(cfg.db);
+  if (cfg.clock !== 'system' && cfg.clock !== 'manual') throw new ConfigError(`clock must be 'system' or 'manual', got ${String(cfg.clock)}`);
+  if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);
   if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');
   return cfg;
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { createLogger, describeTransition } from './logging.ts';
 import type { RecoverySummary } from './engine/recovery.ts';
 import type { Config } from './config.ts';
-import { systemClock, type Clock } from './engine/clock.ts';
+import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
 import { buildApp } from './api/app.ts';
 import type { ImagePort, TokenValidator } from './api/ports.ts';
@@ -14,12 +14,19 @@ import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { NetworkService } from './api/network/service.ts';
+import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
+import { Journal } from './engine/journal.ts';
+import { VolumeEngine } from './engine/volume.ts';
+import { SimulatedBlockDriver } from './drivers/block.ts';
 
 export interface Services {
   config: Config;
   db: Db;
   /** The portable executor that repositories are written against (src/store/sql.ts). */
   sql: SqlDatabase;
+  /** Keypairs, server groups, quota limits, server passwords. */
+  repos: ComputeRepositories;
   clock: Clock;
   identity: IdentityModel & TokenValidator;
   images: ImageModel & ImagePort;
@@ -28,6 +35,14 @@ export interface Services {
   store: SqliteComputeStore;
   /** The process's logger (Fastify's too): pretty lines by default, JSON with log_format json. */
   log: Logger;
+  /** Networking (Neutron v2.0): its repository, units of work and seeded topology. */
+  network: NetworkService;
+  /** Block storage: the volume engine (volumes, snapshots, attachments) over `sql`. */
+  volumes: VolumeEngine;
+  /** With the manual clock: move it forward by ms, running every step due on the way, in order. */
+  advanceClock: ((ms: number) => Promise<void>) | null;
+  /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
+  journal: Journal;
 }
 
 export interface Novabox {
@@ -39,19 +54,33 @@ export interface Novabox {
 }
 
 export async function createNovabox(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Novabox> {
-  const clock = opts.clock ?? systemClock;
+  // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
+  const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
   const log = opts.log ?? createLogger(config);
   const db = openDb(config.db);
   const sql = new SqliteSql(db);
   const identity = createIdentityModel(db, config, clock);
   const images = createImageModel(db, config, clock);
-  const store = new SqliteComputeStore(db);
+  const store = new SqliteComputeStore(db, sql);
+  const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale, timings: config.timings });
   const engine = new ComputeEngine({ store, driver, clock, config, images });
   await identity.seed();
   await images.seed();
   await engine.seed();
-  const services: Services = { config, db, sql, clock, identity, images, engine, driver, store, log };
+  const network = new NetworkService(sql, clock, config);
+  await network.migrate();
+  await seedNetwork(network, identity, config);
+  const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
+  await volumes.seed();
+  // The manual clock steps through server and volume steps alike, in due order.
+  const nextDueAt = async () => {
+    const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];
+    return a === null ? b : b === null ? a : Math.min(a, b);
+  };
+  const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
+  const journal = new Journal(engine.events, engine.store);
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, log };
   const app = await buildApp(services);
   if (log.isLevelEnabled('info')) {
     engine.events.on('transition', (t) => {
@@ -64,6 +93,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; log?:
   } else {
     log.info({ event: 'recovery', recovered }, 'start-up recovery: nothing was in flight');
   }
+  await volumes.start();
   return {
     app,
     services,
@@ -71,7 +101,18 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; log?:
     async close() {
       await app.close();
       await engine.stop();
+      await volumes.stop();
       db.close();
     },
   };
+}
+
+/** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */
+export async function seedNetwork(network: NetworkService, identity: IdentityModel, config: Config): Promise<void> {
+  const project = (name: string | undefined) => (name ? identity.listProjects({ name, domain_id: 'default' })[0]?.id : undefined);
+  const adminUser = config.seed.users.find((u) => u.roles.includes('admin'));
+  const admin = project(adminUser?.project) ?? project(config.seed.projects[0]);
+  if (!admin) return;
+  const demo = project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project)) ?? admin;
+  await network.seed(admin, demo);
 }

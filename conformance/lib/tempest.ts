@@ -59,11 +59,56 @@ export interface ConfInput {
   maxMicroversion: string;
   region?: string;
   fixedNetworkName?: string;
+  /** Turn on the compute features tier3 exercises (snapshots, migrations, personality, stable rescue…). */
+  tier3Features?: boolean;
+  /** Services the cloud's catalog offers beyond compute, identity and image. */
+  services?: OptionalServices;
+  /** The admin account tempest may use to create throw-away projects and users. */
+  admin?: Account;
+  /** `section.option=value` overrides, applied last. */
+  overrides?: string[];
+}
+
+/** Networking (catalog type `network`) and block storage (`volumev3`/`block-storage`). */
+export interface OptionalServices { neutron: boolean; cinder: boolean }
+
+/** Which optional services a catalog offers, by entry type. */
+export function servicesInCatalog(types: string[]): OptionalServices {
+  return { neutron: types.includes('network'), cinder: types.some((t) => t === 'volumev3' || t === 'block-storage' || t === 'volume') };
 }
 
 type Ini = Record<string, Record<string, string | number | boolean>>;
 
 export function tempestConf(c: ConfInput): Ini {
+  const ini = baseConf(c);
+  const svc = c.services ?? { neutron: false, cinder: false };
+  ini.service_available.neutron = svc.neutron;
+  ini.service_available.cinder = svc.cinder;
+  const f = ini['compute-feature-enabled'];
+  if (c.tier3Features) {
+    // What a simulated compute host can do: snapshots, cold and live migration between its simulated
+    // hosts, personality files, stable rescue. Consoles need a real guest and stay off.
+    Object.assign(f, { snapshot: true, cold_migration: true, live_migration: true, personality: true, stable_rescue: true });
+    ini.compute.min_compute_nodes = 2;
+    ini['image-feature-enabled'].api_v2 = true;
+  }
+  if (svc.neutron) {
+    f.interface_attach = true;
+    ini['network-feature-enabled'].floating_ips = true;
+  }
+  if (svc.cinder) {
+    Object.assign(f, { swap_volume: true, volume_multiattach: true });
+    ini['volume-feature-enabled'] = { api_v3: true, api_v2: false, backup: false, snapshot: true };
+  }
+  for (const o of c.overrides ?? []) {
+    const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(o.trim());
+    if (!m) throw new Error(`tempest.conf override '${o}' is not section.option=value`);
+    (ini[m[1]] ??= {})[m[2]] = m[3];
+  }
+  return ini;
+}
+
+function baseConf(c: ConfInput): Ini {
   return {
     DEFAULT: { debug: true, log_dir: join(c.workspace, 'logs'), log_file: 'tempest.log', use_stderr: false },
     auth: {
@@ -72,6 +117,9 @@ export function tempestConf(c: ConfInput): Ini {
       default_credentials_domain_name: DOMAIN,
       create_isolated_networks: false,
       admin_domain_name: DOMAIN,
+      // The classes that force tenant isolation (admin quota tests) create a project and a user with
+      // these credentials through the identity v3 admin API.
+      ...(c.admin ? { admin_username: c.admin.username, admin_password: c.admin.password, admin_project_name: c.admin.project_name } : {}),
     },
     identity: {
       auth_version: 'v3',

@@ -2,7 +2,10 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../novabox.ts';
-import { errorHandler, sendFault } from './faults.ts';
+import { errorHandler, sendServiceFault } from './faults.ts';
+import { clientErrorResponder } from './client-errors.ts';
+import { requireAuth } from './auth.ts';
+import { parseJsonBody } from './json.ts';
 import type { AuthContext } from './ports.ts';
 import { registerIdentity } from './identity/index.ts';
 import { registerImage } from './image/index.ts';
@@ -10,6 +13,8 @@ import { registerCompute } from './compute/index.ts';
 import { registerNovaboxAdmin } from './novabox/index.ts';
 import { ping } from '../store/maintenance.ts';
 import { VERSION } from '../version.ts';
+import { registerNetwork } from './network/index.ts';
+import { registerVolume } from './volume/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,6 +25,18 @@ declare module 'fastify' {
 
 /** Nova's max_request_body_size. */
 export const MAX_BODY = 114688;
+/**
+ * URLs behind keystonemiddleware (compute and image) and the novabox admin API: a request without a
+ * valid token is refused with 401 before it is routed, parsed or version-negotiated. Version
+ * documents stay open (Nova's `/` and `/v2.1/`, Glance's `/` and `/versions`). Identity protects its
+ * routes one by one (`{ onRequest: auth }`), since Keystone itself authenticates per route.
+ */
+export function isProtectedPath(url: string): boolean {
+  const path = url.split('?')[0];
+  if (path.startsWith('/compute/v2.1/')) return path.length > '/compute/v2.1/'.length;
+  if (path === '/networking/v2.0' || path.startsWith('/networking/v2.0/')) return true;
+  return path === '/image/v2' || path.startsWith('/image/v2/') || path === '/novabox' || path.startsWith('/novabox/');
+}
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
@@ -29,11 +46,32 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     bodyLimit: MAX_BODY,
     genReqId: () => `req-${randomUUID()}`,
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: true, caseSensitive: true },
+    // Errors the router raises before any route runs get the owning service's fault body; on a
+    // protected path an unauthenticated request still gets its 401 first.
+    frameworkErrors: (error, req, reply) => {
+      const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 404 : error.code === 'FST_ERR_BAD_URL' ? 400 : 500;
+      const message = status === 404 ? 'The resource could not be found.' : status === 400 ? 'Malformed request URL' : 'Unexpected error';
+      const answer = async (): Promise<void> => {
+        if (isProtectedPath(req.url)) await requireAuth(services)(req, reply);
+        sendServiceFault(req, reply, status, message);
+      };
+      answer().catch((e: unknown) => errorHandler(e, req, reply));
+    },
+    clientErrorHandler: clientErrorResponder,
   });
   app.decorateRequest('auth', null);
   app.decorateRequest('requestId', '');
-  app.addHook('onRequest', async (req) => {
+  const authenticate = requireAuth(services);
+  app.addHook('onRequest', async (req, reply) => {
     req.requestId = String(req.id);
+    // Root hook: runs for unknown routes too, before any scope's hooks and before the body is read.
+    if (isProtectedPath(req.url)) {
+      // As behind keystonemiddleware: the request-id middleware runs first (its headers are on the
+      // 401), the API's own (microversion headers) only after authentication.
+      reply.header('x-openstack-request-id', req.requestId);
+      if (req.url.startsWith('/compute/')) reply.header('x-compute-request-id', req.requestId);
+      await authenticate(req, reply);
+    }
   });
   if (services.log.isLevelEnabled('info')) {
     app.addHook('onResponse', async (req, reply) => {
@@ -72,19 +110,22 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       return;
     }
     if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body));
-    } catch {
+    const parsed = parseJsonBody(body);
+    if (!parsed.ok) {
       done(Object.assign(new Error('Malformed request body'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 }), undefined);
+      return;
     }
+    done(null, parsed.value);
   });
 
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((req, reply) => sendFault(reply, 404, 'The resource could not be found.'));
+  app.setNotFoundHandler((req, reply) => sendServiceFault(req, reply, 404, 'The resource could not be found.'));
 
   await registerIdentity(app, services);
   await registerImage(app, services);
   await registerCompute(app, services);
+  await registerNetwork(app, services);
+  await registerVolume(app, services);
   await registerNovaboxAdmin(app, services);
   return app;
 }

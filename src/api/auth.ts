@@ -7,6 +7,7 @@
 //   app.addHook('onRequest', requireAuth(services));
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { publicUrl, type Config } from '../config.ts';
+import { DomainError } from '../domain/errors.ts';
 import { errorHandler, ServiceError, serviceError } from './faults.ts';
 import type { AuthContext, TokenValidator } from './ports.ts';
 
@@ -25,6 +26,7 @@ export function tokenOf(request: FastifyRequest): string {
 /** Hook factory: sets `request.auth` from X-Auth-Token or answers 401. */
 export function requireAuth(services: { config: Config; identity: TokenValidator }): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request) => {
+    if (request.auth) return; // already authenticated (the root hook of protected paths)
     const token = tokenOf(request);
     const auth: AuthContext | null = token ? await services.identity.validate(token) : null;
     if (!auth) throw authRequired(services.config);
@@ -33,16 +35,11 @@ export function requireAuth(services: { config: Config; identity: TokenValidator
 }
 
 /**
- * Error handler for the Keystone- and Glance-style services: request errors Fastify raises itself
- * (malformed JSON, unsupported media type, body too large) get their `{"error": …}` body too.
+ * Error handler for the Keystone- and Glance-style services: errors raised by shared code (the
+ * compute domain's, Fastify's own) get their `{"error": …}` body too (errorHandler picks the shape
+ * by URL for everything else).
  */
 export function serviceErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (!(error instanceof ServiceError)) {
-    const e = error as { statusCode?: number; code?: string; message?: string };
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorHandler(serviceError(413, 'Request Entity Too Large'), request, reply);
-    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errorHandler(serviceError(415, 'Unsupported Content-Type'), request, reply);
-    if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return errorHandler(serviceError(400, 'Malformed request body'), request, reply);
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return errorHandler(serviceError(e.statusCode, e.message ?? 'Bad Request'), request, reply);
-  }
+  if (error instanceof DomainError) return errorHandler(serviceError(error.code, error.message), request, reply);
   return errorHandler(error, request, reply);
 }

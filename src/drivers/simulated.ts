@@ -130,8 +130,13 @@ export class SimulatedDriver implements VirtDriver {
   }
 
   async perform(op: DriverOp, action: string, server: ServerRecord): Promise<void> {
+    this.throwInjected(op, action, server.uuid);
+  }
+
+  /** Fails with the first pending fault matching (action, op, resource), using it up; the block driver shares the list. */
+  throwInjected(op: string, action: string, resourceId: string): void {
     const i = this.faults.findIndex(
-      (f) => (f.action === '*' || f.action === action) && (f.op === '*' || f.op === op) && (!f.server_uuid || f.server_uuid === server.uuid),
+      (f) => (f.action === '*' || f.action === action) && (f.op === '*' || f.op === op) && (!f.server_uuid || f.server_uuid === resourceId),
     );
     if (i < 0) return;
     const f = this.faults[i];

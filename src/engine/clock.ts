@@ -48,3 +48,30 @@ export class ManualClock implements Clock {
     this.t = end;
   }
 }
+
+/**
+ * Move a manual clock forward by `ms`, stopping at every instant a step falls due and letting
+ * `settle` run everything due then, so steps run in order and each sees its own time. Calls are
+ * serialized: a second advance starts where the first one ended.
+ */
+export function clockAdvancer(clock: ManualClock, steps: { settle(): Promise<void>; nextDueAt(): Promise<number | null> }): (ms: number) => Promise<void> {
+  let chain: Promise<unknown> = Promise.resolve();
+  const run = async (ms: number) => {
+    const end = clock.now() + ms;
+    for (;;) {
+      await steps.settle();
+      const next = await steps.nextDueAt();
+      if (next === null || next > end) break;
+      // Still due after settling means it cannot run now (leased elsewhere): stop stepping.
+      if (next <= clock.now()) break;
+      clock.advance(next - clock.now());
+    }
+    if (end > clock.now()) clock.advance(end - clock.now());
+    await steps.settle();
+  };
+  return (ms) => {
+    const p = chain.then(() => run(ms));
+    chain = p.catch(() => undefined);
+    return p;
+  };
+}

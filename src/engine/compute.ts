@@ -8,10 +8,12 @@ import { BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded } from '../dom
 import { allows, isAdmin, policyMessage } from '../domain/policy.ts';
 import type { FixedAddress, FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
 import type { VmState } from '../domain/states.ts';
-import type { ImagePort } from '../api/ports.ts';
+import type { ImagePort, ImageRecord } from '../api/ports.ts';
 import type { VirtDriver } from '../drivers/driver.ts';
 import type { ComputeHostRow, ComputeStore, ComputeTx, FaultRow, InstanceActionEventRow, InstanceActionRow, MigrationRow, ServerQuery, TaskContext, Usage } from '../store/store.ts';
 import type { Clock } from './clock.ts';
+import { Quotas } from './quotas.ts';
+import { Scheduling, type HostRequest, type HostSource, type HostStatus } from './scheduling.ts';
 import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
 import { recoverAll, type RecoverySummary } from './recovery.ts';
@@ -72,9 +74,10 @@ export class ComputeEngine {
   readonly config: Config;
   readonly images: ImagePort;
   readonly transitions: Transitions;
+  readonly scheduling: Scheduling;
+  readonly quotas: Quotas;
   /** Committed lifecycle changes and instance actions, for logs, event streams and metrics. */
   readonly events = new EngineEvents();
-  private rr = 0;
 
   constructor(deps: EngineDeps) {
     this.store = observeStore(deps.store, this.events);
@@ -82,12 +85,14 @@ export class ComputeEngine {
     this.clock = deps.clock;
     this.config = deps.config;
     this.images = deps.images;
+    this.scheduling = new Scheduling(deps.store);
+    this.quotas = new Quotas(deps.config, deps.store, deps.store.sql);
     this.transitions = new Transitions(this);
   }
 
   /** Idempotent first-start data: devstack's flavors and the configured compute hosts. */
   async seed(): Promise<void> {
-    this.hostCache = undefined;
+    this.scheduling.invalidate();
     for (const [flavorid, name, vcpus, memory_mb, root_gb] of DEVSTACK_FLAVORS) {
       if (!(await this.store.getFlavor(flavorid))) await this.store.createFlavor({ flavorid, name, vcpus, memory_mb, root_gb }, this.clock.now());
     }
@@ -152,7 +157,7 @@ export class ComputeEngine {
   }
 
   async listHosts(): Promise<ComputeHostRow[]> {
-    return this.hosts();
+    return this.scheduling.hosts();
   }
 
   async setHost(name: string, change: Partial<Pick<ComputeHostRow, 'disabled' | 'disabled_reason' | 'forced_down' | 'up'>>): Promise<ComputeHostRow> {
@@ -160,79 +165,39 @@ export class ComputeEngine {
     if (!h) throw new NotFound(`Compute host ${name} could not be found.`);
     const next = { ...h, ...change, updated_at: this.clock.now() };
     await this.store.upsertHost(next);
-    this.hostCache = undefined;
+    this.scheduling.invalidate();
     this.transitions.kick();
     return next;
   }
 
-  private hostCache: ComputeHostRow[] | undefined;
-  private async hosts(): Promise<ComputeHostRow[]> {
-    if (!this.hostCache) this.hostCache = await this.store.listHosts();
-    return this.hostCache;
+  hostStatusSync(host: string | null): HostStatus {
+    return this.scheduling.statusSync(host);
   }
 
-  /** Nova's host_status: UP, DOWN (forced down), MAINTENANCE (disabled), UNKNOWN (not reporting), '' without a host. */
-  hostStatusSync(host: string | null): 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | '' {
-    if (!host) return '';
-    const h = this.hostCache?.find((x) => x.name === host);
-    if (!h) return 'UNKNOWN';
-    if (h.forced_down) return 'DOWN';
-    if (!h.up) return 'UNKNOWN';
-    if (h.disabled) return 'MAINTENANCE';
-    return 'UP';
+  hostStatus(host: string | null): Promise<HostStatus> {
+    return this.scheduling.status(host);
   }
 
-  async hostStatus(host: string | null): Promise<'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | ''> {
-    await this.hosts();
-    return this.hostStatusSync(host);
+  hostIsUp(host: string | null, tx?: HostSource): Promise<boolean> {
+    return this.scheduling.isUp(host, tx);
   }
 
-  async hostIsUp(host: string | null): Promise<boolean> {
-    if (!host) return false;
-    const h = (await this.hosts()).find((x) => x.name === host);
-    return !!h && h.up && !h.forced_down;
+  pickHost(req: HostRequest, tx?: HostSource): Promise<string | null> {
+    return this.scheduling.pickHost(req, tx);
   }
 
-  /** The scheduler: an enabled, up host in the zone (round robin), or null (NoValidHost). */
-  async pickHost(opts: { zone?: string | null; exclude?: string | null; requested?: string | null }): Promise<string | null> {
-    const candidates = (await this.hosts()).filter(
-      (h) => h.up && !h.forced_down && !h.disabled && (!opts.zone || h.availability_zone === opts.zone) && h.name !== opts.exclude && (!opts.requested || h.name === opts.requested),
-    );
-    if (candidates.length === 0) return null;
-    return candidates[this.rr++ % candidates.length].name;
+  // ---- quotas (quotas.ts) ------------------------------------------------------------------------
+
+  usage(project_id: string): Promise<Usage> {
+    return this.quotas.usage(project_id);
   }
 
-  // ---- quotas --------------------------------------------------------------------------------
-
-  async usage(project_id: string): Promise<Usage> {
-    return this.store.usage(project_id);
+  quotaLimits(project_id: string): Promise<Record<string, number>> {
+    return this.quotas.limits(project_id);
   }
 
-  async quotaLimits(project_id: string): Promise<Record<string, number>> {
-    const out = { ...this.config.quota_defaults };
-    for (const r of await this.store.quotaRows(project_id)) out[r.resource] = r.hard_limit;
-    return out;
-  }
-
-  async setQuotaLimits(project_id: string, limits: Record<string, number>): Promise<Record<string, number>> {
-    await this.store.setQuotaRows(project_id, limits);
-    return this.quotaLimits(project_id);
-  }
-
-  private async checkQuota(tx: ComputeTx, project_id: string, want: { instances: number; cores: number; ram: number }, min = 1): Promise<number> {
-    const limits = await this.quotaLimits(project_id);
-    const used = await tx.usage(project_id);
-    let allowed = Infinity;
-    for (const res of ['instances', 'cores', 'ram'] as const) {
-      const limit = limits[res] ?? -1;
-      if (limit < 0 || want[res] === 0) continue;
-      const fit = Math.floor((limit - used[res]) / want[res]);
-      if (fit < min) {
-        throw new QuotaExceeded(`Quota exceeded for ${res}: Requested ${want[res] * min}, but already used ${used[res]} of ${limit} ${res}`);
-      }
-      allowed = Math.min(allowed, fit);
-    }
-    return allowed;
+  setQuotaLimits(project_id: string, limits: Record<string, number>): Promise<Record<string, number>> {
+    return this.quotas.setLimits(project_id, limits);
   }
 
   // ---- create --------------------------------------------------------------------------------
@@ -245,7 +210,7 @@ export class ComputeEngine {
     const reservation_id = `r-${randomBytes(8).toString('base64').replace(/[^a-z0-9]/gi, '').toLowerCase().padEnd(8, '0').slice(0, 8)}`;
     const plan = ACTIONS.create.plan({} as ServerRecord, this.planInput(ctx, {}));
     const created = await this.store.transaction(async (tx) => {
-      const allowed = await this.checkQuota(tx, project_id, { instances: 1, cores: req.flavor.vcpus, ram: req.flavor.memory_mb }, req.min_count);
+      const allowed = await this.quotas.check(tx, project_id, { instances: 1, cores: req.flavor.vcpus, ram: req.flavor.memory_mb }, req.min_count);
       const count = Math.min(req.max_count, allowed);
       const out: ServerRecord[] = [];
       for (let i = 0; i < count; i++) {
@@ -307,7 +272,11 @@ export class ComputeEngine {
 
   /** Lookup → policy → lock → state, as Nova orders them. */
   private async admit(tx: ComputeTx, ctx: RequestContext, uuid: string, rule: ActionRule): Promise<ServerRecord> {
-    const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+    return this.admissible(ctx, await tx.getServerForUpdate(uuid), uuid, rule);
+  }
+
+  private admissible(ctx: RequestContext, found: ServerRecord | undefined, uuid: string, rule: ActionRule): ServerRecord {
+    const s = this.visible(ctx, found, uuid);
     if (!allows(rule.policy, ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage(rule.rule));
     if (rule.lock && s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
     const failure = checkState(rule, s);
@@ -318,9 +287,15 @@ export class ComputeEngine {
   async act(ctx: RequestContext, uuid: string, action: ActionName, params: Record<string, unknown> = {}): Promise<ActionOutcome> {
     const rule = ACTIONS[action];
     const now = this.clock.now();
+    // The image an action makes is created first (as Nova's API does), outside the unit of work, and
+    // only for a request that passes the checks; it is deleted again when the action is refused.
+    let image: ImageRecord | undefined;
+    if (rule.name === 'shelve' || rule.name === 'createImage' || rule.name === 'createBackup') {
+      image = await this.snapshotImage(ctx, this.admissible(ctx, await this.store.getServer(uuid), uuid, rule), rule, params);
+    }
     const outcome = await this.store.transaction(async (tx) => {
       const s = await this.admit(tx, ctx, uuid, rule);
-      const prep = await this.prepare(tx, ctx, s, rule, params);
+      const prep = await this.prepare(tx, ctx, s, rule, params, image);
       if (prep.noop) return { server: s };
       // The plan sees the server as the API leaves it (new flavor, old_vm_state …).
       const plan: Plan = rule.plan({ ...s, ...prep.patch } as ServerRecord, this.planInput(ctx, params));
@@ -352,6 +327,9 @@ export class ComputeEngine {
         }
       }
       return { server: (await tx.getServerById(s.id))!, ...prep.outcome };
+    }).catch(async (e: unknown) => {
+      if (image) await this.images.deleteImage(image.id).catch(() => undefined);
+      throw e;
     });
     this.transitions.kick();
     return outcome;
@@ -377,7 +355,7 @@ export class ComputeEngine {
    * API does these after the state check and before it casts to the compute service.
    */
   private async prepare(
-    tx: ComputeTx, ctx: RequestContext, s: ServerRecord, rule: ActionRule, params: Record<string, unknown>,
+    tx: ComputeTx, ctx: RequestContext, s: ServerRecord, rule: ActionRule, params: Record<string, unknown>, image?: ImageRecord,
   ): Promise<{ patch?: ServerPatch; context?: Partial<TaskContext>; taskParams?: Record<string, unknown>; outcome?: Partial<ActionOutcome>; noop?: boolean }> {
     const p = params;
     switch (rule.name) {
@@ -401,7 +379,7 @@ export class ComputeEngine {
       case 'resize':
       case 'migrate': {
         if (!s.host) throw new Conflict(`Instance ${s.uuid} is not ready`);
-        if (!(await this.hostIsUp(s.host))) throw new Conflict('Service is unavailable at this time.');
+        if (!(await this.hostIsUp(s.host, tx))) throw new Conflict('Service is unavailable at this time.');
         const patch: ServerPatch = { system_metadata: { ...s.system_metadata, old_vm_state: s.vm_state } };
         const requested = (p.host as string | null | undefined) ?? null;
         if (rule.name === 'resize') {
@@ -409,19 +387,19 @@ export class ComputeEngine {
           if (flavor.flavorid === s.flavor.flavorid) throw new BadRequest('When resizing, instances must change flavor!');
           const dc = flavor.vcpus - s.flavor.vcpus;
           const dr = flavor.memory_mb - s.flavor.memory_mb;
-          if (dc > 0 || dr > 0) await this.checkQuota(tx, s.project_id, { instances: 0, cores: Math.max(dc, 0), ram: Math.max(dr, 0) });
+          if (dc > 0 || dr > 0) await this.quotas.check(tx, s.project_id, { instances: 0, cores: Math.max(dc, 0), ram: Math.max(dr, 0) });
           patch.new_flavor = flavor;
           patch.old_flavor = s.flavor;
         } else if (requested) {
           if (requested === s.host) throw new BadRequest('Cannot migrate to the host where the server exists.');
-          if (!(await this.hosts()).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
+          if (!(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
         }
-        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested });
+        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested }, tx);
         return { patch, context: { target_host: target, source_host: s.host } };
       }
       case 'confirmResize':
       case 'revertResize': {
-        const m = (await this.store.listMigrations({ server_uuid: s.uuid })).find((x) => x.status === 'finished');
+        const m = (await tx.listMigrations({ server_uuid: s.uuid })).find((x) => x.status === 'finished');
         if (!m) throw new BadRequest('Instance has not been resized.');
         if (rule.name === 'revertResize' && !s.old_flavor && m.migration_type === 'resize') throw new BadRequest('Flavor used by the instance could not be found.');
         await tx.updateMigration(m.id, rule.name === 'confirmResize' ? 'confirming' : 'reverting', this.clock.now());
@@ -430,16 +408,16 @@ export class ComputeEngine {
       case 'live_migrate': {
         const requested = (p.host as string | null | undefined) ?? null;
         if (requested && requested === s.host) throw new BadRequest(`Unable to migrate instance (${s.uuid}) to current host (${s.host}).`);
-        if (requested && !(await this.hosts()).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
-        const target = await this.pickHost({ exclude: s.host, requested });
+        if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
+        const target = await this.pickHost({ exclude: s.host, requested }, tx);
         return { context: { target_host: target, source_host: s.host } };
       }
       case 'evacuate': {
-        if (s.host && (await this.hostIsUp(s.host))) throw new BadRequest(`Compute service of ${s.host} is still in use.`);
+        if (s.host && (await this.hostIsUp(s.host, tx))) throw new BadRequest(`Compute service of ${s.host} is still in use.`);
         const requested = (p.host as string | null | undefined) ?? null;
-        if (requested && !(await this.hosts()).some((h) => h.name === requested)) throw new NotFound(`Compute host ${requested} not found.`);
+        if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new NotFound(`Compute host ${requested} not found.`);
         if (requested && requested === s.host) throw new BadRequest("The target host can't be the same one.");
-        const target = await this.pickHost({ exclude: s.host, requested });
+        const target = await this.pickHost({ exclude: s.host, requested }, tx);
         const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
         return { context: { target_host: target, source_host: s.host }, outcome: { admin_pass } };
       }
@@ -472,27 +450,22 @@ export class ComputeEngine {
           throw new Conflict(`Specifying an availability zone or a host when unshelving server "${s.uuid}" with status "shelved" is not supported. The server status must be SHELVED_OFFLOADED.`);
         }
         const zone = p.availability_zone as string | null | undefined;
-        if (typeof zone === 'string' && !(await this.hosts()).some((h) => h.availability_zone === zone)) {
+        if (typeof zone === 'string' && !(await this.scheduling.hosts(tx)).some((h) => h.availability_zone === zone)) {
           throw new BadRequest('The requested availability zone is not available');
         }
         const host = p.host as string | undefined;
-        if (host && !(await this.hosts()).some((h) => h.name === host)) throw new BadRequest(`Compute host ${host} could not be found.`);
+        if (host && !(await this.scheduling.hosts(tx)).some((h) => h.name === host)) throw new BadRequest(`Compute host ${host} could not be found.`);
         const patch: ServerPatch = {};
         if (zone !== undefined) patch.pinned_availability_zone = zone;
         return { patch, context: { target_host: host ?? null }, taskParams: { zone: zone ?? s.pinned_availability_zone ?? s.availability_zone } };
       }
       case 'shelve': {
-        if (!s.image_ref) return {};
-        const img = await this.images.createSnapshot({ name: `${s.display_name}-shelved`, owner: s.project_id, properties: { instance_uuid: s.uuid, image_type: 'snapshot', ...(s.image_ref ? { base_image_ref: s.image_ref } : {}) }, min_disk: s.flavor.root_gb, min_ram: 0 });
-        return { context: { image_id: img.id }, patch: { system_metadata: { ...s.system_metadata, shelved_image_id: img.id } } };
+        if (!image) return {};
+        return { context: { image_id: image.id }, patch: { system_metadata: { ...s.system_metadata, shelved_image_id: image.id } } };
       }
       case 'createImage':
       case 'createBackup': {
-        const metadata = (p.metadata as Record<string, string> | undefined) ?? {};
-        const properties: Record<string, string> = { ...metadata, instance_uuid: s.uuid, user_id: ctx.user_id, image_type: rule.name === 'createImage' ? 'snapshot' : 'backup' };
-        if (s.image_ref) properties.base_image_ref = s.image_ref;
-        if (rule.name === 'createBackup') properties.backup_type = String(p.backup_type);
-        const img = await this.images.createSnapshot({ name: String(p.name), owner: s.project_id, properties, min_disk: s.flavor.root_gb, min_ram: 0 });
+        const img = image!;
         return { context: { image_id: img.id }, taskParams: { rotation: p.rotation, backup_type: p.backup_type }, outcome: { image_id: img.id } };
       }
       case 'resetState':
@@ -502,26 +475,40 @@ export class ComputeEngine {
     }
   }
 
+  /** The image record a shelve (of an image-backed server), a createImage or a createBackup makes. */
+  private async snapshotImage(ctx: RequestContext, s: ServerRecord, rule: ActionRule, p: Record<string, unknown>): Promise<ImageRecord | undefined> {
+    if (rule.name === 'shelve') {
+      if (!s.image_ref) return undefined;
+      return this.images.createSnapshot({ name: `${s.display_name}-shelved`, owner: s.project_id, properties: { instance_uuid: s.uuid, image_type: 'snapshot', base_image_ref: s.image_ref }, min_disk: s.flavor.root_gb, min_ram: 0 });
+    }
+    const metadata = (p.metadata as Record<string, string> | undefined) ?? {};
+    const properties: Record<string, string> = { ...metadata, instance_uuid: s.uuid, user_id: ctx.user_id, image_type: rule.name === 'createImage' ? 'snapshot' : 'backup' };
+    if (s.image_ref) properties.base_image_ref = s.image_ref;
+    if (rule.name === 'createBackup') properties.backup_type = String(p.backup_type);
+    return this.images.createSnapshot({ name: String(p.name), owner: s.project_id, properties, min_disk: s.flavor.root_gb, min_ram: 0 });
+  }
+
   async delete(ctx: RequestContext, uuid: string): Promise<void> {
     const rule = ACTIONS.delete;
     const now = this.clock.now();
-    await this.store.transaction(async (tx) => {
+    const deletedNow = await this.store.transaction(async (tx): Promise<ServerRecord | null> => {
       const s = await this.admit(tx, ctx, uuid, rule);
       // A repeated DELETE while one is already running is ignored (Nova answers 204).
-      if (s.task_state === 'deleting' || s.task_state === 'soft-deleting') return;
+      if (s.task_state === 'deleting' || s.task_state === 'soft-deleting') return null;
       const action_id = await tx.insertAction({ server_uuid: uuid, action: 'delete', request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, start_time: now, finish_time: null, message: null, updated_at: now });
       // Not yet on a host, or its host is down: Nova deletes the record locally at once.
       await this.supersede(tx, s.id, now, 'delete');
-      if (!s.host || !(await this.hostIsUp(s.host))) {
+      if (!s.host || !(await this.hostIsUp(s.host, tx))) {
         await tx.updateServer(s.id, { vm_state: 'deleted', task_state: null, power_state: 0, deleted: true, terminated_at: now, deleted_at: now, host: null, node: null }, now);
-        await this.cleanupImages(s);
         await tx.finishAction(action_id, now, null);
-        return;
+        return s;
       }
       const plan = rule.plan(s, this.planInput(ctx, {}));
       await tx.updateServer(s.id, plan.accept, now);
       await tx.putTask({ server_id: s.id, action: 'delete', action_id, step: 0, due_at: now + this.stepWait(plan, 0, 'delete'), plan, context: { request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id } });
+      return null;
     });
+    if (deletedNow) await this.cleanupImages(deletedNow);
     this.transitions.kick();
   }
 
@@ -634,7 +621,7 @@ export class ComputeEngine {
       const name = op === 'force_complete' ? 'force_complete' : 'abort live migration';
       if (op === 'force_complete' && s.vm_state !== 'active') throw new Conflict(`Cannot '${name}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
       if (s.task_state !== 'migrating') throw new Conflict(`Cannot '${name}' instance ${uuid} while it is in task_state ${s.task_state ?? 'None'}`);
-      const m = await this.store.getMigration(migration_id);
+      const m = await tx.getMigration(migration_id);
       if (!m || m.server_uuid !== uuid || m.migration_type !== 'live-migration') {
         throw new NotFound(`Instance ${uuid} does not have the migration ${migration_id}.`);
       }

@@ -60,7 +60,8 @@ export async function recoverAll(engine: ComputeEngine): Promise<RecoverySummary
 }
 
 async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<'resume' | 'reboot' | 'Error' | 'Success' | 'gone'> {
-  return engine.store.transaction(async (tx) => {
+  let image: string | undefined;
+  const outcome = await engine.store.transaction(async (tx): Promise<'resume' | 'reboot' | 'Error' | 'Success' | 'gone'> => {
     const s = await tx.getServerById(t.server_id);
     if (!s) {
       await tx.deleteTask(t.server_id);
@@ -84,7 +85,9 @@ async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<'resume' |
     if (t.action_id !== null) await tx.finishAction(t.action_id, now, r.result === 'Error' ? 'Error' : null);
     if (t.context.migration_id) await tx.updateMigration(t.context.migration_id, 'error', now);
     await tx.deleteTask(s.id);
-    if (t.context.image_id) await engine.images.deleteImage(t.context.image_id).catch(() => undefined);
+    image = t.context.image_id;
     return r.result;
   });
+  if (image) await engine.images.deleteImage(image).catch(() => undefined);
+  return outcome;
 }

@@ -132,6 +132,7 @@ export class Transitions {
       fault = e instanceof DriverFault ? e : new DriverFault(e instanceof Error ? e.message : String(e));
     }
     const imageStatus: { id: string; status: 'saving' | 'active' | 'delete' }[] = [];
+    let finished: { task: TaskRow; server: ServerRecord } | undefined;
     await engine.store.transaction(async (tx) => {
       const cur = await tx.getTask(t.server_id);
       if (!cur || cur.step !== t.step || cur.action_id !== t.action_id || cur.action !== t.action) return; // replaced or cancelled
@@ -164,8 +165,9 @@ export class Transitions {
       await tx.deleteTask(s.id);
       if (ctx.event_id) await tx.finishEvent(ctx.event_id, now, 'Success');
       if (cur.action_id !== null) await tx.finishAction(cur.action_id, now, null);
-      await this.afterSuccess(cur, s, imageStatus);
+      finished = { task: cur, server: s };
     });
+    if (finished) await this.afterSuccess(finished.task, finished.server, imageStatus);
     for (const u of imageStatus) {
       if (u.status === 'delete') await engine.images.deleteImage(u.id).catch(() => undefined);
       else await engine.images.setStatus(u.id, u.status).catch(() => undefined);

@@ -1,39 +1,43 @@
 // Opens the embedded SQLite database and brings its schema up to date.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations/index.ts';
+import { searchMatches } from '../domain/regex.ts';
 
 export type Db = Database.Database;
 
 export function openDb(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:' && path !== '') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    restrictFiles(path);
+  }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
-  // Nova matches regex filters with Python's re.search on SQLite; JavaScript's RegExp is the closest.
-  const cache = new Map<string, RegExp | null>();
+  // Nova matches regex filters with Python's re.search; the linear-time engine keeps its meaning
+  // without backtracking (src/domain/regex.ts), so no pattern can hold the event loop.
   db.function('regexp', { deterministic: true }, (pattern: unknown, value: unknown) => {
     if (value === null || value === undefined) return 0;
-    const p = String(pattern);
-    let re = cache.get(p);
-    if (re === undefined) {
-      try {
-        re = new RegExp(p);
-      } catch {
-        re = null;
-      }
-      if (cache.size > 1000) cache.clear();
-      cache.set(p, re);
-    }
-    return re && re.test(String(value)) ? 1 : 0;
+    return searchMatches(String(pattern), String(value)) ? 1 : 0;
   });
   migrate(db);
   memoizePrepare(db);
   return db;
+}
+
+/**
+ * The database holds password and token hashes: it is created 0600, and a file left readable by an
+ * older version is narrowed. SQLite creates the -wal and -shm files with the main file's mode.
+ */
+function restrictFiles(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
+  }
 }
 
 /**

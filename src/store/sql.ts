@@ -62,6 +62,11 @@ export class Mutex {
     return this.held;
   }
 
+  /** Runs `fn` at once when the lock is free (no extra turn of the event loop), else after the holders before it. */
+  now<T>(fn: () => T): T | Promise<T> {
+    return this.held ? this.run(fn) : fn();
+  }
+
   async run<T>(fn: () => Promise<T> | T): Promise<T> {
     const prev = this.tail;
     let release!: () => void;
@@ -88,6 +93,11 @@ export class SqliteSql implements SqlDatabase {
   readonly lock = new Mutex();
 
   constructor(readonly db: Db) {}
+
+  /** The connection without the lock: only for code that already holds `lock` (a unit of work's body). */
+  unlocked(): Sql {
+    return this.direct();
+  }
 
   private direct(): Sql {
     const db = this.db;

@@ -1,8 +1,9 @@
-// The compute store contract. SQLite implements it now; a PostgreSQL implementation with several
-// API replicas can satisfy it later: transactions are async, getServerForUpdate is a row lock
-// (SELECT … FOR UPDATE), and claimDueTasks claims timers (FOR UPDATE SKIP LOCKED).
+// The compute store contract (servers, their durable tasks, actions, faults, migrations, flavors,
+// hosts). Transactions are async units of work; getServerForUpdate is a row lock (SELECT … FOR
+// UPDATE on PostgreSQL); claimDueTasks claims due steps with a lease.
 import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
 import type { MigrationStatus, Plan } from '../domain/actions.ts';
+import type { Sql, SqlDatabase } from './sql.ts';
 
 export type SortDir = 'asc' | 'desc';
 
@@ -148,8 +149,21 @@ export interface Usage {
   ram: number;
 }
 
-/** Writes inside one transaction. */
+export interface MigrationFilter {
+  server_uuid?: string;
+  project_id?: string;
+  migration_type?: string;
+  status?: string;
+  host?: string;
+}
+
+/**
+ * Reads and writes inside one unit of work. Every read that decides a write is made here, never
+ * through the store (on SQLite a store read would wait for this very unit of work to end).
+ */
 export interface ComputeTx {
+  /** The unit of work's executor, for other repositories that must join it (quota limits …). */
+  readonly sql: Sql;
   getServerForUpdate(uuid: string): Promise<ServerRecord | undefined>;
   getServerById(id: number): Promise<ServerRecord | undefined>;
   insertServer(s: Omit<ServerRecord, 'id'>): Promise<ServerRecord>;
@@ -165,9 +179,14 @@ export interface ComputeTx {
   insertMigration(m: Omit<MigrationRow, 'id'>): Promise<number>;
   updateMigration(id: number, status: string, now: number): Promise<void>;
   usage(project_id: string): Promise<Usage>;
+  getMigration(id: number): Promise<MigrationRow | undefined>;
+  listMigrations(filter: MigrationFilter): Promise<MigrationRow[]>;
+  listHosts(): Promise<ComputeHostRow[]>;
 }
 
 export interface ComputeStore {
+  /** The executor the store runs on; repositories of other aggregates are built on it. */
+  readonly sql: SqlDatabase;
   transaction<T>(fn: (tx: ComputeTx) => Promise<T>): Promise<T>;
   getServer(uuid: string): Promise<ServerRecord | undefined>;
   listServers(q: ServerQuery): Promise<ServerRecord[]>;
@@ -182,7 +201,7 @@ export interface ComputeStore {
   listEvents(action_id: number): Promise<InstanceActionEventRow[]>;
   latestFault(server_uuid: string): Promise<FaultRow | undefined>;
   latestFaults(server_uuids: string[]): Promise<Map<string, FaultRow>>;
-  listMigrations(filter: { server_uuid?: string; project_id?: string; migration_type?: string; status?: string; host?: string }): Promise<MigrationRow[]>;
+  listMigrations(filter: MigrationFilter): Promise<MigrationRow[]>;
   getMigration(id: number): Promise<MigrationRow | undefined>;
   // flavors
   listFlavors(opts: { include_private: boolean; project_id?: string }): Promise<FlavorSnapshot[]>;
@@ -196,10 +215,6 @@ export interface ComputeStore {
   addFlavorAccess(flavorid: string, project_id: string): Promise<void>;
   removeFlavorAccess(flavorid: string, project_id: string): Promise<void>;
   flavorAccess(flavorid: string): Promise<string[]>;
-  // quotas: per-project overrides of the configured defaults
-  quotaRows(project_id: string): Promise<{ resource: string; hard_limit: number }[]>;
-  setQuotaRows(project_id: string, limits: Record<string, number>): Promise<void>;
-  deleteQuotaRows(project_id: string): Promise<void>;
   // hosts
   listHosts(): Promise<ComputeHostRow[]>;
   upsertHost(h: ComputeHostRow): Promise<void>;

@@ -10,7 +10,7 @@ import { debianEnv, PYTHON } from '../../conformance/lib/debian.ts';
 import { computeRoot } from '../../conformance/lib/discover.ts';
 import { REPO_ROOT } from '../../conformance/lib/novabox.ts';
 import { errorRequests, logKey, parseResults, summarize, summaryLine } from '../../conformance/lib/results.ts';
-import { accountsFor, readList, renderAccountsYaml, renderIni, seedFor, tempestConf } from '../../conformance/lib/tempest.ts';
+import { accountsFor, readList, renderAccountsYaml, renderIni, seedFor, servicesInCatalog, tempestConf } from '../../conformance/lib/tempest.ts';
 
 const lists = join(REPO_ROOT, 'conformance', 'lists');
 const tier1 = readList(readFileSync(join(lists, 'tier1.txt'), 'utf8'));
@@ -70,6 +70,39 @@ test('tempest.conf: compute-only cloud with pre-provisioned accounts and whole-s
   const text = renderIni(ini);
   assert.match(text, /^\[compute\]\n(.+\n)*build_interval = 1\n/m);
   assert.match(text, /^neutron = false$/m);
+});
+
+test('tier2 and tier3 lists: 241 and 214 distinct compute tests, none in an earlier tier', () => {
+  const tier2 = readList(readFileSync(join(lists, 'tier2.txt'), 'utf8'));
+  const tier3 = readList(readFileSync(join(lists, 'tier3.txt'), 'utf8'));
+  assert.equal(tier2.length, 241);
+  assert.equal(tier3.length, 214);
+  const all = [...tier1, ...tier2, ...tier3];
+  assert.equal(new Set(all).size, all.length);
+  for (const id of all) assert.match(id, /^tempest\.api\.compute\./);
+});
+
+test('tempest.conf: tier3 features, catalog-driven neutron/cinder, admin credentials and overrides', () => {
+  const base = { workspace: '/ws', identityV3: 'http://h/identity/v3', imageRef: 'i1', imageRefAlt: 'i2', flavorRef: '42', flavorRefAlt: '84', maxMicroversion: '2.95' };
+  const plain = tempestConf(base);
+  assert.equal(plain['compute-feature-enabled'].cold_migration, false);
+  assert.equal(plain.compute.min_compute_nodes, 1);
+  assert.equal(plain.auth.admin_username, undefined);
+  const t3 = tempestConf({
+    ...base, tier3Features: true, services: servicesInCatalog(['identity', 'compute', 'image', 'network']),
+    admin: { username: 'admin', password: 'pw', project_name: 'admin', admin: true }, overrides: ['compute.build_timeout=120', 'new-section.x=y'],
+  });
+  for (const f of ['snapshot', 'cold_migration', 'live_migration', 'personality', 'stable_rescue', 'interface_attach']) assert.equal(t3['compute-feature-enabled'][f], true, f);
+  assert.equal(t3['compute-feature-enabled'].vnc_console, false);
+  assert.equal(t3['compute-feature-enabled'].swap_volume, false);
+  assert.equal(t3.compute.min_compute_nodes, 2);
+  assert.equal(t3.service_available.neutron, true);
+  assert.equal(t3.service_available.cinder, false);
+  assert.deepEqual([t3.auth.admin_username, t3.auth.admin_password, t3.auth.admin_project_name], ['admin', 'pw', 'admin']);
+  assert.equal(t3.compute.build_timeout, '120');
+  assert.equal(t3['new-section'].x, 'y');
+  assert.deepEqual(servicesInCatalog(['volumev3']), { neutron: false, cinder: true });
+  assert.throws(() => tempestConf({ ...base, overrides: ['nonsense'] }), /section\.option=value/);
 });
 
 test('computeRoot strips a project id from a catalog URL', () => {

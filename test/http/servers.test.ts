@@ -145,7 +145,9 @@ describe('GET /servers/{id}', () => {
     const r = await call(env, { url: `/servers/${id}` });
     assert.equal(r.statusCode, 401);
     assert.equal(r.json().error.code, 401);
-    assert.equal(r.headers['openstack-api-version'], 'compute 2.1');
+    // keystonemiddleware answers before Nova's API: request ids, no microversion headers.
+    assert.match(String(r.headers['x-compute-request-id']), /^req-/);
+    assert.equal(r.headers['openstack-api-version'], undefined);
   });
 
   it('serves every route under the token project id and refuses another project id', async () => {

@@ -162,9 +162,9 @@ describe('identity administration', () => {
 
   test('services, endpoints and regions mirror the catalog', async () => {
     const services = (await call('admin', 'GET', '/services')).json().services;
-    assert.deepEqual(services.map((s: { type: string }) => s.type).sort(), ['compute', 'identity', 'image']);
+    assert.deepEqual(services.map((s: { type: string }) => s.type).sort(), ['block-storage', 'compute', 'identity', 'image', 'network', 'volumev3']);
     const endpoints = (await call('admin', 'GET', '/endpoints')).json().endpoints;
-    assert.equal(endpoints.length, 9);
+    assert.equal(endpoints.length, 18);
     assert.ok(endpoints.every((e: { service_id: string }) => services.some((s: { id: string }) => s.id === e.service_id)));
     const regions = (await call('demo', 'GET', '/regions')).json().regions;
     assert.deepEqual(regions.map((r: { id: string }) => r.id), ['RegionOne']);

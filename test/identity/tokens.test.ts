@@ -70,11 +70,12 @@ describe('identity tokens', () => {
     assert.equal(t.audit_ids.length, 1);
   });
 
-  test('the catalog lists identity, compute and image with public, internal and admin endpoints in RegionOne', async () => {
+  test('the catalog lists identity, compute, image, network and block storage with public, internal and admin endpoints in RegionOne', async () => {
     const t = ((await issue(passwordAuth('demo', 'secret', projectScope('demo')))).json() as TokenBody).token;
     const byType = new Map(t.catalog!.map((s) => [s.type, s]));
-    assert.deepEqual([...byType.keys()].sort(), ['compute', 'identity', 'image']);
-    const urls = { identity: 'http://cloud.test:8774/identity', compute: 'http://cloud.test:8774/compute/v2.1', image: 'http://cloud.test:8774/image' };
+    assert.deepEqual([...byType.keys()].sort(), ['block-storage', 'compute', 'identity', 'image', 'network', 'volumev3']);
+    const volume = `http://cloud.test:8774/volume/v3/${nb.projectId('demo')}`;
+    const urls = { identity: 'http://cloud.test:8774/identity', compute: 'http://cloud.test:8774/compute/v2.1', image: 'http://cloud.test:8774/image', 'block-storage': volume, volumev3: volume, network: 'http://cloud.test:8774/networking' };
     for (const [type, url] of Object.entries(urls)) {
       const s = byType.get(type)!;
       assert.ok(s.id && s.name);
@@ -89,7 +90,7 @@ describe('identity tokens', () => {
     const res = await issue(passwordAuth('demo', 'secret', projectScope('demo')));
     const cat = await nb.app.inject({ method: 'GET', url: '/identity/v3/auth/catalog', headers: { 'x-auth-token': String(res.headers['x-subject-token']) } });
     assert.equal(cat.statusCode, 200);
-    assert.equal(cat.json().catalog.length, 3);
+    assert.equal(cat.json().catalog.length, 6);
   });
 
   test('password auth by ids (the shape tempest sends after its first token) works', async () => {

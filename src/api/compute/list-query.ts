@@ -3,6 +3,7 @@
 import { BadRequest, Forbidden } from '../../domain/errors.ts';
 import { policyMessage } from '../../domain/policy.ts';
 import { statusFilter } from '../../domain/states.ts';
+import { compileNameFilter } from '../../domain/regex.ts';
 import type { ServerColumn, ServerQuery, SortDir } from '../../store/store.ts';
 import type { Version } from '../microversion.ts';
 import { atLeast } from '../microversion.ts';
@@ -100,6 +101,8 @@ function lenientBool(v: string): boolean {
 }
 
 const REGEX_SCHEMA: Schema = { type: 'string', format: 'regex' };
+/** Parameters of kind 'regex' in Nova's schema that are not matched as regular expressions here. */
+const NOT_MATCHED = new Set(['ip', 'ip6', 'flavor', 'tags', 'tags-any', 'not-tags', 'not-tags-any']);
 const DATE_SCHEMA: Schema = { type: 'string', format: 'date-time' };
 
 export interface ListRequest {
@@ -135,7 +138,11 @@ export async function buildServerQuery(raw: RawQuery, r: ListRequest): Promise<P
     }
     for (const v of vals) {
       let err: string | null = null;
-      if (kind === 'regex') err = checkQueryValue(REGEX_SCHEMA, k, v);
+      if (kind === 'regex') {
+        err = checkQueryValue(REGEX_SCHEMA, k, v);
+        // Matched by the linear-time engine: what it cannot run (backreferences, lookaround) is refused.
+        if (!err && !NOT_MATCHED.has(k) && !compileNameFilter(v)) err = `Invalid input for query parameters ${k}. Value: ${v}. ${pyRepr(v)} is not a 'regex'`;
+      }
       else if (kind === 'date') err = checkQueryValue(DATE_SCHEMA, k, v);
       else if (kind === 'int') err = checkQueryValue(nonNegativeInteger, k, v);
       else if (kind === 'sort_key') {

@@ -119,7 +119,7 @@ const HANDLERS: Record<string, ActionHandler> = {
       if (r.key_name !== undefined) {
         params.key_name = r.key_name;
         if (r.key_name !== null) {
-          const k = keyData(c.svc, s.user_id, r.key_name);
+          const k = await keyData(c.svc, s.user_id, r.key_name);
           if (k === undefined) throw new BadRequest('Invalid key_name provided.');
           params.key_data = k;
         }
@@ -138,7 +138,7 @@ const HANDLERS: Record<string, ActionHandler> = {
     async run(c) {
       validateBody(S.resizeSchema, c.body);
       await lookup(c);
-      const flavor = await resolveFlavor(c.svc, c.body.resize.flavorRef);
+      const flavor = await resolveFlavor(c.svc, c.req, c.body.resize.flavorRef);
       await c.svc.engine.act(ctxOf(c.req), c.id, 'resize', { flavor });
       return empty(202)(c);
     },

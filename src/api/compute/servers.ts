@@ -11,9 +11,7 @@ import { adminOf, authorize, ctxOf, mv } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
 import { PRIVATE_NETWORK_ID } from './network.ts';
-import { getKeypair } from './resources/keypairs.ts';
 import { ambiguousMessage, defaultGroup, resolveGroup, securityGroupNames } from './resources/security-groups.ts';
-import { addServerGroupMember, getServerGroup, groupsOfServer } from './resources/server-groups.ts';
 import { createSchema, updateSchema } from './schemas/servers.ts';
 import { decodeBase64, isUuidLike, unexpectedMessage, validateBody } from './schemas/validate.ts';
 import { linkBase, nextLink, selfHref } from './views/links.ts';
@@ -28,6 +26,7 @@ export async function viewContext(svc: Services, req: FastifyRequest, servers: S
   const status = new Map<string, string>();
   for (const h of hosts) status.set(h.name, svc.engine.hostStatusSync(h.name));
   const needFaults = servers.filter((s) => s.vm_state === 'error' || s.deleted).map((s) => s.uuid);
+  const groups = atLeast(req.microversion, 71) ? await svc.repos.serverGroups.groupsOf(servers.map((s) => s.uuid)) : new Map<string, string[]>();
   return {
     mv: req.microversion,
     admin: adminOf(req),
@@ -35,22 +34,26 @@ export async function viewContext(svc: Services, req: FastifyRequest, servers: S
     hostAz: (h) => hosts.find((x) => x.name === h)?.availability_zone,
     hostStatus: (h) => (h ? (status.get(h) ?? 'UNKNOWN') : ''),
     faults: needFaults.length ? await svc.engine.faults(needFaults) : new Map(),
-    serverGroups: (uuid) => groupsOfServer(svc.db, uuid),
+    serverGroups: (uuid) => groups.get(uuid) ?? [],
     securityGroupNames: securityGroupNames(svc.db, servers.flatMap((s) => s.security_groups)),
   };
 }
 
-/** flavorRef: an id or a URL whose last segment is the id; unknown or disabled → 400. */
-export async function resolveFlavor(svc: Services, ref: string | number): Promise<FlavorSnapshot> {
+/**
+ * flavorRef: an id or a URL whose last segment is the id; unknown, disabled, or private without
+ * access for the caller's project (Nova's flavor query for a non-admin context) → 400.
+ */
+export async function resolveFlavor(svc: Services, req: FastifyRequest, ref: string | number): Promise<FlavorSnapshot> {
   const id = String(ref).replace(/\/+$/, '').split('/').pop() ?? '';
   const f = await svc.store.getFlavor(id);
-  if (!f || f.disabled) throw new BadRequest(`Flavor ${id} could not be found.`);
+  const visible = f && (f.is_public || adminOf(req) || (await svc.store.flavorAccess(id)).includes(req.auth!.project_id ?? ''));
+  if (!f || f.disabled || !visible) throw new BadRequest(`Flavor ${id} could not be found.`);
   return f;
 }
 
 /** The public key of a user's keypair, or undefined. */
-export function keyData(svc: Services, user_id: string, name: string): string | undefined {
-  return getKeypair(svc.db, user_id, name)?.public_key;
+export async function keyData(svc: Services, user_id: string, name: string): Promise<string | undefined> {
+  return (await svc.repos.keypairs.get(user_id, name))?.public_key;
 }
 
 export function truthy(v: unknown): boolean {
@@ -177,7 +180,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   });
   const networks = networksOf(srv, req.microversion, maxCount);
 
-  const flavor = await resolveFlavor(svc, srv.flavorRef);
+  const flavor = await resolveFlavor(svc, req, srv.flavorRef);
   if (imageRef) {
     const img = (await svc.images.getImage(imageRef, auth))!;
     if (img.min_ram && flavor.memory_mb < img.min_ram) throw new BadRequest("Flavor's memory is too small for requested image.");
@@ -198,12 +201,14 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
 
   const hints = hintsOf(body);
   for (const g of hints.group ?? []) {
-    if (!getServerGroup(svc.db, g)) throw new BadRequest(`Invalid server group ${g}`);
+    // Nova looks the group up in the caller's project (all projects for an admin).
+    const group = await svc.repos.serverGroups.get(g);
+    if (!group || (group.project_id !== auth.project_id && !adminOf(req))) throw new BadRequest(`Instance group ${g} could not be found.`);
   }
 
   let key_data: string | null = null;
   if (srv.key_name !== undefined) {
-    const k = keyData(svc, auth.user_id, srv.key_name);
+    const k = await keyData(svc, auth.user_id, srv.key_name);
     if (k === undefined) throw new BadRequest('Invalid key_name provided.');
     key_data = k;
   }
@@ -237,7 +242,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     admin_pass: adminPass,
   };
   const created = await svc.engine.create(ctx, cr);
-  for (const g of hints.group ?? []) for (const s of created) addServerGroupMember(svc.db, g, s.uuid);
+  for (const g of hints.group ?? []) for (const s of created) await svc.repos.serverGroups.addMember(g, s.uuid);
   const links = linkBase(svc.config, req);
   if (srv.return_reservation_id !== undefined && truthy(srv.return_reservation_id)) {
     return reply.code(202).send({ reservation_id: created[0].reservation_id });
@@ -255,6 +260,12 @@ async function list(svc: Services, req: FastifyRequest, detail: boolean) {
     max_limit: svc.config.max_limit,
     flavorRowId: async (id) => (await svc.store.getFlavor(id))?.id,
   });
+  const marker = parsed.query.marker;
+  if (marker !== undefined && !adminOf(req)) {
+    // Another project's server is no marker for a member: it does not exist for them.
+    const m = await svc.store.getServer(marker);
+    if (!m || m.project_id !== req.auth!.project_id) throw new BadRequest(`marker [${marker}] not found`);
+  }
   const servers = parsed.empty || parsed.limit === 0 ? [] : await svc.engine.listServers(parsed.query);
   const links = linkBase(svc.config, req);
   let items;

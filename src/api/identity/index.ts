@@ -28,14 +28,18 @@ export function catalogServices(config: Config): CatalogService[] {
     { type: 'identity', name: 'keystone', url: `${base}/identity` },
     { type: 'compute', name: 'nova', url: `${base}/compute/v2.1` },
     { type: 'image', name: 'glance', url: `${base}/image` },
+    { type: 'network', name: 'neutron', url: `${base}/networking` },
+    { type: 'block-storage', name: 'cinder', url: `${base}/volume/v3/$(project_id)s` },
+    { type: 'volumev3', name: 'cinderv3', url: `${base}/volume/v3/$(project_id)s` },
   ];
 }
 
 const INTERFACES = ['public', 'internal', 'admin'] as const;
 
-export function catalog(config: Config): unknown[] {
+/** The token's catalog; `$(project_id)s` in a URL is the token's project (no project: Keystone leaves that endpoint out). */
+export function catalog(config: Config, projectId: string | null = null): unknown[] {
   return catalogServices(config).map((s) => ({
-    endpoints: INTERFACES.map((i) => ({ id: stableId(`${s.type}:${i}`), interface: i, region: config.region, region_id: config.region, url: s.url })),
+    endpoints: s.url.includes('$(project_id)s') && !projectId ? [] : INTERFACES.map((i) => ({ id: stableId(`${s.type}:${i}`), interface: i, region: config.region, region_id: config.region, url: s.url.replace('$(project_id)s', projectId ?? '') })),
     id: stableId(s.type),
     type: s.type,
     name: s.name,
@@ -126,7 +130,7 @@ export function renderToken(t: TokenInfo, config: Config, withCatalog = true): R
   if (t.domain) token.domain = ref(t.domain);
   if (t.project || t.domain) {
     token.roles = t.roles.map((r) => ({ id: r.id, name: r.name }));
-    if (withCatalog) token.catalog = catalog(config);
+    if (withCatalog) token.catalog = catalog(config, t.project?.id ?? null);
   }
   return { token };
 }
@@ -218,7 +222,7 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
     r.get('/v3/auth/catalog', { onRequest: auth }, async (req) => {
       const a = ctx(req);
       if (!a.project_id && !a.domain_id) throw serviceError(403, 'A project-scoped token is required to produce a service catalog.');
-      return { catalog: catalog(config), links: listLinks(req) };
+      return { catalog: catalog(config, a.project_id), links: listLinks(req) };
     });
     r.get('/v3/auth/projects', { onRequest: auth }, async (req) => ({ projects: model.userProjects(ctx(req).user_id).filter((p) => p.enabled).map(projectView), links: listLinks(req) }));
     r.get('/v3/auth/domains', { onRequest: auth }, async (req) => ({ domains: model.userDomains(ctx(req).user_id).filter((d) => d.enabled).map(domainView), links: listLinks(req) }));

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
 import { publicUrl } from '../../config.ts';
 import { requireAuth, serviceErrorHandler } from '../auth.ts';
+import { parseJsonBody } from '../json.ts';
 import { serviceError } from '../faults.ts';
 import type { AuthContext } from '../ports.ts';
 import { MAX_UPLOAD, SORT_KEYS, STATUSES, type Image, type ImageModel, type ImageOp, type ListQuery, type Member, type MemberStatus, type SortKey } from './model.ts';
@@ -106,8 +107,8 @@ export function parseListQuery(qs: Record<string, unknown>): ListQuery {
   }
   for (const key of ['created_at', 'updated_at'] as const) {
     for (const v of all(qs[key])) {
-      const m = /^(?:(gt|gte|lt|lte|eq|neq):)?(.+)$/.exec(v)!;
-      const at = Date.parse(m[2]);
+      const m = /^(?:(gt|gte|lt|lte|eq|neq):)?(.*)$/s.exec(v)!;
+      const at = m[2] === '' ? NaN : Date.parse(m[2]);
       if (Number.isNaN(at)) throw serviceError(400, `Invalid value for '${key}': ${v}`);
       lq.times.push({ key, op: (m[1] ?? 'eq') as ListQuery['times'][number]['op'], at });
     }
@@ -208,11 +209,9 @@ export async function registerImage(app: FastifyInstance, svc: Services): Promis
     // Image bytes arrive raw; PATCH bodies use Glance's JSON-patch media types.
     r.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: MAX_UPLOAD }, (_req, body, done) => done(null, body));
     r.addContentTypeParser(PATCH_TYPES, { parseAs: 'string' }, (_req, body, done) => {
-      try {
-        done(null, JSON.parse(String(body)));
-      } catch {
-        done(serviceError(400, 'Malformed JSON in request body.'), undefined);
-      }
+      const parsed = parseJsonBody(String(body));
+      if (parsed.ok) done(null, parsed.value);
+      else done(serviceError(400, 'Malformed JSON in request body.'), undefined);
     });
 
     r.get('/', async (_req, reply) => reply.code(300).send(versions()));

@@ -1,5 +1,6 @@
 // novabox's own control API at /novabox/v1: inject faults into the simulated driver, make guests shut
-// down or crash, take hosts down, change step timings, go back to the seed. Admin tokens only, except
+// down or crash, take hosts down, change step timings, go back to the seed, move the manual clock,
+// follow the engine's events. Admin tokens only, except
 // the index at GET /novabox/v1/, which lists every route registered under the prefix (so routes added
 // by other modules appear in it by themselves).
 //
@@ -15,6 +16,8 @@ import { DRIVER_OPS, PUBLIC_ACTIONS } from '../../domain/actions.ts';
 import { TIMING_PROFILES, type TimingProfile } from '../../config.ts';
 import { resetCloud } from '../../reset.ts';
 import { VERSION } from '../../version.ts';
+import { registerClock } from './clock.ts';
+import { registerEvents } from './events.ts';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -23,7 +26,8 @@ declare module 'fastify' {
   }
 }
 
-export type ControlRoutes = (scope: FastifyInstance, svc: Services) => Promise<void>;
+/** Adds routes to `scope` (under /novabox/v1); `app` is the root instance, for hooks that must see every request. */
+export type ControlRoutes = (scope: FastifyInstance, svc: Services, app: FastifyInstance) => Promise<void>;
 
 export const PREFIX = '/novabox/v1';
 
@@ -120,7 +124,7 @@ async function resetRoutes(scope: FastifyInstance, svc: Services): Promise<void>
 }
 
 /** Route modules that need an admin token: one line each. */
-export const ADMIN_ROUTES: ControlRoutes[] = [faultRoutes, guestRoutes, hostRoutes, timingRoutes, resetRoutes];
+export const ADMIN_ROUTES: ControlRoutes[] = [faultRoutes, guestRoutes, hostRoutes, timingRoutes, resetRoutes, registerClock, registerEvents];
 /** Route modules anyone may call. */
 export const PUBLIC_ROUTES: ControlRoutes[] = [];
 
@@ -157,14 +161,14 @@ export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services):
         timings: TIMING_PROFILES,
       },
     }));
-    for (const m of PUBLIC_ROUTES) await m(root, svc);
+    for (const m of PUBLIC_ROUTES) await m(root, svc, app);
     admin = true;
     await root.register(async (scope) => {
       scope.addHook('onRequest', requireAuth(svc));
       scope.addHook('preHandler', async (req) => {
         if (!isAdmin(req.auth!)) throw new Forbidden('Only administrators may use the novabox admin API.');
       });
-      for (const m of ADMIN_ROUTES) await m(scope, svc);
+      for (const m of ADMIN_ROUTES) await m(scope, svc, app);
     });
   }, { prefix: PREFIX });
 }

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, setup, type Env } from '../servers-helpers.ts';
-import { fingerprint, generateSshKey, getKeypair } from '../../../src/api/compute/resources/keypairs.ts';
+import { fingerprint, generateSshKey } from '../../../src/api/compute/resources/keypairs.ts';
 
 let env: Env;
 before(async () => {
@@ -25,7 +25,7 @@ describe('keypairs', () => {
     assert.equal(kp.fingerprint, fingerprint('ssh', kp.public_key));
     const show = (await call(env, { url: '/os-keypairs/gen1', token: env.demo })).json().keypair;
     assert.deepEqual(Object.keys(show).sort(), ['created_at', 'deleted', 'deleted_at', 'fingerprint', 'id', 'name', 'public_key', 'updated_at', 'user_id']);
-    assert.ok(getKeypair(env.nb.services.db, kp.user_id, 'gen1'));
+    assert.ok(await env.nb.services.repos.keypairs.get(kp.user_id, 'gen1'));
   });
 
   test('import at 2.2 answers 201 with type; delete 204 at 2.2, 202 at 2.1', async () => {
@@ -154,8 +154,8 @@ describe('server groups', () => {
   test('isolation: other projects cannot see or delete; admin all_projects; 404 unknown; delete 204', async () => {
     const id = (await call(env, { method: 'POST', url: '/os-server-groups', token: env.alt, body: { server_group: { name: 'alt-g', policies: ['affinity'] } } })).json().server_group.id;
     assert.ok(!(await call(env, { url: '/os-server-groups', token: env.demo })).json().server_groups.some((g: { id: string }) => g.id === id));
-    fault(await call(env, { url: `/os-server-groups/${id}`, token: env.demo }), 403, 'forbidden');
-    fault(await call(env, { method: 'DELETE', url: `/os-server-groups/${id}`, token: env.demo }), 403, 'forbidden');
+    fault(await call(env, { url: `/os-server-groups/${id}`, token: env.demo }), 404, 'itemNotFound');
+    fault(await call(env, { method: 'DELETE', url: `/os-server-groups/${id}`, token: env.demo }), 404, 'itemNotFound');
     assert.ok((await call(env, { url: '/os-server-groups?all_projects=1', token: env.admin })).json().server_groups.some((g: { id: string }) => g.id === id));
     assert.equal((await call(env, { method: 'DELETE', url: `/os-server-groups/${id}`, token: env.alt })).statusCode, 204);
     assert.match(fault(await call(env, { url: `/os-server-groups/${id}`, token: env.alt }), 404, 'itemNotFound'), /^Instance group .* could not be found\.$/);

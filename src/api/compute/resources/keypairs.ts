@@ -2,35 +2,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import type { Services } from '../../../novabox.ts';
-import type { Db } from '../../../store/db.ts';
 import { BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
 import { isAdmin, policyMessage } from '../../../domain/policy.ts';
 import { mv } from '../context.ts';
 import { isoMicro, limitMarker, nextLink, page, params, q1, route, strictQuery, validate } from './common.ts';
 import { quotaLimit } from './quotas.ts';
 
-export interface KeypairRow {
-  id: number;
-  user_id: string;
-  name: string;
-  type: 'ssh' | 'x509';
-  fingerprint: string;
-  public_key: string;
-  created_at: number;
-}
-
-/** The servers API resolves `key_name` at create with this (undefined: 400 "Invalid key_name provided."). */
-export function getKeypair(db: Db, user_id: string, name: string): KeypairRow | undefined {
-  return db.prepare('SELECT * FROM key_pairs WHERE user_id = ? AND name = ?').get(user_id, name) as KeypairRow | undefined;
-}
-
-export function listKeypairs(db: Db, user_id: string): KeypairRow[] {
-  return db.prepare('SELECT * FROM key_pairs WHERE user_id = ? ORDER BY name, id').all(user_id) as KeypairRow[];
-}
-
-export function countKeypairs(db: Db, user_id: string): number {
-  return (db.prepare('SELECT COUNT(*) AS n FROM key_pairs WHERE user_id = ?').get(user_id) as { n: number }).n;
-}
+import type { KeypairRow } from '../../../store/compute/index.ts';
 
 // ---------------------------------------------------------------- key material
 
@@ -135,8 +113,8 @@ export function registerKeypairs(scope: FastifyInstance, svc: Services): void {
       throw new BadRequest(`Invalid input for field/attribute name. Value: ${kp.name}. '${kp.name}' has leading or trailing whitespace`);
     }
     const limit = await quotaLimit(svc, req.auth!.project_id ?? '', 'key_pairs');
-    if (limit >= 0 && countKeypairs(svc.db, user_id) + 1 > limit) throw new QuotaExceeded('Quota exceeded, too many key pairs.');
-    if (getKeypair(svc.db, user_id, kp.name)) throw new Conflict(`Key pair '${kp.name}' already exists.`);
+    if (limit >= 0 && (await svc.repos.keypairs.count(user_id)) + 1 > limit) throw new QuotaExceeded('Quota exceeded, too many key pairs.');
+    if (await svc.repos.keypairs.get(user_id, kp.name)) throw new Conflict(`Key pair '${kp.name}' already exists.`);
     let public_key = kp.public_key;
     let private_key: string | undefined;
     if (public_key === undefined) {
@@ -145,9 +123,8 @@ export function registerKeypairs(scope: FastifyInstance, svc: Services): void {
     }
     const fp = fingerprint(type, public_key);
     const now = svc.clock.now();
-    const id = Number(svc.db.prepare('INSERT INTO key_pairs (user_id, name, type, fingerprint, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(user_id, kp.name, type, fp, public_key, now).lastInsertRowid);
-    const row: KeypairRow = { id, user_id, name: kp.name, type, fingerprint: fp, public_key, created_at: now };
+    const row = await svc.repos.keypairs.insert({ user_id, name: kp.name, type, fingerprint: fp, public_key, created_at: now });
+    if (!row) throw new Conflict(`Key pair '${kp.name}' already exists.`);
     const out = view(req, row, false);
     if (private_key !== undefined) out.private_key = private_key;
     out.user_id = user_id;
@@ -159,7 +136,7 @@ export function registerKeypairs(scope: FastifyInstance, svc: Services): void {
   route(scope, 'GET', '/os-keypairs', async (req) => {
     if (mv(req, 75)) strictQuery(req, mv(req, 35) ? ['user_id', 'limit', 'marker'] : ['user_id']);
     const user_id = targetUser(req, 'index');
-    let rows = listKeypairs(svc.db, user_id);
+    let rows = await svc.repos.keypairs.list(user_id);
     let links;
     if (mv(req, 35)) {
       const { limit, marker } = limitMarker(req, svc.config.max_limit);
@@ -174,7 +151,7 @@ export function registerKeypairs(scope: FastifyInstance, svc: Services): void {
   route(scope, 'GET', '/os-keypairs/:name', async (req) => {
     if (mv(req, 75)) strictQuery(req, ['user_id']);
     const user_id = targetUser(req, 'show');
-    const k = getKeypair(svc.db, user_id, params(req).name);
+    const k = await svc.repos.keypairs.get(user_id, params(req).name);
     if (!k) throw new NotFound(`Keypair ${params(req).name} not found for user ${user_id}`);
     return { keypair: view(req, k, true) };
   });
@@ -182,8 +159,7 @@ export function registerKeypairs(scope: FastifyInstance, svc: Services): void {
   route(scope, 'DELETE', '/os-keypairs/:name', async (req, reply) => {
     if (mv(req, 75)) strictQuery(req, ['user_id']);
     const user_id = targetUser(req, 'delete');
-    const n = svc.db.prepare('DELETE FROM key_pairs WHERE user_id = ? AND name = ?').run(user_id, params(req).name).changes;
-    if (!n) throw new NotFound(`Keypair ${params(req).name} not found for user ${user_id}`);
+    if (!(await svc.repos.keypairs.delete(user_id, params(req).name))) throw new NotFound(`Keypair ${params(req).name} not found for user ${user_id}`);
     // 202 below 2.2, 204 from 2.2.
     return reply.code(mv(req, 2) ? 204 : 202).send();
   });

@@ -38,8 +38,8 @@ export async function quotaLimit(svc: Services, project_id: string, resource: st
 /** In-use counts per resource for a project (keypairs are the caller's, as Nova counts them per user). */
 async function usage(svc: Services, project_id: string, user_id: string | null): Promise<Record<string, number>> {
   const u = await svc.engine.usage(project_id);
-  const groups = (svc.db.prepare('SELECT COUNT(*) AS n FROM server_groups WHERE project_id = ?').get(project_id) as { n: number }).n;
-  const keypairs = user_id ? (svc.db.prepare('SELECT COUNT(*) AS n FROM key_pairs WHERE user_id = ?').get(user_id) as { n: number }).n : 0;
+  const groups = await svc.repos.serverGroups.count(project_id);
+  const keypairs = user_id ? await svc.repos.keypairs.count(user_id) : 0;
   return { instances: u.instances, cores: u.cores, ram: u.ram, server_groups: groups, key_pairs: keypairs };
 }
 
@@ -154,7 +154,7 @@ export function registerQuotas(scope: FastifyInstance, svc: Services): void {
     strict(req);
     const target = params(req).tenant_id;
     if (!allows('admin', req.auth!, { project_id: target })) throw new Forbidden(policyMessage('os_compute_api:os-quota-sets:delete'));
-    await svc.store.deleteQuotaRows(target);
+    await svc.engine.quotas.deleteLimits(target);
     return reply.code(202).send();
   });
 }

@@ -2,44 +2,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../../../novabox.ts';
-import type { Db } from '../../../store/db.ts';
 import { BadRequest, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
 import { isAdmin } from '../../../domain/policy.ts';
 import { authorize, mv } from '../context.ts';
 import { limited, noQueryFrom2102, params, query, q1, route, strictQuery, toInt, validate } from './common.ts';
 import { quotaLimit } from './quotas.ts';
 
-export interface ServerGroupRow {
-  id: number;
-  uuid: string;
-  name: string;
-  project_id: string;
-  user_id: string;
-  policy: string;
-  rules: string;
-  created_at: number;
-}
-
-export function getServerGroup(db: Db, uuid: string): ServerGroupRow | undefined {
-  return db.prepare('SELECT * FROM server_groups WHERE uuid = ?').get(uuid) as ServerGroupRow | undefined;
-}
-
-/** The servers API adds a new server to the group named by the `group` scheduler hint. */
-export function addServerGroupMember(db: Db, group_uuid: string, server_uuid: string): void {
-  const g = getServerGroup(db, group_uuid);
-  if (g) db.prepare('INSERT OR IGNORE INTO server_group_members (group_id, server_uuid) VALUES (?, ?)').run(g.id, server_uuid);
-}
-
-/** The groups a server belongs to (show's `server_groups`, 2.71+). */
-export function groupsOfServer(db: Db, server_uuid: string): string[] {
-  return (db.prepare('SELECT g.uuid FROM server_groups g JOIN server_group_members m ON m.group_id = g.id WHERE m.server_uuid = ? ORDER BY g.id').all(server_uuid) as { uuid: string }[]).map((r) => r.uuid);
-}
-
-/** Members that are servers not deleted (Nova hides deleted members). */
-export function serverGroupMembers(db: Db, group_id: number): string[] {
-  return (db.prepare(`SELECT m.server_uuid AS uuid FROM server_group_members m JOIN servers s ON s.uuid = m.server_uuid
-    WHERE m.group_id = ? AND s.deleted = 0 ORDER BY s.id`).all(group_id) as { uuid: string }[]).map((r) => r.uuid);
-}
+import type { ServerGroupRow } from '../../../store/compute/index.ts';
 
 const NAME = { type: 'string', minLength: 1, maxLength: 255 };
 const OLD = ['anti-affinity', 'affinity'];
@@ -62,7 +31,7 @@ function createSchema(req: FastifyRequest): object {
 }
 
 export function registerServerGroups(scope: FastifyInstance, svc: Services): void {
-  const view = (req: FastifyRequest, g: ServerGroupRow): Record<string, unknown> => {
+  const view = async (req: FastifyRequest, g: ServerGroupRow): Promise<Record<string, unknown>> => {
     const out: Record<string, unknown> = { id: g.uuid, name: g.name };
     if (mv(req, 64)) {
       out.policy = g.policy;
@@ -71,7 +40,7 @@ export function registerServerGroups(scope: FastifyInstance, svc: Services): voi
       out.policies = [g.policy];
       out.metadata = {};
     }
-    out.members = serverGroupMembers(svc.db, g.id);
+    out.members = await svc.repos.serverGroups.members(g.id);
     if (mv(req, 13)) {
       out.project_id = g.project_id;
       out.user_id = g.user_id;
@@ -79,9 +48,10 @@ export function registerServerGroups(scope: FastifyInstance, svc: Services): voi
     return out;
   };
 
-  const find = (req: FastifyRequest, rule: string, policy: 'reader' | 'member'): ServerGroupRow => {
-    const g = getServerGroup(svc.db, params(req).id);
-    if (!g) throw new NotFound(`Instance group ${params(req).id} could not be found.`);
+  const find = async (req: FastifyRequest, rule: string, policy: 'reader' | 'member'): Promise<ServerGroupRow> => {
+    const g = await svc.repos.serverGroups.get(params(req).id);
+    // Another project's group does not exist for a member (Nova's query is scoped to the project).
+    if (!g || (g.project_id !== req.auth!.project_id && !isAdmin(req.auth!))) throw new NotFound(`Instance group ${params(req).id} could not be found.`);
     authorize(req, policy, `os_compute_api:os-server-groups:${rule}`, g.project_id);
     return g;
   };
@@ -90,7 +60,7 @@ export function registerServerGroups(scope: FastifyInstance, svc: Services): voi
     const project_id = req.auth!.project_id ?? '';
     authorize(req, 'member', 'os_compute_api:os-server-groups:create');
     const limit = await quotaLimit(svc, project_id, 'server_groups');
-    const used = (svc.db.prepare('SELECT COUNT(*) AS n FROM server_groups WHERE project_id = ?').get(project_id) as { n: number }).n;
+    const used = await svc.repos.serverGroups.count(project_id);
     if (limit >= 0 && used + 1 > limit) throw new QuotaExceeded('Quota exceeded, too many server groups.');
     const body = validate<{ server_group: { name: string; policy?: string; policies?: string[]; rules?: { max_server_per_host?: number | string } } }>(createSchema(req), req.body);
     const sg = body.server_group;
@@ -108,28 +78,25 @@ export function registerServerGroups(scope: FastifyInstance, svc: Services): voi
     const row: Omit<ServerGroupRow, 'id'> = {
       uuid: randomUUID(), name: sg.name, project_id, user_id: req.auth!.user_id, policy, rules: JSON.stringify(rules), created_at: svc.clock.now(),
     };
-    const id = Number(svc.db.prepare('INSERT INTO server_groups (uuid, name, project_id, user_id, policy, rules, created_at) VALUES (@uuid, @name, @project_id, @user_id, @policy, @rules, @created_at)').run(row).lastInsertRowid);
-    return { server_group: view(req, { id, ...row }) };
+    return { server_group: await view(req, await svc.repos.serverGroups.insert(row)) };
   });
 
   route(scope, 'GET', '/os-server-groups', async (req) => {
     if (mv(req, 75)) strictQuery(req, ['all_projects', 'limit', 'offset']);
     authorize(req, 'reader', 'os_compute_api:os-server-groups:index');
     const all = 'all_projects' in query(req) && isAdmin(req.auth!);
-    const rows = limited(req, svc.config.max_limit, (all
-      ? svc.db.prepare('SELECT * FROM server_groups ORDER BY id').all()
-      : svc.db.prepare('SELECT * FROM server_groups WHERE project_id = ? ORDER BY id').all(req.auth!.project_id)) as ServerGroupRow[]);
-    return { server_groups: rows.map((g) => view(req, g)) };
+    const rows = limited(req, svc.config.max_limit, await svc.repos.serverGroups.list(all ? undefined : (req.auth!.project_id ?? '')));
+    return { server_groups: await Promise.all(rows.map((g) => view(req, g))) };
   });
 
   route(scope, 'GET', '/os-server-groups/:id', async (req) => {
     noQueryFrom2102(req);
-    return { server_group: view(req, find(req, 'show', 'reader')) };
+    return { server_group: await view(req, await find(req, 'show', 'reader')) };
   });
 
   route(scope, 'DELETE', '/os-server-groups/:id', async (req, reply) => {
-    const g = find(req, 'delete', 'member');
-    svc.db.prepare('DELETE FROM server_groups WHERE id = ?').run(g.id);
+    const g = await find(req, 'delete', 'member');
+    await svc.repos.serverGroups.delete(g.id);
     return reply.code(204).send();
   });
 }

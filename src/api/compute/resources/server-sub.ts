@@ -196,12 +196,11 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
   route(scope, 'GET', '/servers/:server_id/os-server-password', async (req) => {
     noQueryFrom2102(req);
     const s = await server(req, 'reader', 'os_compute_api:os-server-password:show');
-    const row = svc.db.prepare('SELECT password FROM server_passwords WHERE server_uuid = ?').get(s.uuid) as { password: string } | undefined;
-    return { password: row?.password ?? '' };
+    return { password: (await svc.repos.passwords.get(s.uuid)) ?? '' };
   });
   route(scope, 'DELETE', '/servers/:server_id/os-server-password', async (req, reply) => {
     const s = await server(req, 'member', 'os_compute_api:os-server-password:clear');
-    svc.db.prepare('DELETE FROM server_passwords WHERE server_uuid = ?').run(s.uuid);
+    await svc.repos.passwords.clear(s.uuid);
     return reply.code(204).send();
   });
 

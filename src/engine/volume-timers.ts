@@ -1,0 +1,142 @@
+// Durable, leased timers for volume and snapshot steps (the pattern of ./transitions.ts, on the
+// volume_tasks table): a due task is leased to this process, the block driver does the step's work,
+// then the step's status change and the next step's timer commit together, guarded by the task's
+// (action, step) so a replaced task's step is dropped. A restart resumes every task where its last
+// committed step left it; another replica takes a task over once its lease has expired.
+import { randomUUID } from 'node:crypto';
+import type { BlockOp } from '../domain/volume/actions.ts';
+import type { VolumeTask } from '../store/volume/repository.ts';
+import type { VolumeEngine } from './volume.ts';
+
+const BATCH = 100;
+/** How long a claimed step stays ours before another process may take it (ms). */
+const LEASE_MS = 30_000;
+
+export class VolumeTimers {
+  readonly owner = `volume-${randomUUID()}`;
+  private timer: unknown = null;
+  private timerAt = Infinity;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+
+  constructor(private readonly engine: VolumeEngine) {}
+
+  async start(): Promise<void> {
+    // One process owns an SQLite file: leases left by a dead predecessor are released at once.
+    if (this.engine.sql.dialect === 'sqlite') await this.engine.sql.run('UPDATE volume_tasks SET locked_by = NULL, locked_until = NULL');
+    this.stopped = false;
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) this.engine.clock.clearTimer(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+    while (this.running) await this.running;
+  }
+
+  /** Something changed: (re)arm the timer for the earliest due step. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    void this.arm().catch(() => undefined);
+  }
+
+  private async arm(): Promise<void> {
+    const next = await this.engine.store.nextDueAt(this.engine.sql);
+    if (this.stopped || next === null) return;
+    if (next >= this.timerAt && this.timer !== null) return;
+    if (this.timer !== null) this.engine.clock.clearTimer(this.timer);
+    this.timerAt = next;
+    this.timer = this.engine.clock.setTimer(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      void this.fire();
+    }, next - this.engine.clock.now());
+  }
+
+  private async fire(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.runDue();
+        } while (this.again && !this.stopped);
+      } catch {
+        // A failed batch (database closed at shutdown) leaves its tasks to the next start.
+      } finally {
+        this.running = null;
+      }
+    })();
+    await this.running;
+    this.kick();
+  }
+
+  private claim(limit: number): Promise<VolumeTask[]> {
+    const now = this.engine.clock.now();
+    return this.engine.sql.transaction((tx) => this.engine.store.claimDue(tx, now, this.owner, now + LEASE_MS, limit));
+  }
+
+  /** Apply every step due now; returns how many were applied. */
+  async runDue(): Promise<number> {
+    let applied = 0;
+    for (;;) {
+      if (this.stopped && applied > 0) return applied;
+      const due = await this.claim(BATCH);
+      if (due.length === 0) return applied;
+      for (const t of due) {
+        await this.runStep(t);
+        applied++;
+      }
+    }
+  }
+
+  /** Apply the single earliest due step, if any (tests observe every intermediate status). */
+  async runOne(): Promise<boolean> {
+    const [t] = await this.claim(1);
+    if (!t) return false;
+    await this.runStep(t);
+    return true;
+  }
+
+  /** Run due steps until none is due at the current time. */
+  async settle(): Promise<void> {
+    while (this.running) await this.running;
+    for (let i = 0; i < 10000; i++) if ((await this.runDue()) === 0) break;
+  }
+
+  private async runStep(t: VolumeTask): Promise<void> {
+    const { engine } = this;
+    const step = t.plan.steps[t.step];
+    let fault: Error | null = null;
+    if (step) {
+      try {
+        await engine.driver.perform(step.op as BlockOp, t.action, t.resource_id);
+      } catch (e) {
+        fault = e as Error;
+      }
+    }
+    const after = await engine.sql.transaction(async (tx) => {
+      const cur = await engine.store.getTask(tx, t.resource_id);
+      if (!cur || cur.step !== t.step || cur.action !== t.action) return undefined;
+      const r = await engine.applyStep(tx, cur, fault);
+      if (r.next) {
+        const next = cur.plan.steps[cur.step + 1];
+        await engine.store.putTask(tx, { ...cur, step: cur.step + 1, due_at: engine.clock.now() + engine.driver.duration(next.op as BlockOp), locked_by: null, locked_until: null });
+      } else {
+        await engine.store.deleteTask(tx, cur.resource_id);
+      }
+      return r.after;
+    });
+    if (after) await after().catch(() => undefined);
+  }
+}
