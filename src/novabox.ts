@@ -17,6 +17,7 @@ import { SqliteSql, type SqlDatabase } from './store/sql.ts';
 import { NetworkService } from './api/network/service.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 import { Journal } from './engine/journal.ts';
+import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
 
@@ -43,6 +44,8 @@ export interface Services {
   advanceClock: ((ms: number) => Promise<void>) | null;
   /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
   journal: Journal;
+  /** Nova's versioned notifications on AMQP, when --notifications is set. */
+  notifier: Notifier | null;
 }
 
 export interface Novabox {
@@ -80,8 +83,9 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; log?:
   };
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, log };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, notifier: null, log };
   const app = await buildApp(services);
+  if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   if (log.isLevelEnabled('info')) {
     engine.events.on('transition', (t) => {
       log.info({ event: 'transition', server_id: t.server_id, project_id: t.project_id, action: t.action, vm_state: t.vm_state, task_state: t.task_state, power_state: t.power_state, status: t.status }, describeTransition(t));
@@ -102,6 +106,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; log?:
       await app.close();
       await engine.stop();
       await volumes.stop();
+      await services.notifier?.close();
       db.close();
     },
   };

@@ -37,6 +37,8 @@ export interface TransitionEvent extends ServerLifecycle {
   from: ServerLifecycle | null;
   /** ms since the epoch, from the engine's clock. */
   time: number;
+  /** The whole server as this change left it (notification payloads are rendered from it). */
+  server: ServerRecord;
 }
 
 export interface InstanceActionEvent {
@@ -184,7 +186,7 @@ export function observeStore(store: ComputeStore, events: EngineEvents): Compute
       const s = p.server;
       events.safeEmit('transition', {
         kind: 'transition', server_id: s.uuid, name: s.display_name, project_id: s.project_id, user_id: s.user_id, host: s.host,
-        action: p.action, request_id: p.request_id, from: p.from, ...lifecycle(s), time: p.time,
+        action: p.action, request_id: p.request_id, from: p.from, ...lifecycle(s), time: p.time, server: s,
       });
     }
     return result;

@@ -3,6 +3,7 @@
 // dashboard can show a server's recent timeline. It always listens (a client that reconnects must
 // find what happened while it was away).
 import { statusOf } from '../domain/states.ts';
+import type { ServerRecord } from '../domain/server.ts';
 import type { ComputeStore } from '../store/store.ts';
 import type { EngineEvents, InstanceActionEvent, TransitionEvent } from './events.ts';
 
@@ -35,18 +36,27 @@ export interface JournalEntry extends JournalState {
   request_id: string | null;
   /** ISO 8601, from the engine's clock. */
   time: string;
+  /** The server as of this entry, for listeners only (not kept in the ring, not public). */
+  server?: ServerRecord;
+}
+
+/** The public JSON of an entry (SSE data, dashboard). */
+export function entryJson(e: JournalEntry): Omit<JournalEntry, 'server'> {
+  const { server: _server, ...rest } = e;
+  return rest;
 }
 
 interface Known extends JournalState {
   name: string;
   project_id: string;
   user_id: string;
+  server: ServerRecord;
 }
 
 export type JournalListener = (e: JournalEntry) => void;
 
 /** Servers whose identity and last state are remembered for action events (the rest are read). */
-const KNOWN_MAX = 50000;
+const KNOWN_MAX = 10000;
 
 export class Journal {
   private seq = 0;
@@ -105,10 +115,10 @@ export class Journal {
 
   private transition(t: TransitionEvent): void {
     const state: JournalState = { vm_state: t.vm_state, task_state: t.task_state, power_state: t.power_state, status: t.status, host: t.host };
-    this.remember(t.server_id, { ...state, name: t.name, project_id: t.project_id, user_id: t.user_id });
+    this.remember(t.server_id, { ...state, name: t.name, project_id: t.project_id, user_id: t.user_id, server: t.server });
     this.append({
       kind: 'transition', server_id: t.server_id, name: t.name, project_id: t.project_id, user_id: t.user_id, action: t.action, event: null, phase: null, result: null,
-      ...state, previous: t.from && { ...t.from, host: null }, request_id: t.request_id, time: new Date(t.time).toISOString(),
+      ...state, previous: t.from && { ...t.from, host: null }, request_id: t.request_id, time: new Date(t.time).toISOString(), server: t.server,
     });
   }
 
@@ -121,7 +131,7 @@ export class Journal {
         kind: a.phase.startsWith('action') ? 'action' : 'action_event', server_id: uuid, name: k.name, project_id: k.project_id, user_id: k.user_id,
         action: a.action, event: a.event, phase: end ? 'end' : 'start', result: end ? (a.result === 'Error' ? 'Error' : 'Success') : null,
         vm_state: k.vm_state, task_state: k.task_state, power_state: k.power_state, status: k.status, host: k.host,
-        previous: null, request_id: a.request_id, time: new Date(a.time).toISOString(),
+        previous: null, request_id: a.request_id, time: new Date(a.time).toISOString(), server: k.server,
       });
     };
     const k = this.known.get(uuid);
@@ -130,7 +140,7 @@ export class Journal {
       if (!s) return;
       const known: Known = {
         name: s.display_name, project_id: s.project_id, user_id: s.user_id, vm_state: s.vm_state, task_state: s.task_state, power_state: s.power_state,
-        status: statusOf(s.vm_state, s.task_state, s.deleted), host: s.host,
+        status: statusOf(s.vm_state, s.task_state, s.deleted), host: s.host, server: s,
       };
       this.remember(uuid, known);
       build(known);
@@ -154,5 +164,6 @@ export class Journal {
         // A subscriber's failure (a closed socket) never reaches the engine.
       }
     }
+    delete entry.server;
   }
 }

@@ -6,7 +6,7 @@ import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server
 import { BadRequest } from '../domain/errors.ts';
 import type {
   ComputeHostRow, ComputeStore, ComputeTx, FaultRow, FlavorInput, InstanceActionEventRow, InstanceActionRow,
-  MigrationFilter, MigrationRow, ServerColumn, ServerQuery, TaskRow, Usage,
+  MigrationFilter, MigrationRow, ServerStateCount, ServerColumn, ServerQuery, TaskRow, Usage,
 } from './store.ts';
 import { SERVER_COLUMNS } from './store.ts';
 import { SqliteSql } from './sql.ts';
@@ -140,6 +140,8 @@ export class SqliteComputeStore implements ComputeStore {
       dueTasks: p('SELECT * FROM tasks WHERE due_at <= ? ORDER BY due_at, server_id LIMIT ?'),
       nextDue: p('SELECT MIN(due_at) AS t FROM tasks'),
       allTasks: p('SELECT * FROM tasks ORDER BY due_at, server_id'),
+      countByState: p('SELECT project_id, deleted, vm_state, task_state, COUNT(*) AS count FROM servers GROUP BY project_id, deleted, vm_state, task_state'),
+      countTasks: p('SELECT COUNT(*) AS n FROM tasks'),
       insertAction: p(`INSERT INTO instance_actions (server_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, updated_at)
         VALUES (@server_uuid, @action, @request_id, @user_id, @project_id, @start_time, @finish_time, @message, @updated_at)`),
       finishAction: p('UPDATE instance_actions SET finish_time = ?, updated_at = ?, message = COALESCE(?, message) WHERE id = ?'),
@@ -525,6 +527,16 @@ export class SqliteComputeStore implements ComputeStore {
   async nextDueAt(): Promise<number | null> {
     if (this.sql.lock.locked) await this.idle();
     return (this.st.nextDue.get() as { t: number | null }).t;
+  }
+
+  async countServersByState(): Promise<ServerStateCount[]> {
+    if (this.sql.lock.locked) await this.idle();
+    return (this.st.countByState.all() as (Omit<ServerStateCount, 'deleted'> & { deleted: number })[]).map((r) => ({ ...r, deleted: r.deleted !== 0 }));
+  }
+
+  async countTasks(): Promise<number> {
+    if (this.sql.lock.locked) await this.idle();
+    return (this.st.countTasks.get() as { n: number }).n;
   }
 
   async allTasks(): Promise<TaskRow[]> {

@@ -41,6 +41,14 @@ export interface ServerQuery {
   marker?: string;
 }
 
+export interface ServerStateCount {
+  project_id: string;
+  vm_state: string;
+  task_state: string | null;
+  deleted: boolean;
+  count: number;
+}
+
 export interface TaskRow {
   server_id: number;
   action: string;
@@ -194,6 +202,10 @@ export interface ComputeStore {
   claimDueTasks(now: number, limit: number): Promise<TaskRow[]>;
   nextDueAt(): Promise<number | null>;
   allTasks(): Promise<TaskRow[]>;
+  /** Servers counted per project and state (deleted rows too): one GROUP BY, for the metrics gauge. */
+  countServersByState(): Promise<ServerStateCount[]>;
+  /** Durable tasks waiting for their next step (the task queue depth). */
+  countTasks(): Promise<number>;
   usage(project_id: string): Promise<Usage>;
   // instance actions, events, faults, migrations
   listActions(server_uuid: string): Promise<InstanceActionRow[]>;

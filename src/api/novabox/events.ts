@@ -4,7 +4,7 @@
 // missed from the in-memory ring; filters: ?project_id=…&server_id=… (each repeatable).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
-import type { Journal, JournalEntry } from '../../engine/journal.ts';
+import { entryJson, type Journal, type JournalEntry } from '../../engine/journal.ts';
 
 export interface EventFilter {
   project_id?: string[];
@@ -47,7 +47,7 @@ export function streamEvents(app: FastifyInstance, journal: Journal, req: Fastif
   });
   res.write(`retry: 2000\n: novabox events, last id ${journal.lastId}\n\n`);
   const send = (e: JournalEntry) => {
-    if (matches(filter, e)) res.write(`id: ${e.id}\ndata: ${JSON.stringify(e)}\n\n`);
+    if (matches(filter, e)) res.write(`id: ${e.id}\ndata: ${JSON.stringify(entryJson(e))}\n\n`);
   };
   if (last !== null) {
     const { entries: missed, complete } = journal.since(last);

@@ -18,6 +18,7 @@ import { resetCloud } from '../../reset.ts';
 import { VERSION } from '../../version.ts';
 import { registerClock } from './clock.ts';
 import { registerEvents } from './events.ts';
+import { registerMetrics } from './metrics.ts';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -142,6 +143,7 @@ function schemaErrorMessage(errors: FastifySchemaValidationError[], dataVar: str
 }
 
 export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services): Promise<void> {
+  await registerMetrics(app, svc);
   const routes: IndexEntry[] = [];
   await app.register(async (root) => {
     root.setSchemaErrorFormatter(schemaErrorMessage);
