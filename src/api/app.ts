@@ -10,7 +10,7 @@ import type { AuthContext } from './ports.ts';
 import { registerIdentity } from './identity/index.ts';
 import { registerImage } from './image/index.ts';
 import { registerCompute } from './compute/index.ts';
-import { registerNovaboxAdmin } from './novabox/index.ts';
+import { isPublicControlPath, registerNovaboxAdmin } from './novabox/index.ts';
 import { ping } from '../store/maintenance.ts';
 import { VERSION } from '../version.ts';
 import { registerNetwork } from './network/index.ts';
@@ -35,6 +35,7 @@ export function isProtectedPath(url: string): boolean {
   const path = url.split('?')[0];
   if (path.startsWith('/compute/v2.1/')) return path.length > '/compute/v2.1/'.length;
   if (path === '/networking/v2.0' || path.startsWith('/networking/v2.0/')) return true;
+  if (isPublicControlPath(path)) return false;
   return path === '/image/v2' || path.startsWith('/image/v2/') || path === '/novabox' || path.startsWith('/novabox/');
 }
 

@@ -2,6 +2,7 @@
 // module registers later), a GET for every setting that has a PUT, errors that list the valid values;
 // /healthz for readiness; POST /novabox/v1/reset back to the seed.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_ROUTES, PUBLIC_ROUTES } from '../../src/api/novabox/index.ts';
@@ -86,6 +87,24 @@ describe('control API', () => {
     for (const o of Object.keys(DRIVER_OPS)) assert.ok(msg.includes(o), o);
     const act = await nb.app.inject({ method: 'POST', url: '/novabox/v1/faults', headers: h, payload: { action: 'resise', op: '*' } });
     assert.match(act.json().badRequest.message, /body\/action must be one of: create, delete, .*resize.*\*/);
+  });
+
+  it('the README lists every route of the index and every fault action and op', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const ctl = readme.slice(readme.indexOf('## Control API'), readme.indexOf('\n## ', readme.indexOf('## Control API') + 3));
+    const tableRoutes = ctl.replace(/\{[a-z_]+\}/g, ':param');
+    for (const r of (await index()).filter((x) => !x.path.startsWith('/novabox/v1/test-'))) {
+      const path = r.path.replace(/:[a-z_]+/g, ':param');
+      assert.ok(tableRoutes.includes(path === '/novabox/v1' ? '/novabox/v1/' : path), `README's control API names ${r.method} ${r.path}`);
+    }
+    const listed = (label: string) => {
+      const at = ctl.indexOf(label);
+      const text = ctl.slice(at, ctl.indexOf(', or `*`', at));
+      return [...text.matchAll(/`([A-Za-z_]+)`/g)].map((m) => m[1]).filter((w) => w !== 'action' && w !== 'op');
+    };
+    const body = (await nb.app.inject({ method: 'GET', url: '/novabox/v1/' })).json().novabox;
+    assert.deepEqual(listed('Fault `action`s'), body.fault_actions.filter((a: string) => a !== '*'));
+    assert.deepEqual(listed('Fault `op`s'), body.fault_ops.filter((a: string) => a !== '*'));
   });
 
   it('GET /healthz answers 200 without a token', async () => {

@@ -129,6 +129,13 @@ export const ADMIN_ROUTES: ControlRoutes[] = [faultRoutes, guestRoutes, hostRout
 /** Route modules anyone may call. */
 export const PUBLIC_ROUTES: ControlRoutes[] = [];
 
+/** Paths under /novabox/v1 that need no token (the index and PUBLIC_ROUTES' static paths): the root auth hook lets them through. */
+const publicPaths = new Set<string>();
+
+export function isPublicControlPath(path: string): boolean {
+  return publicPaths.has(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+}
+
 interface IndexEntry { method: string; path: string; description: string | null; admin: boolean }
 
 /** `body/op must be one of: a, b` rather than ajv's "must be equal to one of the allowed values". */
@@ -152,6 +159,7 @@ export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services):
       const methods = (Array.isArray(r.method) ? r.method : [r.method]).filter((m) => m !== 'HEAD');
       const schema = r.schema;
       for (const method of methods) routes.push({ method, path: r.url, description: schema?.description ?? null, admin });
+      if (!admin && !r.url.includes(':') && !r.url.includes('*')) publicPaths.add(r.url.length > 1 && r.url.endsWith('/') ? r.url.slice(0, -1) : r.url);
     });
     root.get('/', { schema: { description: 'This index' } }, async () => ({
       novabox: {
