@@ -6,7 +6,7 @@ import { loadConfig, DEFAULT_PASSWORD, LOG_FORMATS, LOG_LEVELS, TIMING_PROFILES,
 import { createLogger } from './logging.ts';
 import { createNovabox } from './novabox.ts';
 import { banner, cloudsYaml } from './quickstart.ts';
-import { removeDatabaseFiles } from './store/maintenance.ts';
+import { resetCloud } from './reset.ts';
 
 interface CommonOpts { host?: string; port?: number; db?: string; config?: string }
 interface ServeOpts extends CommonOpts { timeScale?: number; timings?: string; logLevel?: string; logFormat?: string; reset?: boolean; clock?: Config['clock']; notifications?: string }
@@ -40,28 +40,35 @@ common(program.command('serve').description('start the identity, image and compu
     const config = configFrom(opts);
     const log = createLogger(config);
     const started = Date.now();
-    let existed = config.db !== ':memory:' && existsSync(config.db);
-    if (opts.reset && existed) {
-      await removeDatabaseFiles(config.db);
-      log.info({ event: 'reset' }, `--reset: removed ${config.db}`);
-      existed = false;
-    }
-    const nb = await createNovabox(config, { log });
+    const existed = config.db !== ':memory:' && existsSync(config.db);
+    const nb = await createNovabox(config, { start: false, log });
     const loopback = /^(127\.|::1$|localhost$)/.test(config.host);
     if (!loopback && config.seed.users.some((u) => u.password === DEFAULT_PASSWORD)) {
       log.warn(`listening on ${config.host} with the default password '${DEFAULT_PASSWORD}' for seeded users; set NOVABOX_<USER>_PASSWORD or a config file`);
     }
+    // Bind first: a second novabox that cannot have the port stops here, before its restart
+    // recovery could touch the tasks of the one already running on the same database.
     // The banner below says where novabox listens; Fastify's own "Server listening" line would repeat it.
     const level = nb.app.log.level;
     if (log.isLevelEnabled('info')) nb.app.log.level = 'warn';
     try {
       await nb.app.listen({ host: config.host, port: config.port });
+    } catch (err) {
+      await nb.close().catch(() => undefined);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new Error(`novabox: ${config.host}:${config.port} is already in use (another novabox?); nothing was started or changed`);
+      throw err;
     } finally {
       nb.app.log.level = level;
     }
+    if (opts.reset) {
+      // After binding, so a second novabox on the same database (which cannot bind) wipes nothing.
+      await resetCloud(nb.services, { running: false });
+    }
+    const recovered = await nb.start();
     const addr = nb.app.server.address();
     if (typeof addr === 'object' && addr) config.port = addr.port;
-    const text = banner(config, { startedInMs: Date.now() - started, existed, recovered: nb.recovered.tasks, reset: !!opts.reset });
+    const text = banner(config, { startedInMs: Date.now() - started, existed, recovered: recovered.tasks, reset: !!opts.reset });
     if (config.log_format === 'json') log.info({ event: 'ready', banner: text.split('\n') }, text.split('\n')[0]);
     else if (config.log_level !== 'silent') process.stdout.write(`${text}\n`);
     else process.stdout.write(`${text.split('\n')[0]}\n`);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { parseDbLocation } from './store/location.ts';
 
 export interface HostConfig {
   name: string;
@@ -59,6 +60,11 @@ export interface Config {
   clock: 'system' | 'manual';
   /** AMQP URL to publish Nova's versioned notifications to; null = off. */
   notifications: string | null;
+  /**
+   * How long (wall-clock ms) a process's claim on a durable task holds without renewal: after a
+   * crash, other processes on the same database take its tasks over once this has passed.
+   */
+  task_lease_ms: number;
 }
 
 export const TIMING_PROFILES = ['libvirt', 'fake', 'instant'] as const;
@@ -112,6 +118,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     service_down_time: 60,
     clock: 'system',
     notifications: null,
+    task_lease_ms: 5000,
   };
 }
 
@@ -147,6 +154,7 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (env.NOVABOX_PUBLIC_URL) cfg.public_url = env.NOVABOX_PUBLIC_URL;
   if (env.NOVABOX_CLOCK) cfg.clock = env.NOVABOX_CLOCK as Config['clock'];
   if (env.NOVABOX_NOTIFICATIONS) cfg.notifications = env.NOVABOX_NOTIFICATIONS;
+  if (env.NOVABOX_TASK_LEASE_MS) cfg.task_lease_ms = num('NOVABOX_TASK_LEASE_MS', env.NOVABOX_TASK_LEASE_MS, 100);
   for (const u of cfg.seed.users) {
     const p = env[`NOVABOX_${u.name.toUpperCase()}_PASSWORD`];
     if (p) u.password = p;
@@ -163,10 +171,17 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   oneOf('timings', cfg.timings, TIMING_PROFILES);
   oneOf('log_format', cfg.log_format, LOG_FORMATS);
   oneOf('log_level', cfg.log_level, LOG_LEVELS);
-  if (cfg.db !== ':memory:') cfg.db = resolve(cfg.db);
+  // A relative SQLite path is the working directory's; URLs (postgres://…) stay as given.
+  if (cfg.db !== ':memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(cfg.db)) cfg.db = resolve(cfg.db);
+  cfg.task_lease_ms = num('task_lease_ms', cfg.task_lease_ms, 100);
   if (cfg.clock !== 'system' && cfg.clock !== 'manual') throw new ConfigError(`clock must be 'system' or 'manual', got ${String(cfg.clock)}`);
   if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);
   if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');
+  try {
+    parseDbLocation(String(cfg.db));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   return cfg;
 }
 

@@ -6,6 +6,7 @@ import type { RecoverySummary } from './engine/recovery.ts';
 import type { Config } from './config.ts';
 import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
+import { DbLocationError, parseDbLocation } from './store/location.ts';
 import { buildApp } from './api/app.ts';
 import type { ImagePort, TokenValidator } from './api/ports.ts';
 import { createIdentityModel, type IdentityModel } from './api/identity/model.ts';
@@ -16,10 +17,12 @@ import { SimulatedDriver } from './drivers/simulated.ts';
 import { SqliteSql, type SqlDatabase } from './store/sql.ts';
 import { NetworkService } from './api/network/service.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
+import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
 import { Journal } from './engine/journal.ts';
 import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
+import { connectVolumesToCompute } from './engine/volume-nova.ts';
 
 export interface Services {
   config: Config;
@@ -34,8 +37,6 @@ export interface Services {
   engine: ComputeEngine;
   driver: SimulatedDriver;
   store: SqliteComputeStore;
-  /** The process's logger (Fastify's too): pretty lines by default, JSON with log_format json. */
-  log: Logger;
   /** Networking (Neutron v2.0): its repository, units of work and seeded topology. */
   network: NetworkService;
   /** Block storage: the volume engine (volumes, snapshots, attachments) over `sql`. */
@@ -44,30 +45,48 @@ export interface Services {
   advanceClock: ((ms: number) => Promise<void>) | null;
   /** The engine's events, numbered and kept in a ring (SSE, dashboard). */
   journal: Journal;
+  /** Aggregates, quota classes and host usage (src/store/compute/infra.ts), on `sql`. */
+  infra: InfraRepositories;
   /** Nova's versioned notifications on AMQP, when --notifications is set. */
   notifier: Notifier | null;
+  /** The process's logger (Fastify's too): pretty lines by default, JSON with log_format json. */
+  log: Logger;
 }
 
 export interface Novabox {
   app: FastifyInstance;
   services: Services;
-  /** What start-up recovered of the tasks a previous run left in flight. */
-  recovered: RecoverySummary;
+  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. Says what recovery found. */
+  start(): Promise<RecoverySummary>;
+  /** What start-up recovered of the tasks a previous run left in flight (null until started). */
+  recovered: RecoverySummary | null;
   close(): Promise<void>;
 }
 
-export async function createNovabox(config: Config, opts: { clock?: Clock; log?: Logger } = {}): Promise<Novabox> {
+/**
+ * Builds everything; the engine (restart recovery, timers, leases) starts at once unless
+ * `start: false`, in which case the caller starts it with `start()` (the CLI binds its port first,
+ * so a second process that cannot bind never touches the first one's work).
+ */
+export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean; log?: Logger } = {}): Promise<Novabox> {
   // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
   const log = opts.log ?? createLogger(config);
-  const db = openDb(config.db);
+  const location = parseDbLocation(config.db);
+  if (location.kind === 'postgres') {
+    // The compute repositories and migrations run on PostgreSQL (src/store/migrations/postgres-compute.ts),
+    // but identity and image still keep their rows through the SQLite handle: refuse rather than half-work.
+    throw new DbLocationError(`--db ${location.url}: PostgreSQL is not available yet in this build (identity and image still need the SQLite store); use a SQLite file`);
+  }
+  const db = openDb(location.path);
   const sql = new SqliteSql(db);
   const identity = createIdentityModel(db, config, clock);
   const images = createImageModel(db, config, clock);
   const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale, timings: config.timings });
-  const engine = new ComputeEngine({ store, driver, clock, config, images });
+  const infra = await openInfraRepositories(sql);
+  const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
   await identity.seed();
   await images.seed();
   await engine.seed();
@@ -76,6 +95,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; log?:
   await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
   await volumes.seed();
+  connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
     const [a, b] = [await engine.store.nextDueAt(), await volumes.store.nextDueAt(sql)];
@@ -83,7 +103,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; log?:
   };
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, notifier: null, log };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null, log };
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   if (log.isLevelEnabled('info')) {
@@ -91,25 +111,37 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; log?:
       log.info({ event: 'transition', server_id: t.server_id, project_id: t.project_id, action: t.action, vm_state: t.vm_state, task_state: t.task_state, power_state: t.power_state, status: t.status }, describeTransition(t));
     });
   }
-  const recovered = await engine.start();
-  if (recovered.tasks > 0) {
-    log.info({ event: 'recovery', recovered }, `start-up recovery: ${recovered.tasks} task(s) were in flight: ${recovered.resumed} resumed, ${recovered.rebooted} rebooted again, ${recovered.error} ended in error, ${recovered.success} completed`);
-  } else {
-    log.info({ event: 'recovery', recovered }, 'start-up recovery: nothing was in flight');
-  }
-  await volumes.start();
-  return {
+  let started = false;
+  const start = async (): Promise<RecoverySummary> => {
+    if (started && nb.recovered) return nb.recovered;
+    started = true;
+    const recovered = await engine.start();
+    await volumes.start();
+    nb.recovered = recovered;
+    if (recovered.tasks > 0) {
+      log.info({ event: 'recovery', recovered }, `start-up recovery: ${recovered.tasks} task(s) were in flight: ${recovered.resumed} resumed, ${recovered.rebooted} rebooted again, ${recovered.error} ended in error, ${recovered.success} completed`);
+    } else {
+      log.info({ event: 'recovery', recovered }, 'start-up recovery: nothing was in flight');
+    }
+    return recovered;
+  };
+  const nb: Novabox = {
     app,
     services,
-    recovered,
+    start,
+    recovered: null,
     async close() {
       await app.close();
-      await engine.stop();
-      await volumes.stop();
+      if (started) {
+        await engine.stop();
+        await volumes.stop();
+      }
       await services.notifier?.close();
       db.close();
     },
   };
+  if (opts.start !== false) await start();
+  return nb;
 }
 
 /** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */

@@ -1,14 +1,17 @@
 // Back to the seed: every server, image, user, project, token and setting made since the first start
-// is gone, the seeds run again and the timers restart. Used by POST /novabox/v1/reset; `serve
-// --reset` removes the database file before it is opened instead.
+// is gone, the seeds run again and the timers restart. Used by POST /novabox/v1/reset and, before
+// the engines start, by `serve --reset`.
 import { seedNetwork, type Services } from './novabox.ts';
 import { wipe } from './store/maintenance.ts';
 
 export interface ResetSummary { tables: number; rows: number }
 
-export async function resetCloud(svc: Services): Promise<ResetSummary> {
-  await svc.engine.stop();
-  await svc.volumes.stop();
+/** `running: false` when the engines have not been started yet (serve --reset): they are left stopped. */
+export async function resetCloud(svc: Services, opts: { running: boolean } = { running: true }): Promise<ResetSummary> {
+  if (opts.running) {
+    await svc.engine.stop();
+    await svc.volumes.stop();
+  }
   let summary: ResetSummary;
   try {
     summary = wipe(svc.db);
@@ -22,8 +25,10 @@ export async function resetCloud(svc: Services): Promise<ResetSummary> {
     await seedNetwork(svc.network, svc.identity, svc.config);
     await svc.volumes.seed();
   } finally {
-    await svc.engine.start();
-    await svc.volumes.start();
+    if (opts.running) {
+      await svc.engine.start();
+      await svc.volumes.start();
+    }
   }
   svc.engine.events.safeEmit('reset', { kind: 'reset', time: svc.clock.now() });
   svc.log.info({ event: 'reset' }, `reset to the seed: ${summary.rows} rows removed from ${summary.tables} tables`);

@@ -21,22 +21,31 @@ declare module 'fastify' {
     auth: AuthContext | null;
     requestId: string;
   }
+  interface FastifyInstance {
+    /** Every route registered (method and URL pattern), for the authorization matrix and the fuzz test. */
+    routeTable: RouteRecord[];
+  }
+}
+
+export interface RouteRecord {
+  method: string;
+  url: string;
 }
 
 /** Nova's max_request_body_size. */
 export const MAX_BODY = 114688;
 /**
- * URLs behind keystonemiddleware (compute and image) and the novabox admin API: a request without a
+ * URLs behind keystonemiddleware (compute, image, networking, volume) and the novabox admin API: a request without a
  * valid token is refused with 401 before it is routed, parsed or version-negotiated. Version
- * documents stay open (Nova's `/` and `/v2.1/`, Glance's `/` and `/versions`). Identity protects its
+ * documents stay open (Nova's `/` and `/v2.1/`, Glance's `/` and `/versions`, Neutron's and Cinder's roots). Identity protects its
  * routes one by one (`{ onRequest: auth }`), since Keystone itself authenticates per route.
  */
+const PROTECTED = [/^\/compute\/v2\.1\/./, /^\/image\/v2(\/|$)/, /^\/novabox(\/|$)/, /^\/networking\/v2\.0(\/|$)/, /^\/volume\/v3\/./];
+
 export function isProtectedPath(url: string): boolean {
   const path = url.split('?')[0];
-  if (path.startsWith('/compute/v2.1/')) return path.length > '/compute/v2.1/'.length;
-  if (path === '/networking/v2.0' || path.startsWith('/networking/v2.0/')) return true;
   if (isPublicControlPath(path)) return false;
-  return path === '/image/v2' || path.startsWith('/image/v2/') || path === '/novabox' || path.startsWith('/novabox/');
+  return PROTECTED.some((re) => re.test(path));
 }
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
@@ -59,6 +68,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       answer().catch((e: unknown) => errorHandler(e, req, reply));
     },
     clientErrorHandler: clientErrorResponder,
+  });
+  app.decorate('routeTable', [] as RouteRecord[]);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) app.routeTable.push({ method, url: r.url });
   });
   app.decorateRequest('auth', null);
   app.decorateRequest('requestId', '');

@@ -14,8 +14,12 @@ import type { ComputeHostRow, ComputeStore, ComputeTx, FaultRow, InstanceActionE
 import type { Clock } from './clock.ts';
 import { Quotas } from './quotas.ts';
 import { Scheduling, type HostRequest, type HostSource, type HostStatus } from './scheduling.ts';
+import { listAggregates } from '../store/compute/aggregates.ts';
+import type { InfraRepositories } from '../store/compute/infra.ts';
 import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
+import { Leases } from './leases.ts';
+import { newLeaseOwner } from '../store/lease-owner.ts';
 import { recoverAll, type RecoverySummary } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
 
@@ -25,6 +29,8 @@ export interface EngineDeps {
   clock: Clock;
   config: Config;
   images: ImagePort;
+  /** Aggregates (availability zones) and quota classes; without them hosts keep their configured zone. */
+  infra?: InfraRepositories;
 }
 
 /** devstack's flavors: [flavorid, name, vcpus, ram MB, disk GB]. */
@@ -76,6 +82,7 @@ export class ComputeEngine {
   readonly transitions: Transitions;
   readonly scheduling: Scheduling;
   readonly quotas: Quotas;
+  readonly leases: Leases;
   /** Committed lifecycle changes and instance actions, for logs, event streams and metrics. */
   readonly events = new EngineEvents();
 
@@ -85,9 +92,11 @@ export class ComputeEngine {
     this.clock = deps.clock;
     this.config = deps.config;
     this.images = deps.images;
-    this.scheduling = new Scheduling(deps.store);
-    this.quotas = new Quotas(deps.config, deps.store, deps.store.sql);
+    this.scheduling = new Scheduling(deps.store, deps.infra ? (q) => listAggregates(q ?? deps.store.sql) : undefined);
+    this.quotas = new Quotas(deps.config, deps.store, deps.store.sql, deps.infra !== undefined);
     this.transitions = new Transitions(this);
+    deps.store.lease = { owner: newLeaseOwner(), ms: deps.config.task_lease_ms };
+    this.leases = new Leases(deps.store, () => this.beat());
   }
 
   /** Idempotent first-start data: devstack's flavors and the configured compute hosts. */
@@ -104,15 +113,31 @@ export class ComputeEngine {
     }
   }
 
-  /** Recover what a previous run left in flight, then start the timers; says what was recovered. */
+  /**
+   * Recovery touches only tasks no live process holds (free, expired, or of a process on this
+   * machine that is gone); then the timers run and the leases are renewed.
+   */
   async start(): Promise<RecoverySummary> {
+    await this.leases.reapDead();
     const summary = await recoverAll(this);
+    this.leases.start();
     this.transitions.start();
     return summary;
   }
 
   async stop(): Promise<void> {
     await this.transitions.stop();
+    await this.leases.stop();
+  }
+
+  /** The lease beat: wake tasks parked for hosts that are up (here or in another process), then look for due work. */
+  private async beat(): Promise<void> {
+    // Hosts may have been changed by another process: read them afresh at every beat.
+    this.scheduling.invalidate();
+    for (const h of await this.scheduling.hosts()) {
+      if (h.up && !h.forced_down) await this.store.unparkHost(h.name);
+    }
+    this.transitions.kick();
   }
 
   /** Run every transition due now (tests and instant mode use it to reach a stable state). */
@@ -166,6 +191,7 @@ export class ComputeEngine {
     const next = { ...h, ...change, updated_at: this.clock.now() };
     await this.store.upsertHost(next);
     this.scheduling.invalidate();
+    if (next.up && !next.forced_down) await this.store.unparkHost(name);
     this.transitions.kick();
     return next;
   }
@@ -190,6 +216,16 @@ export class ComputeEngine {
 
   usage(project_id: string): Promise<Usage> {
     return this.quotas.usage(project_id);
+  }
+
+  /** Every project's default limits (configuration, then the `default` quota class). */
+  quotaDefaults(): Promise<Record<string, number>> {
+    return this.quotas.defaults();
+  }
+
+  /** Aggregate membership or zones changed: hosts are read again with their zones. */
+  hostsChanged(): void {
+    this.scheduling.invalidate();
   }
 
   quotaLimits(project_id: string): Promise<Record<string, number>> {
@@ -390,6 +426,7 @@ export class ComputeEngine {
           if (dc > 0 || dr > 0) await this.quotas.check(tx, s.project_id, { instances: 0, cores: Math.max(dc, 0), ram: Math.max(dr, 0) });
           patch.new_flavor = flavor;
           patch.old_flavor = s.flavor;
+          if (p.auto_disk_config !== undefined) patch.auto_disk_config = p.auto_disk_config as boolean;
         } else if (requested) {
           if (requested === s.host) throw new BadRequest('Cannot migrate to the host where the server exists.');
           if (!(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
@@ -435,6 +472,7 @@ export class ComputeEngine {
         if (p.user_data !== undefined) patch.user_data = p.user_data as string | null;
         if (p.hostname !== undefined) patch.hostname = p.hostname as string;
         if (p.trusted_image_certificates !== undefined) patch.trusted_image_certificates = p.trusted_image_certificates as string[] | null;
+        if (p.auto_disk_config !== undefined) patch.auto_disk_config = p.auto_disk_config as boolean;
         const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
         return { patch, outcome: { admin_pass } };
       }
@@ -554,6 +592,36 @@ export class ComputeEngine {
       if (!vm_states.includes(s.vm_state)) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
       if (s.task_state !== null) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in task_state ${s.task_state}`);
       await tx.updateServer(s.id, change(s), this.clock.now());
+      return (await tx.getServerById(s.id))!;
+    });
+  }
+
+  /**
+   * Volume attach, detach and swap (nova/compute/api.py): the lock and the vm_states checked as
+   * check_instance_lock/check_instance_state do (task_state must be null), the instance action
+   * recorded, and the block device mappings replaced by `change`, in one unit of work. With no
+   * `ctx` (the volume engine reporting a finished detach) only the mappings change.
+   */
+  async changeBlockDevices(
+    ctx: RequestContext | null, uuid: string, what: string, vm_states: VmState[] | 'any',
+    change: (s: ServerRecord) => ServerRecord['block_device_mapping'],
+  ): Promise<ServerRecord> {
+    return this.store.transaction(async (tx) => {
+      const now = this.clock.now();
+      if (!ctx) {
+        const s = await tx.getServerForUpdate(uuid);
+        if (!s) throw new NotFound(`Instance ${uuid} could not be found.`);
+        await tx.updateServer(s.id, { block_device_mapping: change(s) }, now);
+        return (await tx.getServerById(s.id))!;
+      }
+      const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+      if (!allows('member', ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage(`os_compute_api:os-volumes-attachments:${what}`));
+      if (s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
+      if (vm_states !== 'any' && !vm_states.includes(s.vm_state)) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
+      if (vm_states !== 'any' && s.task_state !== null) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in task_state ${s.task_state}`);
+      const bdms = change(s);
+      await tx.insertAction({ server_uuid: uuid, action: what, request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, start_time: now, finish_time: now, message: null, updated_at: now });
+      await tx.updateServer(s.id, { block_device_mapping: bdms }, now);
       return (await tx.getServerById(s.id))!;
     });
   }

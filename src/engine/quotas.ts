@@ -4,6 +4,7 @@
 import type { Config } from '../config.ts';
 import { QuotaExceeded } from '../domain/errors.ts';
 import { SqlQuotaRepository } from '../store/compute/quotas.ts';
+import { SqlQuotaClassRepository } from '../store/compute/quota-classes.ts';
 import type { SqlDatabase } from '../store/sql.ts';
 import type { ComputeStore, ComputeTx, Usage } from '../store/store.ts';
 
@@ -20,6 +21,8 @@ export class Quotas {
     private readonly config: Config,
     private readonly store: Pick<ComputeStore, 'usage'>,
     private readonly db: SqlDatabase,
+    /** Whether the quota_classes table exists (the infrastructure repositories were opened). */
+    private readonly quotaClasses = false,
   ) {
     this.repo = new SqlQuotaRepository(db);
   }
@@ -28,10 +31,16 @@ export class Quotas {
     return this.store.usage(project_id);
   }
 
+  /** The configured defaults overridden by the `default` quota class (when quota classes are kept). */
+  async defaults(tx?: ComputeTx): Promise<Record<string, number>> {
+    if (!this.quotaClasses) return { ...this.config.quota_defaults };
+    return { ...this.config.quota_defaults, ...(await new SqlQuotaClassRepository(tx ? tx.sql : this.db).limits('default')) };
+  }
+
   /** Defaults overlaid with the project's rows; inside a unit of work pass its `tx`. */
   async limits(project_id: string, tx?: ComputeTx): Promise<Record<string, number>> {
     const repo = tx ? new SqlQuotaRepository(tx.sql) : this.repo;
-    const out = { ...this.config.quota_defaults };
+    const out = await this.defaults(tx);
     for (const r of await repo.rows(project_id)) out[r.resource] = r.hard_limit;
     return out;
   }

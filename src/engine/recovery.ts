@@ -43,29 +43,41 @@ export function recoveryFor(s: Pick<ServerRecord, 'vm_state' | 'task_state' | 'p
   return { kind: 'resume' };
 }
 
-/** What start-up found: tasks in flight, and how many resumed, were rebooted again, or ended (as Error or Success). */
+/** A task no live process holds: free, or its holder's lease expired (or was released). */
+export function orphaned(t: TaskRow, wallNow: number): boolean {
+  return !t.owner || (t.lease_until ?? 0) <= wallNow;
+}
+
+/** What start-up found: tasks left in flight, and how many resumed, were rebooted again, or ended (as Error or Success). */
 export interface RecoverySummary { tasks: number; resumed: number; rebooted: number; error: number; success: number }
 
+type Outcome = 'resume' | 'reboot' | 'Error' | 'Success' | 'skipped';
+
 export async function recoverAll(engine: ComputeEngine): Promise<RecoverySummary> {
-  const tasks = await engine.store.allTasks();
-  const summary: RecoverySummary = { tasks: tasks.length, resumed: 0, rebooted: 0, error: 0, success: 0 };
+  const tasks = (await engine.store.allTasks()).filter((t) => orphaned(t, Date.now()));
+  const summary: RecoverySummary = { tasks: 0, resumed: 0, rebooted: 0, error: 0, success: 0 };
   for (const t of tasks) {
     const r = await recoverOne(engine, t);
+    if (r === 'skipped') continue;
+    summary.tasks++;
     if (r === 'reboot') summary.rebooted++;
     else if (r === 'Error') summary.error++;
     else if (r === 'Success') summary.success++;
-    else if (r === 'resume') summary.resumed++;
+    else summary.resumed++;
   }
   return summary;
 }
 
-async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<'resume' | 'reboot' | 'Error' | 'Success' | 'gone'> {
+async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<Outcome> {
   let image: string | undefined;
-  const outcome = await engine.store.transaction(async (tx): Promise<'resume' | 'reboot' | 'Error' | 'Success' | 'gone'> => {
+  const outcome = await engine.store.transaction(async (tx): Promise<Outcome> => {
+    // Another process may have taken the task over since it was listed.
+    const cur = await tx.getTask(t.server_id);
+    if (!cur || cur.owner !== t.owner || !orphaned(cur, Date.now())) return 'skipped';
     const s = await tx.getServerById(t.server_id);
     if (!s) {
       await tx.deleteTask(t.server_id);
-      return 'gone';
+      return 'skipped';
     }
     const r = recoveryFor(s);
     const now = engine.clock.now();

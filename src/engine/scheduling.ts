@@ -1,8 +1,13 @@
-// The scheduler's seam: which compute hosts exist and their status (cached per process, dropped on
-// any host change), whether a host is up, and the choice of a host for a build or a move
+// The scheduler's seam: which compute hosts exist and their status (cached here, dropped on a host
+// change here and at every lease beat for changes by other processes), whether a host is up, and the choice of a host for a build or a move
 // (Nova's scheduler: an enabled, up host in the zone, round robin). The engine, the transitions and
 // the views ask this module; a smarter scheduler (filters, weights, server groups) replaces pickHost.
 import type { ComputeHostRow, ComputeStore } from '../store/store.ts';
+import type { Sql } from '../store/sql.ts';
+import { effectiveZones } from '../domain/scheduler.ts';
+
+/** Host aggregates' zones, read through the database or a unit of work's executor. */
+export type ZoneSource = (q?: Sql) => Promise<{ hosts: string[]; availability_zone: string | null }[]>;
 
 export type HostStatus = 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | '';
 
@@ -18,24 +23,32 @@ export interface HostRequest {
 /** Where hosts are read from: the store, or a unit of work. */
 export interface HostSource {
   listHosts(): Promise<ComputeHostRow[]>;
+  /** A unit of work's executor: aggregates are read through it too. */
+  sql?: Sql;
 }
 
 export class Scheduling {
+  /** The hosts as last read, for the synchronous status used while rendering views. */
   private cache: ComputeHostRow[] | undefined;
   private rr = 0;
 
-  constructor(private readonly store: Pick<ComputeStore, 'listHosts' | 'upsertHost'>) {}
+  constructor(private readonly store: Pick<ComputeStore, 'listHosts' | 'upsertHost'>, private readonly zones?: ZoneSource) {}
 
   /**
-   * Every compute host, read once and kept until a host changes. Inside a unit of work pass it as
-   * `tx` (on SQLite a read through the store would wait for that very unit of work).
+   * Every compute host. Inside a unit of work pass it as `tx` (on SQLite a read through the store
+   * would wait for that very unit of work).
    */
   async hosts(tx?: HostSource): Promise<ComputeHostRow[]> {
-    if (!this.cache) this.cache = await (tx ?? this.store).listHosts();
+    if (!this.cache) {
+      const rows = await (tx ?? this.store).listHosts();
+      // Each host is in its aggregate's zone, else the configured one.
+      const zones = effectiveZones(rows, this.zones ? await this.zones(tx?.sql) : []);
+      this.cache = rows.map((h) => ({ ...h, availability_zone: zones.get(h.name) ?? h.availability_zone }));
+    }
     return this.cache;
   }
 
-  /** Forget the cached hosts (a host changed here or in another process). */
+  /** Forget the hosts last read (a host changed). */
   invalidate(): void {
     this.cache = undefined;
   }

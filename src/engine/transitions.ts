@@ -7,9 +7,10 @@ import { DriverFault } from '../drivers/driver.ts';
 import type { ComputeTx, TaskRow } from '../store/store.ts';
 import type { ComputeEngine } from './compute.ts';
 
-const BATCH = 200;
-/** How long a step waits before it retries when its server's host is down (ms). */
-const HOST_DOWN_RETRY = 1000;
+/** Due steps claimed at once; after each batch the runner yields to the event loop, so requests are answered between batches. */
+const BATCH = 32;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Transitions {
   private timer: unknown = null;
@@ -75,7 +76,7 @@ export class Transitions {
     this.kick();
   }
 
-  /** Apply every step due now; returns how many were applied. */
+  /** Apply every step due now, in bounded batches that yield to the event loop; returns how many were applied. */
   async runDue(): Promise<number> {
     let applied = 0;
     for (;;) {
@@ -85,6 +86,7 @@ export class Transitions {
         await this.runStep(t);
         applied++;
       }
+      await yieldToEventLoop();
     }
   }
 
@@ -112,14 +114,13 @@ export class Transitions {
       await engine.store.transaction(async (tx) => tx.deleteTask(t.server_id));
       return;
     }
-    // A cast to a compute service that is down waits in the queue until the service is back.
+    // A cast to a compute service that is down waits in the queue until the service is back: the
+    // task is parked for that host and woken when the host comes up (engine.setHost, the lease beat).
     const worker = t.plan.runs_on === 'target' ? t.context.target_host ?? null : server.host;
     if (worker && step.host !== 'scheduled' && !(await engine.hostIsUp(worker))) {
       await engine.store.transaction(async (tx) => {
         const cur = await tx.getTask(t.server_id);
-        if (cur && cur.step === t.step && cur.action_id === t.action_id && cur.action === t.action) {
-          await tx.putTask({ ...cur, due_at: engine.clock.now() + HOST_DOWN_RETRY });
-        }
+        if (cur && this.sameClaim(cur, t)) await tx.parkTask(t.server_id, worker);
       });
       return;
     }
@@ -135,7 +136,7 @@ export class Transitions {
     let finished: { task: TaskRow; server: ServerRecord } | undefined;
     await engine.store.transaction(async (tx) => {
       const cur = await tx.getTask(t.server_id);
-      if (!cur || cur.step !== t.step || cur.action_id !== t.action_id || cur.action !== t.action) return; // replaced or cancelled
+      if (!cur || !this.sameClaim(cur, t)) return; // replaced, cancelled, or taken over by another process
       const s = (await tx.getServerById(t.server_id))!;
       const now = engine.clock.now();
       if (fault) {
@@ -172,6 +173,14 @@ export class Transitions {
       if (u.status === 'delete') await engine.images.deleteImage(u.id).catch(() => undefined);
       else await engine.images.setStatus(u.id, u.status).catch(() => undefined);
     }
+  }
+
+  /**
+   * The task is still the one claimed: same action and step (Nova's expected_task_state), and no
+   * other process took it over meanwhile (its lease would have expired).
+   */
+  private sameClaim(cur: TaskRow, t: TaskRow): boolean {
+    return cur.step === t.step && cur.action_id === t.action_id && cur.action === t.action && (cur.owner ?? null) === (t.owner ?? null);
   }
 
   /** Where the server lives after a step that moves it; undefined when the step does not. */

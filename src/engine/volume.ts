@@ -186,7 +186,7 @@ export class VolumeEngine {
 
   // ---- volumes ----
 
-  async createVolume(ctx: VolumeRequestContext, req: CreateVolumeRequest): Promise<VolumeRecord> {
+  async createVolume(ctx: VolumeRequestContext, req: CreateVolumeRequest, attachTo?: { server_uuid: string; mountpoint: string; attachment_id: string }): Promise<VolumeRecord> {
     let image: ImageRecord | undefined;
     if (req.image_id) {
       image = await this.images.getImage(req.image_id, ctx);
@@ -255,7 +255,15 @@ export class VolumeEngine {
         created_at: now, updated_at: null, launched_at: null, terminated_at: null,
       };
       await this.store.insertVolume(tx, vol);
-      await this.putTask(tx, vol.id, 'volume', 'create', steps, { on_fault: 'error', previous: null });
+      if (attachTo) {
+        // A volume Nova makes to boot from (or to attach at build): created, then connected to the server.
+        await this.store.insertAttachment(tx, {
+          id: attachTo.attachment_id, volume_id: vol.id, instance_uuid: attachTo.server_uuid, attach_status: 'reserved', attach_mode: 'rw', connector: null,
+          connection_info: null, mountpoint: attachTo.mountpoint, attached_host: null, attach_time: null, detach_time: null, created_at: now, updated_at: null,
+        });
+      }
+      const all = attachTo ? [...steps, ...VOLUME_ACTIONS.attach.steps] : steps;
+      await this.putTask(tx, vol.id, 'volume', 'create', all, { on_fault: 'error', previous: null, attachment_id: attachTo?.attachment_id ?? null, server_uuid: attachTo?.server_uuid ?? null });
       return vol;
     });
     this.timers.kick();
@@ -432,6 +440,44 @@ export class VolumeEngine {
     return this.act(ctx, volumeId, 'detach', { plan: { attachment_id: att?.id ?? null, server_uuid: serverUuid } });
   }
 
+  /**
+   * A deleted server lets go of its volumes (Nova's _shutdown_instance / _cleanup_volumes): the
+   * attachment goes at once, the volume is available again, and is deleted when the mapping said so.
+   */
+  async releaseFromServer(volumeId: string, serverUuid: string, deleteVolume: boolean): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const v = await this.store.getVolume(tx, volumeId);
+      if (!v) return;
+      for (const a of await this.store.attachmentsOf(tx, v.id)) if (a.instance_uuid === serverUuid) await this.store.destroyAttachment(tx, a.id);
+      const task = await this.store.getTask(tx, v.id);
+      if (task && task.plan.server_uuid === serverUuid) await this.store.deleteTask(tx, v.id);
+      const left = await this.store.attachmentsOf(tx, v.id);
+      const busy = ['creating', 'downloading'].includes(v.status) && task?.action === 'create' && task.plan.server_uuid !== serverUuid;
+      if (!busy) {
+        const status = left.some((a) => a.attach_status === 'attached') ? 'in-use' : ['reserved', 'attaching', 'in-use', 'detaching', 'creating', 'downloading'].includes(v.status) ? 'available' : v.status;
+        await this.store.updateVolume(tx, v.id, { status, attach_status: left.some((a) => a.attach_status === 'attached') ? 'attached' : 'detached', updated_at: this.clock.now() });
+      }
+    });
+    if (deleteVolume) {
+      const admin: VolumeRequestContext = { user_id: 'nova', project_id: null, roles: ['admin'], microversion: [3, 0] };
+      await this.act(admin, volumeId, 'delete', {}).catch(() => undefined);
+    }
+  }
+
+  /** Shelve offload drops a server's connections (attachments back to reserved); unshelve makes them again. */
+  async setServerConnection(volumeId: string, serverUuid: string, connected: boolean): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const v = await this.store.getVolume(tx, volumeId);
+      if (!v) return;
+      const mine = (await this.store.attachmentsOf(tx, v.id)).filter((a) => a.instance_uuid === serverUuid);
+      if (mine.length === 0) return;
+      const now = this.clock.now();
+      for (const a of mine) await this.store.updateAttachment(tx, a.id, connected ? { attach_status: 'attached', attach_time: a.attach_time ?? now, updated_at: now } : { attach_status: 'reserved', connection_info: null, updated_at: now });
+      const others = (await this.store.attachmentsOf(tx, v.id)).some((a) => a.instance_uuid !== serverUuid && a.attach_status === 'attached');
+      await this.store.updateVolume(tx, v.id, connected || others ? { status: 'in-use', attach_status: 'attached', updated_at: now } : { status: 'reserved', attach_status: 'reserved', updated_at: now });
+    });
+  }
+
   // ---- a step is due (called by the timers inside the step's unit of work) ----
 
   /** Applies one step of a task: the driver's outcome `fault` decides the result. Returns false when the task is gone. */
@@ -483,20 +529,6 @@ export class VolumeEngine {
           after = () => this.images.setStatus(imageId, 'active');
         }
         break;
-      case 'attach':
-        if (attId) {
-          const a = await this.store.getAttachment(tx, attId);
-          if (a && step.attach === 'attaching') await this.store.updateAttachment(tx, attId, { attach_status: 'attaching', connection_info: connectionInfo(v, attId), updated_at: now });
-          if (a && step.attach === 'attached') {
-            await this.store.updateAttachment(tx, attId, { attach_status: 'attached', attach_time: now, updated_at: now });
-            const done = { ...a, attach_status: 'attached' as const, attach_time: now };
-            after = async () => {
-              for (const l of this.listeners) await l.attached?.({ ...v, status: 'in-use' }, done);
-            };
-          }
-        }
-        if (step.attach) patch.attach_status = step.attach === 'attaching' && v.attach_status === 'attached' ? 'attached' : (step.attach as VolumeRecord['attach_status']);
-        break;
       case 'detach': {
         if (attId) await this.store.destroyAttachment(tx, attId);
         const server = t.plan.server_uuid ?? null;
@@ -505,6 +537,19 @@ export class VolumeEngine {
         };
         break;
       }
+    }
+    // Steps that connect an attachment (Nova's attach, and a volume Nova creates to boot from).
+    if (attId && step.attach && t.action !== 'detach') {
+      const a = await this.store.getAttachment(tx, attId);
+      if (a && step.attach === 'attaching') await this.store.updateAttachment(tx, attId, { attach_status: 'attaching', connection_info: connectionInfo(v, attId), updated_at: now });
+      if (a && step.attach === 'attached') {
+        await this.store.updateAttachment(tx, attId, { attach_status: 'attached', attach_time: now, updated_at: now });
+        const done = { ...a, attach_status: 'attached' as const, attach_time: now };
+        after = async () => {
+          for (const l of this.listeners) await l.attached?.({ ...v, status: 'in-use' }, done);
+        };
+      }
+      patch.attach_status = step.attach === 'attaching' && v.attach_status === 'attached' ? 'attached' : (step.attach as VolumeRecord['attach_status']);
     }
     const left = (await this.store.attachmentsOf(tx, v.id)).length;
     if (t.action === 'detach') patch.attach_status = left > 0 ? 'attached' : 'detached';

@@ -24,12 +24,3 @@ export function wipe(db: Db): { tables: number; rows: number } {
   }
   return { tables: tables.length, rows };
 }
-
-/** Removes a database file and its WAL companions (serve --reset, before the database is opened). */
-export async function removeDatabaseFiles(path: string): Promise<boolean> {
-  if (path === ':memory:') return false;
-  const { rmSync, existsSync } = await import('node:fs');
-  const existed = existsSync(path);
-  for (const p of [path, `${path}-wal`, `${path}-shm`]) rmSync(p, { force: true });
-  return existed;
-}

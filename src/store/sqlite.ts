@@ -6,10 +6,11 @@ import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server
 import { BadRequest } from '../domain/errors.ts';
 import type {
   ComputeHostRow, ComputeStore, ComputeTx, FaultRow, FlavorInput, InstanceActionEventRow, InstanceActionRow,
-  MigrationFilter, MigrationRow, ServerStateCount, ServerColumn, ServerQuery, TaskRow, Usage,
+  Lease, MigrationFilter, MigrationRow, ServerStateCount, ServerColumn, ServerQuery, TaskRow, Usage,
 } from './store.ts';
 import { SERVER_COLUMNS } from './store.ts';
 import { SqliteSql } from './sql.ts';
+import { newLeaseOwner } from './lease-owner.ts';
 
 /** Record fields kept in the JSON `doc` column rather than their own columns. */
 const DOC_FIELDS = [
@@ -85,8 +86,10 @@ function taskRow(r: Record<string, unknown>): TaskRow {
   return {
     server_id: r.server_id as number, action: r.action as string, action_id: r.action_id as number | null,
     step: r.step as number, due_at: r.due_at as number, plan: JSON.parse(r.plan as string), context: JSON.parse(r.context as string),
+    owner: (r.owner as string | null) ?? null, lease_until: Number(r.lease_until ?? 0), parked_host: (r.parked_host as string | null) ?? null,
   };
 }
+
 
 const SORT_COLUMN: Record<ServerColumn, string> = Object.fromEntries(SERVER_COLUMNS.map((c) => [c, c])) as Record<ServerColumn, string>;
 // Columns the schema does not have: Nova's instances carry them but novabox's servers are always blank.
@@ -120,6 +123,7 @@ export class SqliteComputeStore implements ComputeStore {
 
   /** The executor this store shares its connection and lock with (other repositories use it). */
   readonly sql: SqliteSql;
+  lease: Lease = { owner: newLeaseOwner(), ms: 5000 };
 
   constructor(private readonly db: Db, sql?: SqliteSql) {
     this.sql = sql ?? new SqliteSql(db);
@@ -134,11 +138,20 @@ export class SqliteComputeStore implements ComputeStore {
       insertIp: p('INSERT OR IGNORE INTO server_ips (server_id, address, version) VALUES (?, ?, ?)'),
       deleteIps: p('DELETE FROM server_ips WHERE server_id = ?'),
       getTask: p('SELECT * FROM tasks WHERE server_id = ?'),
-      putTask: p(`INSERT INTO tasks (server_id, action, action_id, step, due_at, plan, context) VALUES (@server_id, @action, @action_id, @step, @due_at, @plan, @context)
-        ON CONFLICT (server_id) DO UPDATE SET action = excluded.action, action_id = excluded.action_id, step = excluded.step, due_at = excluded.due_at, plan = excluded.plan, context = excluded.context`),
+      putTask: p(`INSERT INTO tasks (server_id, action, action_id, step, due_at, plan, context, owner, lease_until, parked_host)
+        VALUES (@server_id, @action, @action_id, @step, @due_at, @plan, @context, @owner, @lease_until, NULL)
+        ON CONFLICT (server_id) DO UPDATE SET action = excluded.action, action_id = excluded.action_id, step = excluded.step, due_at = excluded.due_at,
+        plan = excluded.plan, context = excluded.context, owner = excluded.owner, lease_until = excluded.lease_until, parked_host = NULL`),
+      parkTask: p('UPDATE tasks SET parked_host = ? WHERE server_id = ?'),
+      unpark: p('UPDATE tasks SET parked_host = NULL WHERE parked_host = ?'),
+      claim: p('UPDATE tasks SET owner = ?, lease_until = ? WHERE server_id = ?'),
+      renew: p('UPDATE tasks SET lease_until = ? WHERE owner = ?'),
+      release: p('UPDATE tasks SET lease_until = 0 WHERE owner = ?'),
+      otherOwners: p('SELECT DISTINCT owner FROM tasks WHERE owner IS NOT NULL AND owner <> ? AND lease_until > ?'),
       deleteTask: p('DELETE FROM tasks WHERE server_id = ?'),
-      dueTasks: p('SELECT * FROM tasks WHERE due_at <= ? ORDER BY due_at, server_id LIMIT ?'),
-      nextDue: p('SELECT MIN(due_at) AS t FROM tasks'),
+      dueTasks: p(`SELECT * FROM tasks WHERE due_at <= ? AND parked_host IS NULL AND (owner IS NULL OR owner = ? OR lease_until <= ?)
+        ORDER BY due_at, server_id LIMIT ?`),
+      nextDue: p('SELECT MIN(due_at) AS t FROM tasks WHERE parked_host IS NULL AND (owner IS NULL OR owner = ? OR lease_until <= ?)'),
       allTasks: p('SELECT * FROM tasks ORDER BY due_at, server_id'),
       countByState: p('SELECT project_id, deleted, vm_state, task_state, COUNT(*) AS count FROM servers GROUP BY project_id, deleted, vm_state, task_state'),
       countTasks: p('SELECT COUNT(*) AS n FROM tasks'),
@@ -175,6 +188,7 @@ export class SqliteComputeStore implements ComputeStore {
       addAccess: p('INSERT OR IGNORE INTO flavor_projects (flavor_id, project_id) VALUES (?, ?)'),
       removeAccess: p('DELETE FROM flavor_projects WHERE flavor_id = ? AND project_id = ?'),
       listHosts: p('SELECT * FROM compute_hosts ORDER BY name'),
+      dataVersion: p('PRAGMA data_version /* store */'),
       upsertHost: p(`INSERT INTO compute_hosts (name, availability_zone, disabled, disabled_reason, forced_down, up, updated_at)
         VALUES (@name, @availability_zone, @disabled, @disabled_reason, @forced_down, @up, @updated_at)
         ON CONFLICT (name) DO UPDATE SET availability_zone = excluded.availability_zone, disabled = excluded.disabled,
@@ -207,7 +221,13 @@ export class SqliteComputeStore implements ComputeStore {
         return r && taskRow(r);
       },
       async putTask(t) {
-        st.putTask.run({ ...t, plan: JSON.stringify(t.plan), context: JSON.stringify(t.context) });
+        st.putTask.run({
+          server_id: t.server_id, action: t.action, action_id: t.action_id, step: t.step, due_at: t.due_at,
+          plan: JSON.stringify(t.plan), context: JSON.stringify(t.context), owner: self.lease.owner, lease_until: Date.now() + self.lease.ms,
+        });
+      },
+      async parkTask(server_id, host) {
+        st.parkTask.run(host, server_id);
       },
       async deleteTask(server_id) {
         st.deleteTask.run(server_id);
@@ -346,6 +366,7 @@ export class SqliteComputeStore implements ComputeStore {
     return this.sql.lock.run(async () => {
       this.db.exec('BEGIN IMMEDIATE');
       try {
+        this.noticeOthers();
         const out = await fn(this.tx);
         this.db.exec('COMMIT');
         return out;
@@ -356,6 +377,20 @@ export class SqliteComputeStore implements ComputeStore {
         throw e;
       }
     });
+  }
+
+  private dataVersion = -1;
+  /**
+   * The usage and host caches hold only while this process is the only writer: PRAGMA data_version
+   * moves when another connection (another novabox on the same file) commits, and then they are dropped.
+   */
+  private noticeOthers(): void {
+    const v = (this.st.dataVersion.get() as { data_version: number }).data_version;
+    if (v !== this.dataVersion) {
+      this.dataVersion = v;
+      this.usageCache.clear();
+      this.hostRows = null;
+    }
   }
 
   /** Waits until no unit of work is open, so a synchronous statement neither joins one nor reads its uncommitted rows. */
@@ -521,12 +556,44 @@ export class SqliteComputeStore implements ComputeStore {
 
   async claimDueTasks(now: number, limit: number): Promise<TaskRow[]> {
     if (this.sql.lock.locked) await this.idle();
-    return (this.st.dueTasks.all(now, limit) as Record<string, unknown>[]).map(taskRow);
+    const wall = Date.now();
+    const { owner, ms } = this.lease;
+    // One immediate transaction: another process on the file cannot claim the same rows in between.
+    return this.db.transaction(() => {
+      const rows = (this.st.dueTasks.all(now, owner, wall, limit) as Record<string, unknown>[]).map(taskRow);
+      for (const t of rows) {
+        if (t.owner === owner && (t.lease_until ?? 0) > wall + ms / 2) continue;
+        this.st.claim.run(owner, wall + ms, t.server_id);
+        t.owner = owner;
+        t.lease_until = wall + ms;
+      }
+      return rows;
+    }).immediate();
   }
 
   async nextDueAt(): Promise<number | null> {
     if (this.sql.lock.locked) await this.idle();
-    return (this.st.nextDue.get() as { t: number | null }).t;
+    return (this.st.nextDue.get(this.lease.owner, Date.now()) as { t: number | null }).t;
+  }
+
+  async renewLeases(): Promise<void> {
+    if (this.sql.lock.locked) await this.idle();
+    this.st.renew.run(Date.now() + this.lease.ms, this.lease.owner);
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    if (this.sql.lock.locked) await this.idle();
+    this.st.release.run(owner);
+  }
+
+  async otherOwners(): Promise<string[]> {
+    if (this.sql.lock.locked) await this.idle();
+    return (this.st.otherOwners.all(this.lease.owner, Date.now()) as { owner: string }[]).map((r) => r.owner);
+  }
+
+  async unparkHost(host: string): Promise<number> {
+    if (this.sql.lock.locked) await this.idle();
+    return this.st.unpark.run(host).changes;
   }
 
   async countServersByState(): Promise<ServerStateCount[]> {
@@ -550,6 +617,7 @@ export class SqliteComputeStore implements ComputeStore {
   }
 
   private cachedUsage(project_id: string): Usage {
+    this.noticeOthers();
     let u = this.usageCache.get(project_id);
     if (!u) {
       u = this.st.usage.get(project_id) as Usage;
@@ -691,6 +759,7 @@ export class SqliteComputeStore implements ComputeStore {
   }
 
   private hostsNow(): ComputeHostRow[] {
+    this.noticeOthers();
     // Every server view asks for the hosts; only upsertHost changes them.
     this.hostRows ??= (this.st.listHosts.all() as Record<string, unknown>[]).map((r) => ({
       name: r.name as string, availability_zone: r.availability_zone as string, disabled: r.disabled === 1,

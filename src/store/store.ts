@@ -57,6 +57,18 @@ export interface TaskRow {
   due_at: number;
   plan: Plan;
   context: TaskContext;
+  /** The engine holding the task (set by the store on every write and claim); null: nobody. */
+  owner?: string | null;
+  /** Wall-clock ms until which `owner`'s claim holds unless renewed. */
+  lease_until?: number;
+  /** The compute host the task waits for while it is down (not claimed until the host is back). */
+  parked_host?: string | null;
+}
+
+/** Who this process's engine is, and how long its claims hold (wall-clock ms). */
+export interface Lease {
+  owner: string;
+  ms: number;
 }
 
 /** What a durable task remembers of the request that started it. */
@@ -177,7 +189,10 @@ export interface ComputeTx {
   insertServer(s: Omit<ServerRecord, 'id'>): Promise<ServerRecord>;
   updateServer(id: number, patch: ServerPatch, now: number): Promise<void>;
   getTask(server_id: number): Promise<TaskRow | undefined>;
+  /** Writes the task, owned by this process with a fresh lease (and not parked). */
   putTask(t: TaskRow): Promise<void>;
+  /** Parks the task until `host` is back (see ComputeStore.unparkHost). */
+  parkTask(server_id: number, host: string): Promise<void>;
   deleteTask(server_id: number): Promise<void>;
   insertAction(a: Omit<InstanceActionRow, 'id'>): Promise<number>;
   finishAction(id: number, now: number, message: string | null): Promise<void>;
@@ -198,10 +213,24 @@ export interface ComputeStore {
   transaction<T>(fn: (tx: ComputeTx) => Promise<T>): Promise<T>;
   getServer(uuid: string): Promise<ServerRecord | undefined>;
   listServers(q: ServerQuery): Promise<ServerRecord[]>;
-  /** Tasks due at or before `now`, oldest first, claimed for this process. */
+  /** This process's engine identity and lease length; every task write and claim uses it. */
+  lease: Lease;
+  /**
+   * Tasks due at or before `now`, oldest first, not parked, and free (no owner), this process's,
+   * or whose lease expired: each is claimed (owner, lease renewed) in the same unit of work.
+   */
   claimDueTasks(now: number, limit: number): Promise<TaskRow[]>;
+  /** The earliest due time among the tasks claimDueTasks could take. */
   nextDueAt(): Promise<number | null>;
   allTasks(): Promise<TaskRow[]>;
+  /** Extends the lease of every task this process holds. */
+  renewLeases(): Promise<void>;
+  /** Ends the leases `owner` holds (this process at shutdown, or a process found dead). */
+  releaseLeases(owner: string): Promise<void>;
+  /** Owners other than this process that hold unexpired leases. */
+  otherOwners(): Promise<string[]>;
+  /** Wakes the tasks parked for `host`; how many. */
+  unparkHost(host: string): Promise<number>;
   /** Servers counted per project and state (deleted rows too): one GROUP BY, for the metrics gauge. */
   countServersByState(): Promise<ServerStateCount[]>;
   /** Durable tasks waiting for their next step (the task queue depth). */

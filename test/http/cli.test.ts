@@ -140,7 +140,7 @@ describe('novabox serve', () => {
 
     nb = await serve(['--time-scale', '0', '--reset'], env, elsewhere);
     try {
-      assert.match(nb.output(), new RegExp(`--reset: removed ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+      assert.match(nb.output(), /INFO: reset to the seed: \d+ rows removed from \d+ tables/);
       assert.match(nb.output(), /\(reset to the seed; --reset starts from the seed\)/);
       assert.deepEqual((await api(nb.url, '/compute/v2.1/servers', { token: await token(nb.url) })).body.servers, []);
       assert.equal((await api(nb.url, '/image/v2/images', { token: await token(nb.url, 'admin') })).body.images.length, 2);

@@ -1,28 +1,21 @@
 // GET /novabox/v1/events: Server-Sent Events of every transition and instance action, resumable.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNovabox, type TestNovabox } from '../helpers/novabox.ts';
+import { listenNovabox, type Listening } from '../helpers/listening.ts';
+import type { TestNovabox } from '../helpers/novabox.ts';
 import { openSse, type SseEvent } from '../helpers/sse.ts';
 
+let live: Listening;
 let nb: TestNovabox;
 let base: string;
 before(async () => {
-  nb = await startNovabox();
-  await nb.app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = nb.app.server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  live = await listenNovabox();
+  ({ nb, base } = live);
 });
-after(() => nb.close());
+after(() => live.close());
 
-async function api(method: string, path: string, user: string, body?: unknown): Promise<Response> {
-  return fetch(`${base}${path}`, { method, headers: { 'x-auth-token': await nb.token(user), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-}
-
-async function create(name: string): Promise<string> {
-  const r = await api('POST', '/compute/v2.1/servers', 'demo', { server: { name, imageRef: '4fa04c19-09fa-51ff-9872-fac075d1145b', flavorRef: '42' } });
-  assert.equal(r.status, 202);
-  return (await r.json()).server.id;
-}
+const api = (method: string, path: string, user: string, body?: unknown) => live.api(method, path, user, body);
+const create = (name: string) => live.create(name);
 
 const transitions = (evs: SseEvent[], id: string) => evs.filter((e) => e.data.server_id === id && e.data.kind === 'transition').map((e) => `${e.data.status}/${e.data.task_state ?? '-'}`);
 const actionEnd = (id: string, action: string) => (e: SseEvent) => e.data.server_id === id && e.data.kind === 'action' && e.data.action === action && e.data.phase === 'end';

@@ -5,27 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { token, call } from '../helpers/remote.ts';
 import { startNovabox, type RunningNovabox } from '../../conformance/lib/novabox.ts';
 
 const IMAGE = '4fa04c19-09fa-51ff-9872-fac075d1145b';
-
-async function token(base: string): Promise<string> {
-  const res = await fetch(`${base}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { name: 'Default' }, password: 'secret' } } }, scope: { project: { name: 'demo', domain: { name: 'Default' } } } } }),
-  });
-  assert.equal(res.status, 201);
-  return res.headers.get('x-subject-token')!;
-}
-
-async function call(base: string, tok: string, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${base}/compute/v2.1${path}`, {
-    method,
-    headers: { 'x-auth-token': tok, 'content-type': 'application/json', 'x-openstack-nova-api-version': '2.1' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 async function server(base: string, tok: string, id: string): Promise<Record<string, any>> {
   return (await (await call(base, tok, 'GET', `/servers/${id}`)).json()).server;

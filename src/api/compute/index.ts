@@ -35,11 +35,15 @@ export async function registerCompute(app: FastifyInstance, svc: Services): Prom
     updated: '2013-07-23T11:33:21Z',
     links: [{ rel: 'self', href: `${base()}/v2.1/` }],
   });
-  app.get('/compute', async () => ({
-    versions: [
-      { id: 'v2.0', status: 'DEPRECATED', version: '', min_version: '', updated: '2025-07-04T12:00:00Z', links: [{ rel: 'self', href: `${base()}/v2/` }] },
-      v21(),
-    ],
+  const v20 = () => ({ id: 'v2.0', status: 'DEPRECATED', version: '', min_version: '', updated: '2025-07-04T12:00:00Z', links: [{ rel: 'self', href: `${base()}/v2/` }] });
+  app.get('/compute', async () => ({ versions: [v20(), v21()] }));
+  // The legacy v2.0 endpoint's version document (the versions list links to it).
+  app.get('/compute/v2', async () => ({
+    version: {
+      ...v20(),
+      links: [...v20().links, { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' }],
+      'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2' }],
+    },
   }));
 
   await app.register(async (scope) => {

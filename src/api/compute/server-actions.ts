@@ -1,5 +1,6 @@
 // POST /servers/{id}/action: one handler per body key, Nova's codes, headers and bodies.
 // Order as Nova: body shape → known action at this microversion → schema (400) → engine (404, 403, 409).
+import { snapshotVolumeBacked } from './resources/volumes.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
 import { publicUrl } from '../../config.ts';
@@ -116,6 +117,7 @@ const HANDLERS: Record<string, ActionHandler> = {
       if (r.preserve_ephemeral !== undefined) params.preserve_ephemeral = truthy(r.preserve_ephemeral);
       if (r.hostname !== undefined) params.hostname = r.hostname;
       if (r.trusted_image_certificates !== undefined) params.trusted_image_certificates = r.trusted_image_certificates;
+      if (r['OS-DCF:diskConfig'] !== undefined) params.auto_disk_config = r['OS-DCF:diskConfig'] === 'AUTO';
       if (r.key_name !== undefined) {
         params.key_name = r.key_name;
         if (r.key_name !== null) {
@@ -139,7 +141,8 @@ const HANDLERS: Record<string, ActionHandler> = {
       validateBody(S.resizeSchema, c.body);
       await lookup(c);
       const flavor = await resolveFlavor(c.svc, c.req, c.body.resize.flavorRef);
-      await c.svc.engine.act(ctxOf(c.req), c.id, 'resize', { flavor });
+      const disk = c.body.resize['OS-DCF:diskConfig'];
+      await c.svc.engine.act(ctxOf(c.req), c.id, 'resize', { flavor, ...(disk !== undefined ? { auto_disk_config: disk === 'AUTO' } : {}) });
       return empty(202)(c);
     },
   },
@@ -269,7 +272,8 @@ const HANDLERS: Record<string, ActionHandler> = {
     async run(c) {
       validateBody(S.createImageSchema, c.body);
       const b = c.body.createImage as Body;
-      const out = await c.svc.engine.act(ctxOf(c.req), c.id, 'createImage', { name: b.name, metadata: b.metadata ?? {} });
+      // A volume-backed server is snapshotted in Cinder, as Nova's snapshot_volume_backed does.
+      const out = (await snapshotVolumeBacked(c.svc, ctxOf(c.req), c.id, b.name, b.metadata ?? {})) ?? (await c.svc.engine.act(ctxOf(c.req), c.id, 'createImage', { name: b.name, metadata: b.metadata ?? {} }));
       if (atLeast(c.req.microversion, 45)) return c.reply.code(202).send({ image_id: out.image_id });
       c.reply.header('location', `${publicUrl(c.svc.config)}/image/v2/images/${out.image_id}`);
       return c.reply.code(202).send();

@@ -1,4 +1,5 @@
 // /servers: create, list, list detail, show, update, delete (nova/api/openstack/compute/servers.py).
+import { checkBlockDevices, provisionBlockDevices } from './bdm.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../../domain/errors.ts';
@@ -180,6 +181,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   });
   const networks = networksOf(srv, req.microversion, maxCount);
 
+  const blockDevices = await checkBlockDevices(svc, auth, bdms, srv.block_device_mapping !== undefined);
   const flavor = await resolveFlavor(svc, req, srv.flavorRef);
   if (imageRef) {
     const img = (await svc.images.getImage(imageRef, auth))!;
@@ -228,7 +230,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     networks,
     availability_zone: zone,
     security_groups: securityGroupIds,
-    block_device_mapping: bdms,
+    block_device_mapping: blockDevices,
     scheduler_hints: hints,
     min_count: minCount,
     max_count: maxCount,
@@ -242,6 +244,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     admin_pass: adminPass,
   };
   const created = await svc.engine.create(ctx, cr);
+  for (const s of created) await provisionBlockDevices(svc, ctx, s, blockDevices);
   for (const g of hints.group ?? []) for (const s of created) await svc.repos.serverGroups.addMember(g, s.uuid);
   const links = linkBase(svc.config, req);
   if (srv.return_reservation_id !== undefined && truthy(srv.return_reservation_id)) {

@@ -19,6 +19,7 @@ import { VERSION } from '../../version.ts';
 import { registerClock } from './clock.ts';
 import { registerEvents } from './events.ts';
 import { registerMetrics } from './metrics.ts';
+import { registerDashboard } from './dashboard.ts';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -151,6 +152,7 @@ function schemaErrorMessage(errors: FastifySchemaValidationError[], dataVar: str
 
 export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services): Promise<void> {
   await registerMetrics(app, svc);
+  await registerDashboard(app, svc);
   const routes: IndexEntry[] = [];
   await app.register(async (root) => {
     root.setSchemaErrorFormatter(schemaErrorMessage);
@@ -175,7 +177,8 @@ export async function registerNovaboxAdmin(app: FastifyInstance, svc: Services):
     admin = true;
     await root.register(async (scope) => {
       scope.addHook('onRequest', requireAuth(svc));
-      scope.addHook('preHandler', async (req) => {
+      // Admin check before the body is validated: a member learns nothing from a schema error.
+      scope.addHook('onRequest', async (req) => {
         if (!isAdmin(req.auth!)) throw new Forbidden('Only administrators may use the novabox admin API.');
       });
       for (const m of ADMIN_ROUTES) await m(scope, svc, app);

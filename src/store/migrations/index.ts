@@ -5,10 +5,11 @@ import { image003 } from './003-image.ts';
 import { resources004 } from './004-resources.ts';
 import { securityGroups005 } from './005-security-groups.ts';
 import { serverStates006 } from './006-server-states.ts';
+import { taskLeases007 } from './007-task-leases.ts';
 
 export interface Migration {
   id: string;
   up: string;
 }
 
-export const MIGRATIONS: Migration[] = [compute001, identity002, image003, resources004, securityGroups005, serverStates006];
+export const MIGRATIONS: Migration[] = [compute001, identity002, image003, resources004, securityGroups005, serverStates006, taskLeases007];

@@ -101,7 +101,7 @@ describe('flavors', () => {
     fault(await call(env, { url: '/flavors/fp', token: env.alt }), 404, 'itemNotFound');
     fault(await call(env, { url: '/flavors/fp/os-flavor-access', token: env.demo }), 403, 'forbidden');
     assert.equal(fault(await call(env, { url: '/flavors/1/os-flavor-access', token: env.admin }), 404, 'itemNotFound'), 'Access list not available for public flavors.');
-    fault(await call(env, { method: 'POST', url: '/flavors/1/action', token: env.admin, body: { addTenantAccess: { tenant: 'x' } } }), 409, 'conflictingRequest');
+    fault(await call(env, { method: 'POST', url: '/flavors/1/action', token: env.admin, mv: '2.7', body: { addTenantAccess: { tenant: 'x' } } }), 409, 'conflictingRequest');
     const rm = await call(env, { method: 'POST', url: '/flavors/fp/action', token: env.admin, body: { removeTenantAccess: { tenant: env.projects.demo } } });
     assert.equal(rm.statusCode, 200);
     fault(await call(env, { method: 'POST', url: '/flavors/fp/action', token: env.admin, body: { removeTenantAccess: { tenant: env.projects.demo } } }), 404, 'itemNotFound');
@@ -111,6 +111,24 @@ describe('flavors', () => {
     const all = (await call(env, { url: '/flavors?is_public=None', token: env.admin })).json().flavors.map((f: { id: string }) => f.id);
     assert.ok(all.includes('fp') && all.includes('1'));
     fault(await call(env, { url: '/flavors?is_public=maybe', token: env.admin }), 400, 'badRequest');
+  });
+
+  test('create with an integer id (as tempest does): the id is its string; no access for the creating project', async () => {
+    const r = await call(env, { method: 'POST', url: '/flavors', token: env.admin, body: { flavor: { name: 'f.int', ram: 64, vcpus: 1, disk: 0, id: 1234567, 'os-flavor-access:is_public': false } } });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.json().flavor.id, '1234567');
+    assert.equal((await call(env, { url: '/flavors/1234567', token: env.admin })).json().flavor.id, '1234567');
+    // Nova adds no access for the creator: the private flavor is in no project's default list, not even admin's.
+    assert.deepEqual((await call(env, { url: '/flavors/1234567/os-flavor-access', token: env.admin })).json().flavor_access, []);
+    assert.ok(!(await call(env, { url: '/flavors', token: env.admin })).json().flavors.some((f: { id: string }) => f.id === '1234567'));
+    fault(await call(env, { method: 'POST', url: '/flavors', token: env.admin, body: { flavor: { name: 'f.bad', ram: 64, vcpus: 1, disk: 0, id: true } } }), 400, 'badRequest');
+  });
+
+  test('addTenantAccess on a public flavor: 200 below 2.7 (recorded), 409 from 2.7', async () => {
+    const old = await call(env, { method: 'POST', url: '/flavors/2/action', token: env.admin, mv: '2.6', body: { addTenantAccess: { tenant: env.projects.alt_demo } } });
+    assert.equal(old.statusCode, 200, old.body);
+    assert.deepEqual(old.json().flavor_access, [{ flavor_id: '2', tenant_id: env.projects.alt_demo }]);
+    assert.equal(fault(await call(env, { method: 'POST', url: '/flavors/2/action', token: env.admin, mv: '2.7', body: { addTenantAccess: { tenant: env.projects.demo } } }), 409, 'conflictingRequest'), 'Can not add access to a public flavor.');
   });
 
   test('project id in the URL: links carry it; another project id is 400', async () => {

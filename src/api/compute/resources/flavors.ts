@@ -56,7 +56,8 @@ const NONNEG = { type: ['integer', 'string'], pattern: '^[0-9]+$', minimum: 0 };
 function createSchema(req: FastifyRequest): object {
   const props: Record<string, object> = {
     name: { type: 'string', minLength: 1, maxLength: 255 },
-    id: { type: ['string', 'null'], minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' },
+    // Nova's parameter_types.flavor_id: a string or a number (tempest sends integers), or null.
+    id: { type: ['string', 'number', 'null'], minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' },
     ram: POS, vcpus: POS, disk: NONNEG, 'OS-FLV-EXT-DATA:ephemeral': NONNEG, swap: NONNEG,
     rxtx_factor: { type: ['number', 'string'], pattern: '^[0-9]+(\\.[0-9]+)?$', exclusiveMinimum: 0, maximum: 3.40282e38 },
     'os-flavor-access:is_public': { type: ['boolean', 'string'] },
@@ -170,8 +171,7 @@ export function registerFlavors(scope: FastifyInstance, svc: Services): void {
       ephemeral_gb: num('OS-FLV-EXT-DATA:ephemeral', 0), swap: num('swap', 0), rxtx_factor: num('rxtx_factor', 1.0),
       is_public: isPublic, description: (f.description as string | null | undefined) ?? null,
     }, svc.clock.now());
-    // A private flavor is shared with the creating project, as Nova does.
-    if (!isPublic && req.auth!.project_id) await svc.store.addFlavorAccess(flavorid, req.auth!.project_id);
+    // Nova gives no project access to a private flavor it creates, not even the creator's.
     return { flavor: flavorView(svc, req, created, true) };
   });
 
@@ -264,7 +264,8 @@ export function registerFlavors(scope: FastifyInstance, svc: Services): void {
       const tenant = validate<{ addTenantAccess: { tenant: string } }>(ADD, body).addTenantAccess.tenant;
       const f = await svc.store.getFlavor(id);
       if (!f) throw notFound(id);
-      if (f.is_public) throw new Conflict('Can not add access to a public flavor.');
+      // Below 2.7 Nova records access to a public flavor too (and answers 200).
+      if (f.is_public && mv(req, 7)) throw new Conflict('Can not add access to a public flavor.');
       if ((await svc.store.flavorAccess(id)).includes(tenant)) {
         throw new Conflict(`Flavor access already exists for flavor ${id} and project ${tenant} combination.`);
       }

@@ -11,6 +11,15 @@ import { registerTenantNetworks } from './tenant-networks.ts';
 import { registerServerSubResources } from './server-sub.ts';
 import { registerImages } from './images.ts';
 import { registerSecurityGroups } from './security-groups.ts';
+import { registerVolumes } from './volumes.ts';
+import { registerExtensions } from './extensions.ts';
+import { registerRemoved } from './removed.ts';
+import { registerAggregates } from './aggregates.ts';
+import { registerHosts } from './hosts.ts';
+import { registerUsage } from './usage.ts';
+import { registerAuditLog } from './audit-log.ts';
+import { registerQuotaClasses } from './quota-classes.ts';
+import { registerExternalEvents } from './external-events.ts';
 
 export async function registerComputeResources(scope: FastifyInstance, svc: Services): Promise<void> {
   registerFlavors(scope, svc);
@@ -22,4 +31,13 @@ export async function registerComputeResources(scope: FastifyInstance, svc: Serv
   registerServerSubResources(scope, svc);
   registerImages(scope, svc);
   registerSecurityGroups(scope, svc);
+  registerVolumes(scope, svc);
+  registerExtensions(scope, svc);
+  registerRemoved(scope, svc);
+  registerAggregates(scope, svc);
+  registerHosts(scope, svc);
+  registerUsage(scope, svc);
+  registerAuditLog(scope, svc);
+  registerQuotaClasses(scope, svc);
+  registerExternalEvents(scope, svc);
 }

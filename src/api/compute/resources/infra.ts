@@ -6,6 +6,7 @@ import type { ServerRecord } from '../../../domain/server.ts';
 import { BadRequest, NotFound } from '../../../domain/errors.ts';
 import { heartbeat } from '../../../domain/heartbeat.ts';
 import { uuidV5 } from '../network.ts';
+import { perHost } from '../../../store/compute/host-usage.ts';
 import { authorize, mv } from '../context.ts';
 import { isoMicro, limitMarker, noQueryFrom2102, linkRoots, nextLink, page, params, parseTime, q1, query, route, strictQuery, toBool, validate } from './common.ts';
 
@@ -13,7 +14,7 @@ import { isoMicro, limitMarker, noQueryFrom2102, linkRoots, nextLink, page, para
 const CONTROLLER = 'controller';
 const CONTROL_BINARIES = ['nova-scheduler', 'nova-conductor'];
 
-interface ServiceView {
+export interface ServiceView {
   seq: number;
   uuid: string;
   binary: string;
@@ -29,7 +30,7 @@ interface ServiceView {
   compute?: ComputeHostRow;
 }
 
-async function services(svc: Services): Promise<ServiceView[]> {
+export async function services(svc: Services): Promise<ServiceView[]> {
   const now = svc.clock.now();
   // The control services have reported every interval since the epoch, as if always running.
   const control = heartbeat({ since: 0, reporting: true, forced_down: false }, now, svc.config);
@@ -68,52 +69,60 @@ interface Hyper {
   memory_mb: number;
   local_gb: number;
   ip: string;
-  servers: ServerRecord[];
+  used: { instances: number; vcpus: number; memory_mb: number; disk_gb: number };
 }
 
+/** The hypervisors with their usage summed in the database; their servers are read only when asked for. */
 async function hypervisors(svc: Services): Promise<Hyper[]> {
   const svcs = await services(svc);
   const hosts = await svc.engine.listHosts();
-  const out: Hyper[] = [];
-  for (const [i, h] of hosts.entries()) {
+  const used = perHost(await svc.infra.hostUsage.perHostAndProject());
+  return hosts.map((h, i) => {
     const cfg = svc.config.hosts.find((c) => c.name === h.name) ?? { vcpus: 0, memory_mb: 0, local_gb: 0 };
-    const servers = await svc.engine.listServers({
-      deleted: 'exclude', exact: [{ column: 'host', values: [h.name] }], sort: [{ key: 'created_at', dir: 'asc' }], limit: 1_000_000,
-    });
-    out.push({
+    return {
       seq: i + 1, uuid: uuidV5(`hypervisor:${h.name}`), host: h, service: svcs.find((s) => s.compute?.name === h.name)!,
-      vcpus: cfg.vcpus, memory_mb: cfg.memory_mb, local_gb: cfg.local_gb, ip: `192.168.122.${10 + i}`, servers,
-    });
-  }
-  return out;
+      vcpus: cfg.vcpus, memory_mb: cfg.memory_mb, local_gb: cfg.local_gb, ip: `192.168.122.${10 + i}`,
+      used: used.get(h.name) ?? { instances: 0, vcpus: 0, memory_mb: 0, disk_gb: 0 },
+    };
+  });
+}
+
+async function serversOf(svc: Services, h: Hyper): Promise<ServerRecord[]> {
+  return svc.engine.listServers({ deleted: 'exclude', exact: [{ column: 'host', values: [h.host.name] }], sort: [{ key: 'created_at', dir: 'asc' }], limit: 1_000_000 });
 }
 
 const CPU_INFO = { arch: 'x86_64', model: 'Nehalem', vendor: 'Intel', features: ['pge', 'clflush'], topology: { cores: 1, threads: 1, sockets: 4 } };
 
+/** Nova reserves host memory (reserved_host_memory_mb, default 512). */
+export const RESERVED_HOST_MEMORY_MB = 512;
+
 function usageOf(h: Hyper) {
-  let vcpus = 0;
-  let ram = 512; // Nova reserves host memory (reserved_host_memory_mb default 512)
-  let disk = 0;
-  for (const s of h.servers) {
-    vcpus += s.flavor.vcpus;
-    ram += s.flavor.memory_mb;
-    disk += s.flavor.root_gb + s.flavor.ephemeral_gb;
-  }
-  return { vcpus, ram, disk };
+  return { vcpus: h.used.vcpus, ram: RESERVED_HOST_MEMORY_MB + h.used.memory_mb, disk: h.used.disk_gb };
+}
+
+/** `uptime`'s line for a host up since `since` (the simulated hosts boot when novabox starts). */
+export function uptimeLine(now: number, since: number, load = '0.00, 0.00, 0.00'): string {
+  const up = Math.max(0, Math.floor((now - since) / 1000));
+  const days = Math.floor(up / 86400);
+  const hh = Math.floor((up % 86400) / 3600);
+  const mm = Math.floor((up % 3600) / 60);
+  const clock = new Date(now).toISOString().slice(11, 19);
+  const span = `${days > 0 ? `${days} day${days === 1 ? '' : 's'}, ` : ''}${hh > 0 ? `${String(hh).padStart(2)}:${String(mm).padStart(2, '0')}` : `${mm} min`}`;
+  return ` ${clock} up ${span},  0 users,  load average: ${load}`;
 }
 
 function hyperBrief(req: FastifyRequest, h: Hyper): Record<string, unknown> {
   return { hypervisor_hostname: h.host.name, id: mv(req, 53) ? h.uuid : h.seq, state: stateOf(h.service), status: h.service.disabled ? 'disabled' : 'enabled' };
 }
 
-function hyperDetail(req: FastifyRequest, h: Hyper, uptime = false): Record<string, unknown> {
+function hyperDetail(svc: Services, req: FastifyRequest, h: Hyper, uptime = false): Record<string, unknown> {
   const out = hyperBrief(req, h);
   Object.assign(out, {
     host_ip: h.ip, hypervisor_type: 'QEMU', hypervisor_version: 8002000,
     service: { host: h.host.name, id: mv(req, 53) ? h.service.uuid : h.service.seq, disabled_reason: h.service.disabled_reason },
   });
   if (mv(req, 88)) {
-    out.uptime = ` ${new Date().toISOString().slice(11, 19)} up 42 days,  3:14,  0 users,  load average: 0.00, 0.00, 0.00`;
+    out.uptime = uptimeLine(svc.clock.now(), STARTED_AT);
     return out;
   }
   if (uptime) return out;
@@ -121,12 +130,14 @@ function hyperDetail(req: FastifyRequest, h: Hyper, uptime = false): Record<stri
   Object.assign(out, {
     cpu_info: mv(req, 28) ? CPU_INFO : JSON.stringify(CPU_INFO), current_workload: 0, disk_available_least: h.local_gb - u.disk,
     free_disk_gb: h.local_gb - u.disk, free_ram_mb: h.memory_mb - u.ram, local_gb: h.local_gb, local_gb_used: u.disk,
-    memory_mb: h.memory_mb, memory_mb_used: u.ram, running_vms: h.servers.length, vcpus: h.vcpus, vcpus_used: u.vcpus,
+    memory_mb: h.memory_mb, memory_mb_used: u.ram, running_vms: h.used.instances, vcpus: h.vcpus, vcpus_used: u.vcpus,
   });
   return out;
 }
 
-const withServers = (h: Hyper) => h.servers.map((s) => ({ name: s.display_name, uuid: s.uuid }));
+const STARTED_AT = Date.now();
+
+const withServers = async (svc: Services, h: Hyper) => (await serversOf(svc, h)).map((s) => ({ name: s.display_name, uuid: s.uuid }));
 
 // ---------------------------------------------------------------- migrations
 
@@ -294,11 +305,11 @@ export function registerInfra(scope: FastifyInstance, svc: Services): void {
       links = nextLink(svc, req, detail ? 'os-hypervisors/detail' : 'os-hypervisors', all, limit, last && (mv(req, 53) ? last.uuid : String(last.seq)));
     }
     const out: Record<string, unknown> = {
-      hypervisors: all.map((h) => {
-        const v = detail ? hyperDetail(req, h) : hyperBrief(req, h);
-        if (servers && h.servers.length) v.servers = withServers(h);
+      hypervisors: await Promise.all(all.map(async (h) => {
+        const v = detail ? hyperDetail(svc, req, h) : hyperBrief(req, h);
+        if (servers && h.used.instances) v.servers = await withServers(svc, h);
         return v;
-      }),
+      })),
     };
     if (links) out.hypervisors_links = links;
     return out;
@@ -321,7 +332,7 @@ export function registerInfra(scope: FastifyInstance, svc: Services): void {
       st.local_gb_used += u.disk;
       st.memory_mb += h.memory_mb;
       st.memory_mb_used += u.ram;
-      st.running_vms += h.servers.length;
+      st.running_vms += h.used.instances;
       st.vcpus += h.vcpus;
       st.vcpus_used += u.vcpus;
     }
@@ -332,8 +343,8 @@ export function registerInfra(scope: FastifyInstance, svc: Services): void {
     authorize(req, 'admin', 'os_compute_api:os-hypervisors:show');
     if (mv(req, 75)) strictQuery(req, mv(req, 53) ? ['with_servers'] : []);
     const h = await findHyper(req, params(req).id);
-    const v = hyperDetail(req, h);
-    if (mv(req, 53) && toBool(q1(req, 'with_servers') ?? 'false') === true) v.servers = withServers(h);
+    const v = hyperDetail(svc, req, h);
+    if (mv(req, 53) && toBool(q1(req, 'with_servers') ?? 'false') === true) v.servers = await withServers(svc, h);
     return { hypervisor: v };
   });
 
@@ -341,7 +352,7 @@ export function registerInfra(scope: FastifyInstance, svc: Services): void {
     if (mv(req, 88)) throw new NotFound('The resource could not be found.');
     authorize(req, 'admin', 'os_compute_api:os-hypervisors:uptime');
     const h = await findHyper(req, params(req).id);
-    return { hypervisor: { ...hyperBrief(req, h), uptime: ' 08:32:11 up 93 days, 18:25, 12 users,  load average: 0.20, 0.12, 0.14' } };
+    return { hypervisor: { ...hyperBrief(req, h), uptime: uptimeLine(svc.clock.now(), STARTED_AT) } };
   });
 
   const legacySearch = async (req: FastifyRequest, rule: string, servers: boolean) => {
@@ -351,11 +362,11 @@ export function registerInfra(scope: FastifyInstance, svc: Services): void {
     const found = (await hypervisors(svc)).filter((h) => h.host.name.includes(pattern));
     if (!found.length) throw new NotFound(`No hypervisor matching '${pattern}' could be found.`);
     return {
-      hypervisors: found.map((h) => {
+      hypervisors: await Promise.all(found.map(async (h) => {
         const v = hyperBrief(req, h);
-        if (servers && h.servers.length) v.servers = withServers(h);
+        if (servers && h.used.instances) v.servers = await withServers(svc, h);
         return v;
-      }),
+      })),
     };
   };
   route(scope, 'GET', '/os-hypervisors/:id/search', (req) => legacySearch(req, 'search', false));

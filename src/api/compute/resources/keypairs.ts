@@ -1,6 +1,7 @@
 // os-keypairs: generate (below 2.92), import, list (paged from 2.35), show, delete; per user.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
 import type { Services } from '../../../novabox.ts';
 import { BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
 import { isAdmin, policyMessage } from '../../../domain/policy.ts';
@@ -37,6 +38,27 @@ export function generateSshKey(comment = 'Generated-by-Nova'): { public_key: str
     public_key: `ssh-rsa ${blob.toString('base64')} ${comment}`,
     private_key: privateKey.export({ type: 'pkcs1', format: 'pem' }) as string,
   };
+}
+
+/**
+ * A fresh x509 key pair as Nova's generate_winrm_x509_cert makes it: an RSA 2048 key and a self-signed
+ * certificate for CN=<user_id>, valid ten years, for client authentication. public_key is the
+ * certificate PEM.
+ */
+export function generateX509Key(user_id: string): { public_key: string; private_key: string } {
+  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date();
+  cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 86400_000);
+  const subject = [{ name: 'commonName', value: user_id }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  // Nova also puts the user's UPN in an otherName subjectAltName; node-forge cannot encode otherName.
+  cert.setExtensions([{ name: 'extKeyUsage', clientAuth: true }]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { public_key: forge.pki.certificateToPem(cert), private_key: forge.pki.privateKeyToPem(keys.privateKey) };
 }
 
 /** Fingerprint as Nova computes it: MD5 of the SSH key blob, SHA-1 of an x509 certificate. */
@@ -118,8 +140,7 @@ export function registerKeypairs(scope: FastifyInstance, svc: Services): void {
     let public_key = kp.public_key;
     let private_key: string | undefined;
     if (public_key === undefined) {
-      if (type === 'x509') throw new BadRequest('Keypair data is invalid: generating x509 key pairs is not supported by this service');
-      ({ public_key, private_key } = generateSshKey());
+      ({ public_key, private_key } = type === 'x509' ? generateX509Key(user_id) : generateSshKey());
     }
     const fp = fingerprint(type, public_key);
     const now = svc.clock.now();

@@ -18,16 +18,19 @@ function resources(req: FastifyRequest): string[] {
   return out.sort();
 }
 
-/** Defaults: config.quota_defaults; nova-network resources are unlimited (-1). */
-export function quotaDefaults(svc: Services): Record<string, number> {
+/** Defaults: config.quota_defaults overridden by the `default` quota class; nova-network resources are unlimited (-1). */
+export async function quotaDefaults(svc: Services): Promise<Record<string, number>> {
+  const d = await svc.engine.quotaDefaults();
   const out: Record<string, number> = {};
-  for (const r of [...CORE, ...INJECTED, ...NETWORK]) out[r] = svc.config.quota_defaults[r] ?? -1;
+  for (const r of QUOTA_RESOURCES) out[r] = d[r] ?? -1;
   return out;
 }
 
+export const QUOTA_RESOURCES = [...CORE, ...INJECTED, ...NETWORK];
+
 /** Effective limits of a project (the engine keeps them: defaults overlaid with per-project rows). */
 export async function projectLimits(svc: Services, project_id: string): Promise<Record<string, number>> {
-  return { ...quotaDefaults(svc), ...(await svc.engine.quotaLimits(project_id)) };
+  return { ...(await quotaDefaults(svc)), ...(await svc.engine.quotaLimits(project_id)) };
 }
 
 /** One limit of a project; -1 is unlimited. */
@@ -41,6 +44,15 @@ async function usage(svc: Services, project_id: string, user_id: string | null):
   const groups = await svc.repos.serverGroups.count(project_id);
   const keypairs = user_id ? await svc.repos.keypairs.count(user_id) : 0;
   return { instances: u.instances, cores: u.cores, ram: u.ram, server_groups: groups, key_pairs: keypairs };
+}
+
+/** A validated quota value: an integer from -1 (unlimited) to 2^31-1; 400 with Nova's message otherwise. */
+export function quotaValue(resource: string, raw: unknown): number {
+  const v = toInt(raw)!;
+  if (v < -1 || v > 0x7fffffff) {
+    throw new BadRequest(`Invalid input for field/attribute ${resource}. Value: ${String(raw)}. ${v} is ${v < -1 ? 'less than the minimum of -1' : 'greater than the maximum of 2147483647'}`);
+  }
+  return v;
 }
 
 function showTarget(req: FastifyRequest, rule: string): string {
@@ -115,7 +127,7 @@ export function registerQuotas(scope: FastifyInstance, svc: Services): void {
 
   route(scope, 'GET', '/os-quota-sets/:tenant_id/defaults', async (req) => {
     const target = params(req).tenant_id;
-    const d = quotaDefaults(svc);
+    const d = await quotaDefaults(svc);
     const out: Record<string, unknown> = { id: target };
     for (const r of resources(req)) out[r] = d[r];
     return { quota_set: out };
@@ -133,10 +145,7 @@ export function registerQuotas(scope: FastifyInstance, svc: Services): void {
     const used = await usage(svc, target, null);
     const changes: Record<string, number> = {};
     for (const [r, raw] of Object.entries(values)) {
-      const v = toInt(raw)!;
-      if (v < -1 || v > 0x7fffffff) {
-        throw new BadRequest(`Invalid input for field/attribute ${r}. Value: ${String(raw)}. ${v} is ${v < -1 ? 'less than the minimum of -1' : 'greater than the maximum of 2147483647'}`);
-      }
+      const v = quotaValue(r, raw);
       const inUse = used[r] ?? 0;
       if (!force && v !== -1 && v < inUse) {
         throw new BadRequest(`Quota limit ${v} for ${r} must be greater than or equal to already used and reserved ${inUse}.`);

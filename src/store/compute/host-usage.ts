@@ -1,0 +1,47 @@
+// What the servers on each compute host use, summed per host and project in the database (the
+// hypervisor, os-hosts and scheduler views need sums, not the servers themselves).
+import type { Sql } from '../sql.ts';
+
+export interface HostProjectUsage {
+  host: string;
+  project_id: string;
+  instances: number;
+  vcpus: number;
+  memory_mb: number;
+  disk_gb: number;
+}
+
+export interface HostUsageRepository {
+  /** Live servers placed on a host, per host and project. */
+  perHostAndProject(): Promise<HostProjectUsage[]>;
+}
+
+export class SqlHostUsageRepository implements HostUsageRepository {
+  constructor(private readonly db: Sql) {}
+
+  async perHostAndProject(): Promise<HostProjectUsage[]> {
+    const rows = await this.db.all<HostProjectUsage>(
+      `SELECT s.host AS host, s.project_id AS project_id, COUNT(*) AS instances, SUM(s.vcpus) AS vcpus, SUM(s.memory_mb) AS memory_mb,
+              SUM(COALESCE(f.root_gb, 0) + COALESCE(f.ephemeral_gb, 0)) AS disk_gb
+         FROM servers s LEFT JOIN flavors f ON f.id = s.instance_type_id
+        WHERE s.deleted = 0 AND s.host IS NOT NULL
+        GROUP BY s.host, s.project_id
+        ORDER BY s.host, s.project_id`,
+    );
+    return rows.map((r) => ({ host: r.host, project_id: r.project_id, instances: Number(r.instances), vcpus: Number(r.vcpus), memory_mb: Number(r.memory_mb), disk_gb: Number(r.disk_gb) }));
+  }
+}
+
+/** Per-host totals of the rows above. */
+export function perHost(rows: HostProjectUsage[]): Map<string, { instances: number; vcpus: number; memory_mb: number; disk_gb: number }> {
+  const out = new Map<string, { instances: number; vcpus: number; memory_mb: number; disk_gb: number }>();
+  for (const r of rows) {
+    const t = out.get(r.host) ?? { instances: 0, vcpus: 0, memory_mb: 0, disk_gb: 0 };
+    t.instances += r.instances;
+    t.vcpus += r.vcpus;
+    t.memory_mb += r.memory_mb;
+    t.disk_gb += r.disk_gb;
+    out.set(r.host, t);
+  }
+  return out;
+}
