@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config.ts';
 import { createNovabox } from '../src/novabox.ts';
 import { allocateAddresses } from '../src/engine/compute.ts';
 import { SEED_IMAGES } from '../src/api/image/model.ts';
+import { newId } from '../src/api/identity/model.ts';
 import type { FlavorSnapshot, ServerRecord } from '../src/domain/server.ts';
 import { POWER_STATE, type PowerState, type TaskState, type VmState } from '../src/domain/states.ts';
 
@@ -64,11 +65,16 @@ export async function seedDatabase(file: string, n: number, log: (msg: string) =
     const { identity, store } = nb.services;
     const projectId = new Map<string, string>();
     for (const [name] of PROJECTS) {
-      const p = identity.listProjects({ name, domain_id: 'default' })[0] ?? identity.createProject({ name, domain_id: 'default', description: `${name} project` });
+      let p = await identity.store.projectByName('default', name);
+      if (!p) {
+        const made = { id: newId(), name, domain_id: 'default', description: `${name} project`, enabled: true, parent_id: null, tags: [], extra: {}, created_at: Date.now() };
+        await identity.write((s) => s.insertProject(made));
+        p = made;
+      }
       projectId.set(name, p.id);
     }
     const userId = new Map<string, string>();
-    for (const u of identity.listUsers({ domain_id: 'default' })) userId.set(u.name, u.id);
+    for (const u of await identity.store.listUsers({ domain_id: 'default' })) userId.set(u.name, u.id);
     const flavors = (await store.listFlavors({ include_private: true })).filter((f) => ['1', '2', '3', '42'].includes(f.flavorid));
     const image = SEED_IMAGES[0].id;
     // Creates go to the demo project, which already holds half the fleet: no quota in the way.

@@ -43,6 +43,12 @@ export interface Config {
   /** Token lifetime in seconds. */
   token_ttl: number;
   hosts: HostConfig[];
+  /** Placement inventory of every host (Nova's initial_*_allocation_ratio, reserved_host_*). */
+  cpu_allocation_ratio: number;
+  ram_allocation_ratio: number;
+  disk_allocation_ratio: number;
+  reserved_host_memory_mb: number;
+  reserved_host_disk_mb: number;
   quota_defaults: Record<string, number>;
   seed: {
     domain: string;
@@ -99,6 +105,11 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
       { name: 'compute-0', availability_zone: 'nova', vcpus: 64, memory_mb: 262144, local_gb: 4096 },
       { name: 'compute-1', availability_zone: 'nova', vcpus: 64, memory_mb: 262144, local_gb: 4096 },
     ],
+    cpu_allocation_ratio: 4.0,
+    ram_allocation_ratio: 1.0,
+    disk_allocation_ratio: 1.0,
+    reserved_host_memory_mb: 512,
+    reserved_host_disk_mb: 0,
     quota_defaults: {
       instances: 10, cores: 20, ram: 51200, key_pairs: 100, server_groups: 10, server_group_members: 10,
       metadata_items: 128, injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255,
@@ -177,6 +188,7 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (cfg.clock !== 'system' && cfg.clock !== 'manual') throw new ConfigError(`clock must be 'system' or 'manual', got ${String(cfg.clock)}`);
   if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);
   if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');
+  for (const k of ['cpu_allocation_ratio', 'ram_allocation_ratio', 'disk_allocation_ratio', 'reserved_host_memory_mb', 'reserved_host_disk_mb'] as const) cfg[k] = num(k, cfg[k], 0);
   try {
     parseDbLocation(String(cfg.db));
   } catch (e) {

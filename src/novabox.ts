@@ -14,7 +14,12 @@ import { createImageModel, type ImageModel } from './api/image/model.ts';
 import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
-import { SqliteSql, type SqlDatabase } from './store/sql.ts';
+import { SqliteSql, migrateSql, type SqlDatabase } from './store/sql.ts';
+import { identityMigrations } from './store/identity/schema.ts';
+import { imageMigrations } from './store/image/schema.ts';
+import { SqlImageStore } from './store/image/repository.ts';
+import { SqlIdentityStore } from './store/identity/repository.ts';
+import { catalogSeed } from './api/identity/index.ts';
 import { NetworkService } from './api/network/service.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
@@ -80,21 +85,18 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   }
   const db = openDb(location.path);
   const sql = new SqliteSql(db);
-  const identity = createIdentityModel(db, config, clock);
-  const images = createImageModel(db, config, clock);
+  await migrateSql(sql, [...identityMigrations, ...imageMigrations]);
+  const identity = createIdentityModel(new SqlIdentityStore(sql), config, clock);
+  const images = createImageModel(new SqlImageStore(sql), config, clock);
   const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale, timings: config.timings });
   const infra = await openInfraRepositories(sql);
   const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
-  await identity.seed();
-  await images.seed();
-  await engine.seed();
   const network = new NetworkService(sql, clock, config);
   await network.migrate();
-  await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
-  await volumes.seed();
+  await seedCloud({ config, identity, images, engine, network, volumes });
   connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
@@ -136,6 +138,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
         await engine.stop();
         await volumes.stop();
       }
+      await images.settled();
       await services.notifier?.close();
       db.close();
     },
@@ -144,12 +147,21 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   return nb;
 }
 
+/** Every service's first-start data, in dependency order (idempotent); a reset runs it again on an empty database. */
+export async function seedCloud(s: Pick<Services, 'config' | 'identity' | 'images' | 'engine' | 'network' | 'volumes'>): Promise<void> {
+  await s.identity.seed(catalogSeed(s.config));
+  await s.images.seed((await s.identity.store.projectByName('default', 'admin'))?.id ?? null);
+  await s.engine.seed();
+  await seedNetwork(s.network, s.identity, s.config);
+  await s.volumes.seed();
+}
+
 /** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */
-export async function seedNetwork(network: NetworkService, identity: IdentityModel, config: Config): Promise<void> {
-  const project = (name: string | undefined) => (name ? identity.listProjects({ name, domain_id: 'default' })[0]?.id : undefined);
+async function seedNetwork(network: NetworkService, identity: IdentityModel, config: Config): Promise<void> {
+  const project = async (name: string | undefined) => (name ? (await identity.store.projectByName('default', name))?.id : undefined);
   const adminUser = config.seed.users.find((u) => u.roles.includes('admin'));
-  const admin = project(adminUser?.project) ?? project(config.seed.projects[0]);
+  const admin = (await project(adminUser?.project)) ?? (await project(config.seed.projects[0]));
   if (!admin) return;
-  const demo = project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project)) ?? admin;
+  const demo = (await project(config.seed.projects.includes('demo') ? 'demo' : config.seed.projects.find((p) => p !== adminUser?.project))) ?? admin;
   await network.seed(admin, demo);
 }

@@ -1,7 +1,7 @@
 // Back to the seed: every server, image, user, project, token and setting made since the first start
 // is gone, the seeds run again and the timers restart. Used by POST /novabox/v1/reset and, before
 // the engines start, by `serve --reset`.
-import { seedNetwork, type Services } from './novabox.ts';
+import { seedCloud, type Services } from './novabox.ts';
 import { wipe } from './store/maintenance.ts';
 
 export interface ResetSummary { tables: number; rows: number }
@@ -15,15 +15,11 @@ export async function resetCloud(svc: Services, opts: { running: boolean } = { r
   let summary: ResetSummary;
   try {
     summary = wipe(svc.db);
-    svc.identity.forgetCachedTokens();
+    svc.identity.changed();
     svc.driver.clearFaults();
     svc.driver.setTimeScale(svc.config.time_scale);
     svc.driver.setTimings(svc.config.timings);
-    await svc.identity.seed();
-    await svc.images.seed();
-    await svc.engine.seed();
-    await seedNetwork(svc.network, svc.identity, svc.config);
-    await svc.volumes.seed();
+    await seedCloud(svc);
   } finally {
     if (opts.running) {
       await svc.engine.start();

@@ -8,6 +8,11 @@ export interface AuthContext extends Credentials {
   user_domain_id: string;
   expires_at: number;
   token: string;
+  /** Set on a system-scoped token (`system: {all: true}`). */
+  system_scope?: 'all';
+  /** Set on a token obtained with an application credential. */
+  app_cred_id?: string;
+  app_cred_unrestricted?: boolean;
 }
 
 export interface TokenValidator {

@@ -92,7 +92,13 @@ export class ComputeEngine {
     this.clock = deps.clock;
     this.config = deps.config;
     this.images = deps.images;
-    this.scheduling = new Scheduling(deps.store, deps.infra ? (q) => listAggregates(q ?? deps.store.sql) : undefined);
+    const c = deps.config;
+    this.scheduling = deps.infra
+      ? new Scheduling(deps.store, (q) => listAggregates(q ?? deps.store.sql), {
+        hosts: c.hosts, sql: deps.store.sql,
+        capacity: { cpu_allocation_ratio: c.cpu_allocation_ratio, ram_allocation_ratio: c.ram_allocation_ratio, disk_allocation_ratio: c.disk_allocation_ratio, reserved_host_memory_mb: c.reserved_host_memory_mb, reserved_host_disk_mb: c.reserved_host_disk_mb },
+      })
+      : new Scheduling(deps.store);
     this.quotas = new Quotas(deps.config, deps.store, deps.store.sql, deps.infra !== undefined);
     this.transitions = new Transitions(this);
     deps.store.lease = { owner: newLeaseOwner(), ms: deps.config.task_lease_ms };
@@ -431,7 +437,7 @@ export class ComputeEngine {
           if (requested === s.host) throw new BadRequest('Cannot migrate to the host where the server exists.');
           if (!(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
         }
-        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested }, tx);
+        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested, server: s, flavor: patch.new_flavor ?? s.flavor }, tx);
         return { patch, context: { target_host: target, source_host: s.host } };
       }
       case 'confirmResize':
@@ -446,7 +452,7 @@ export class ComputeEngine {
         const requested = (p.host as string | null | undefined) ?? null;
         if (requested && requested === s.host) throw new BadRequest(`Unable to migrate instance (${s.uuid}) to current host (${s.host}).`);
         if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
-        const target = await this.pickHost({ exclude: s.host, requested }, tx);
+        const target = await this.pickHost({ exclude: s.host, requested, server: s }, tx);
         return { context: { target_host: target, source_host: s.host } };
       }
       case 'evacuate': {
@@ -454,7 +460,7 @@ export class ComputeEngine {
         const requested = (p.host as string | null | undefined) ?? null;
         if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new NotFound(`Compute host ${requested} not found.`);
         if (requested && requested === s.host) throw new BadRequest("The target host can't be the same one.");
-        const target = await this.pickHost({ exclude: s.host, requested }, tx);
+        const target = await this.pickHost({ exclude: s.host, requested, server: s }, tx);
         const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
         return { context: { target_host: target, source_host: s.host }, outcome: { admin_pass } };
       }

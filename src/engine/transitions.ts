@@ -200,7 +200,7 @@ export class Transitions {
           return requested;
         }
         const zone = (t.context.params?.zone as string | null | undefined) ?? null;
-        const host = await this.engine.pickHost({ zone, requested });
+        const host = await this.engine.pickHost({ zone, requested, server: s });
         if (!host) throw new DriverFault('No valid host was found. There are not enough hosts available.');
         return host;
       }

@@ -1,7 +1,7 @@
 // Where the compute and volume engines meet, as Nova and Cinder do through each other's APIs:
 // a finished detach removes the server's block device mapping; a deleted server lets go of its
 // volumes (deleting those whose mapping says delete_on_termination); a shelve-offloaded server's
-// attachments go back to reserved (no host holds a connection) and are connected again on unshelve.
+// attachments lose their host connection (the volumes stay in-use) and are connected again on unshelve.
 import type { ComputeEngine } from './compute.ts';
 import type { VolumeEngine } from './volume.ts';
 

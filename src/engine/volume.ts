@@ -464,17 +464,18 @@ export class VolumeEngine {
     }
   }
 
-  /** Shelve offload drops a server's connections (attachments back to reserved); unshelve makes them again. */
+  /**
+   * Shelve offload drops a server's host connections (the volume stays in-use, attached to the
+   * server, as Cinder shows it while Nova holds the attachment); unshelve connects them again.
+   */
   async setServerConnection(volumeId: string, serverUuid: string, connected: boolean): Promise<void> {
     await this.sql.transaction(async (tx) => {
       const v = await this.store.getVolume(tx, volumeId);
       if (!v) return;
-      const mine = (await this.store.attachmentsOf(tx, v.id)).filter((a) => a.instance_uuid === serverUuid);
-      if (mine.length === 0) return;
       const now = this.clock.now();
-      for (const a of mine) await this.store.updateAttachment(tx, a.id, connected ? { attach_status: 'attached', attach_time: a.attach_time ?? now, updated_at: now } : { attach_status: 'reserved', connection_info: null, updated_at: now });
-      const others = (await this.store.attachmentsOf(tx, v.id)).some((a) => a.instance_uuid !== serverUuid && a.attach_status === 'attached');
-      await this.store.updateVolume(tx, v.id, connected || others ? { status: 'in-use', attach_status: 'attached', updated_at: now } : { status: 'reserved', attach_status: 'reserved', updated_at: now });
+      for (const a of await this.store.attachmentsOf(tx, v.id)) {
+        if (a.instance_uuid === serverUuid) await this.store.updateAttachment(tx, a.id, { connection_info: connected ? connectionInfo(v, a.id) : null, updated_at: now });
+      }
     });
   }
 

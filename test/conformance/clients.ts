@@ -3,9 +3,10 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { debianEnv, OPENSTACK } from '../../conformance/lib/debian.ts';
+import assert from 'node:assert/strict';
+import { debianEnv, OPENSTACK, PYTHON } from '../../conformance/lib/debian.ts';
 import { authenticate, discover, type CloudFacts } from '../../conformance/lib/discover.ts';
-import { startNovabox, type RunningNovabox } from '../../conformance/lib/novabox.ts';
+import { REPO_ROOT, startNovabox, type RunningNovabox } from '../../conformance/lib/novabox.ts';
 
 export interface ClientCloud {
   nb: RunningNovabox;
@@ -77,4 +78,44 @@ export async function openstackOk(env: NodeJS.ProcessEnv, args: string[]): Promi
   const r = await openstack(env, args);
   if (r.code !== 0) throw new Error(`openstack ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().slice(-2000)}`);
   return r.stdout;
+}
+
+/** One line a conformance/py SDK script printed: the step and what the SDK reported. */
+export interface SdkStep { step: string; status?: string; error?: string; message?: string; [k: string]: unknown }
+
+export interface SdkRun {
+  steps: SdkStep[];
+  exitCode: number;
+  stderr: string;
+  /** The step named `name`, asserting that it ran without an exception. */
+  at(name: string): SdkStep;
+  /** Asserts that no step failed and the script exited 0. */
+  assertClean(): void;
+}
+
+/** Runs `conformance/py/<script>` with Debian's python against `cloud` and collects its steps. */
+export function runSdkScript(cloud: ClientCloud, script: string, args: string[]): Promise<SdkRun> {
+  return new Promise((done) => {
+    execFile(PYTHON, [join(REPO_ROOT, 'conformance', 'py', script), '--cloud', CLOUD, ...args], { env: cloud.env, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (err, out, errOut) => {
+      const exitCode = err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0;
+      const stderr = String(errOut);
+      const steps = String(out).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as SdkStep);
+      const failed = () => steps.find((x) => x.error);
+      done({
+        steps, exitCode, stderr,
+        at(name) {
+          const s = steps.find((x) => x.step === name);
+          const f = failed();
+          assert.ok(s, `the SDK script never reached "${name}"${f ? `: it failed at "${f.step}" with ${f.error}: ${f.message}` : ''}${stderr ? `\n${stderr.slice(-1500)}` : ''}`);
+          assert.equal(s.error, undefined, `${name}: ${s.error}: ${s.message}`);
+          return s;
+        },
+        assertClean() {
+          const f = failed();
+          assert.equal(f, undefined, f ? `${f.step}: ${f.error}: ${f.message}` : '');
+          assert.equal(exitCode, 0, stderr.slice(-1500));
+        },
+      });
+    });
+  });
 }

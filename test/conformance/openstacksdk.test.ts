@@ -2,53 +2,27 @@
 // lifecycle against a novabox child process (conformance/py/sdk_lifecycle.py); this test asserts the
 // status the SDK reported at every step. Skipped where the SDK is not installed (CI installs it).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { haveOpenstackSdk, PYTHON } from '../../conformance/lib/debian.ts';
-import { REPO_ROOT } from '../../conformance/lib/novabox.ts';
-import { CLOUD, startClientCloud, type ClientCloud } from './clients.ts';
+import { haveOpenstackSdk } from '../../conformance/lib/debian.ts';
+import { runSdkScript, startClientCloud, type ClientCloud, type SdkRun } from './clients.ts';
 
 const skip = haveOpenstackSdk() ? false : 'openstacksdk is not importable by /usr/bin/python3 (apt-get install python3-openstacksdk)';
 
-interface Step { step: string; status?: string; error?: string; message?: string; [k: string]: unknown }
-
 describe('openstacksdk against novabox', { skip, timeout: 300_000 }, () => {
   let cloud: ClientCloud;
-  let steps: Step[] = [];
-  let exitCode = 0;
-  let stderr = '';
+  let run: SdkRun;
 
   before(async () => {
     cloud = await startClientCloud();
-    const script = join(REPO_ROOT, 'conformance', 'py', 'sdk_lifecycle.py');
-    const args = [script, '--cloud', CLOUD, '--image', cloud.facts.imageName, '--flavor', 'm1.nano', '--flavor-alt', 'm1.micro'];
-    await new Promise<void>((done) => {
-      execFile(PYTHON, args, { env: cloud.env, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (err, out, errOut) => {
-        exitCode = err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0;
-        stderr = String(errOut);
-        steps = String(out).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Step);
-        done();
-      });
-    });
+    run = await runSdkScript(cloud, 'sdk_lifecycle.py', ['--image', cloud.facts.imageName, '--flavor', 'm1.nano', '--flavor-alt', 'm1.micro']);
   });
   after(async () => {
     await cloud?.stop();
   });
 
-  const at = (name: string): Step => {
-    const s = steps.find((x) => x.step === name);
-    const failed = steps.find((x) => x.error);
-    assert.ok(s, `the SDK script never reached "${name}"${failed ? `: it failed at "${failed.step}" with ${failed.error}: ${failed.message}` : ''}${stderr ? `\n${stderr.slice(-1500)}` : ''}`);
-    assert.equal(s.error, undefined, `${name}: ${s.error}: ${s.message}`);
-    return s;
-  };
+  const at = (name: string) => run.at(name);
 
-  test('the script ran every step without an exception', () => {
-    const failed = steps.find((x) => x.error);
-    assert.equal(failed, undefined, failed ? `${failed.step}: ${failed.error}: ${failed.message}` : '');
-    assert.equal(exitCode, 0, stderr.slice(-1500));
-  });
+  test('the script ran every step without an exception', () => run.assertClean());
 
   test('compute.find_image finds the image through the compute API too', () => {
     const s = at('compute find_image');

@@ -21,7 +21,7 @@ export interface TestNovabox {
   token(user?: string, project?: string): Promise<string>;
   /** `{ 'x-auth-token': token(user, project) }` for app.inject. */
   headers(user?: string, project?: string): Promise<Record<string, string>>;
-  /** The id of a project by name (Default domain). */
+  /** The id of a seeded project by name (Default domain). */
   projectId(name: string): string;
   close(): Promise<void>;
 }
@@ -29,6 +29,7 @@ export interface TestNovabox {
 export async function startNovabox(overrides: Partial<Config> = {}, opts: { clock?: Clock } = {}): Promise<TestNovabox> {
   const config = loadConfig({ db: ':memory:', time_scale: 0, timings: 'fake', log_level: 'silent', port: 0, ...overrides }, {});
   const nb = await createNovabox(config, opts);
+  const projectIds = new Map((await nb.services.identity.store.listProjects({ domain_id: 'default' })).map((p) => [p.name, p.id]));
   const tokens = new Map<string, string>();
   const seedProject = (user: string): string => config.seed.users.find((u) => u.name === user)?.project ?? user;
   const helper: TestNovabox = {
@@ -54,9 +55,9 @@ export async function startNovabox(overrides: Partial<Config> = {}, opts: { cloc
       return { 'x-auth-token': await helper.token(user, project) };
     },
     projectId(name) {
-      const p = nb.services.identity.listProjects({ name, domain_id: 'default' })[0];
-      assert.ok(p, `project ${name} exists`);
-      return p.id;
+      const id = projectIds.get(name);
+      assert.ok(id, `project ${name} is seeded`);
+      return id;
     },
     close: () => nb.close(),
   };

@@ -179,3 +179,23 @@ test('os-volumes and os-snapshots proxy the volume service up to 2.35 and are go
   assert.equal((await call('DELETE', `/compute/v2.1/os-volumes/${id}`)).status, 202);
   await volumeStatus(id, 'gone');
 });
+
+test('a shelve-offloaded server takes attach and detach at once (2.20+): the volume is in-use, then available', async () => {
+  const r = await call('POST', '/compute/v2.1/servers', { server: { name: 'shelved', flavorRef: '1', imageRef: IMAGE, networks: 'none' } }, { mv: '2.79' });
+  const sid = r.body.server.id;
+  await serverStatus(sid, 'ACTIVE');
+  assert.equal((await call('POST', `/compute/v2.1/servers/${sid}/action`, { shelve: null })).status, 202);
+  await serverStatus(sid, 'SHELVED_OFFLOADED');
+  const v = await newVolume();
+  const old = await call('POST', `/compute/v2.1/servers/${sid}/os-volume_attachments`, { volumeAttachment: { volumeId: v.id } }, { mv: '2.19' });
+  assert.equal(old.status, 409, 'not before 2.20');
+  assert.equal((await call('POST', `/compute/v2.1/servers/${sid}/os-volume_attachments`, { volumeAttachment: { volumeId: v.id } }, { mv: '2.20' })).status, 200);
+  assert.equal((await call('GET', vol(v.id))).body.volume.status, 'in-use');
+  assert.equal((await call('POST', `/compute/v2.1/servers/${sid}/action`, { unshelve: null })).status, 202);
+  await serverStatus(sid, 'ACTIVE');
+  assert.equal((await call('GET', vol(v.id))).body.volume.status, 'in-use', 'unshelve keeps the volume attached');
+  assert.equal((await call('DELETE', `/compute/v2.1/servers/${sid}/os-volume_attachments/${v.id}`, undefined, { mv: '2.20' })).status, 202);
+  await volumeStatus(v.id, 'available');
+  await call('DELETE', `/compute/v2.1/servers/${sid}`);
+  await call('DELETE', vol(v.id));
+});

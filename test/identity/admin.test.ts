@@ -134,8 +134,8 @@ describe('identity administration', () => {
 
   test('a user changes its own password with the original one; its tokens end', async () => {
     const user = await nb.services.identity.createUser({ name: 'pw-user', domain_id: 'default', password: 'old-pw' });
-    const member = nb.services.identity.listRoles({ name: 'member' })[0];
-    nb.services.identity.grant({ user_id: user.id, role_id: member.id, target_type: 'project', target_id: nb.projectId('demo') });
+    const member = (await nb.services.identity.store.roleByName('member'))!;
+    await nb.services.identity.write((s) => s.grant({ actor_type: 'user', actor_id: user.id, role_id: member.id, target_type: 'project', target_id: nb.projectId('demo') }));
     const login = (pw: string) => nb.app.inject({ method: 'POST', url: `${V3}/auth/tokens`, payload: passwordAuth('pw-user', pw, { project: { name: 'demo', domain: { id: 'default' } } }) });
     const token = String((await login('old-pw')).headers['x-subject-token']);
     const change = (body: unknown, tok = token) => nb.app.inject({ method: 'POST', url: `${V3}/users/${user.id}/password`, headers: { 'x-auth-token': tok }, payload: body as Record<string, unknown> });

@@ -341,8 +341,8 @@ describe('image service', () => {
   test('a reader may list and show but not create, change or delete', async () => {
     const ids = nb.services.identity;
     const user = await ids.createUser({ name: 'reader-user', domain_id: 'default', password: 'pw' });
-    const reader = ids.listRoles({ name: 'reader' })[0];
-    ids.grant({ user_id: user.id, role_id: reader.id, target_type: 'project', target_id: nb.projectId('demo') });
+    const reader = (await ids.store.roleByName('reader'))!;
+    await ids.write((s) => s.grant({ actor_type: 'user', actor_id: user.id, role_id: reader.id, target_type: 'project', target_id: nb.projectId('demo') }));
     const tok = await nb.app.inject({
       method: 'POST', url: '/identity/v3/auth/tokens',
       payload: { auth: { identity: { methods: ['password'], password: { user: { id: user.id, password: 'pw' } } }, scope: { project: { id: nb.projectId('demo') } } } },

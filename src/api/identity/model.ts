@@ -1,20 +1,17 @@
-// Identity model (Keystone v3 subset): domains, projects, users, roles, assignments, tokens.
-// Passwords are scrypt hashes; tokens are random strings of which only a SHA-256 is stored.
-// validate() runs on every request, so token contexts are cached in memory until they expire;
-// any change to users, projects or assignments drops the cache so a removed role takes effect at once.
+// Identity service (Keystone v3): the rules over the identity repository (src/store/identity/).
+// Passwords and application-credential secrets are scrypt hashes; tokens are random strings of
+// which only a SHA-256 is stored. validate() runs on every request, so token contexts are cached in
+// memory until they expire; any change to users, projects, groups, roles or assignments drops the
+// cache so a removed role takes effect at once.
 import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../store/db.ts';
-import { effectiveRoles } from '../../domain/policy.ts';
+import type { AppCredential, Assignment, Domain, Endpoint, IdentityStore, Project, Role, Service, User } from '../../store/identity/repository.ts';
+import { isUniqueViolation } from '../../store/table.ts';
 import { ServiceError, serviceError } from '../faults.ts';
 import type { AuthContext, TokenValidator } from '../ports.ts';
 
-export interface Domain { id: string; name: string; description: string; enabled: boolean }
-export interface Project { id: string; name: string; domain_id: string; description: string; enabled: boolean }
-export interface User { id: string; name: string; domain_id: string; email: string | null; description: string | null; default_project_id: string | null; enabled: boolean }
-export interface Role { id: string; name: string; description: string | null }
-export interface Assignment { user_id: string; role_id: string; target_type: 'project' | 'domain'; target_id: string }
+export type { AppCredential, Assignment, Domain, Endpoint, Group, Project, Region, Role, Service, TargetType, User } from '../../store/identity/repository.ts';
 
 /** Everything a token carries, as Keystone renders it. */
 export interface TokenInfo {
@@ -28,8 +25,11 @@ export interface TokenInfo {
   project: Project | null;
   project_domain: Domain | null;
   domain: Domain | null;
-  /** Assigned roles plus the roles they imply (admin ⇒ manager ⇒ member ⇒ reader). */
+  /** `system: {all: true}` scope. */
+  system: boolean;
+  /** Effective roles on the scope: assigned to the user or its groups, plus the roles they imply. */
   roles: Role[];
+  app_cred: AppCredential | null;
 }
 
 /** Keystone's `{"id"|"name", "domain": {"id"|"name"}}` reference to a user or project. */
@@ -40,43 +40,21 @@ export interface AuthRequest {
   password?: { user: NamedRef; password: string };
   /** Token method: re-scope an existing token. */
   token?: string;
-  scope: { project?: NamedRef; domain?: { id?: string; name?: string } } | null;
+  /** Application credential method: by id, or by name plus its user. */
+  application_credential?: { id?: string; name?: string; user?: NamedRef; secret: string };
+  scope: { project?: NamedRef; domain?: { id?: string; name?: string }; system?: boolean } | null;
 }
 
-export interface IdentityModel extends TokenValidator {
-  seed(): Promise<void>;
-  authenticate(req: AuthRequest): Promise<TokenInfo>;
-  /** A live token's details, or null when unknown, expired or revoked. */
-  tokenInfo(token: string): TokenInfo | null;
-  revokeToken(token: string): boolean;
-  /** Forget every cached token context (after the database was changed underneath, e.g. a reset). */
-  forgetCachedTokens(): void;
-  listDomains(f?: { name?: string; enabled?: boolean }): Domain[];
-  getDomain(id: string): Domain | undefined;
-  listProjects(f?: { name?: string; domain_id?: string; enabled?: boolean; ids?: string[] }): Project[];
-  getProject(id: string): Project | undefined;
-  createProject(p: { name: string; domain_id: string; description?: string; enabled?: boolean }): Project;
-  updateProject(id: string, p: { name?: string; description?: string; enabled?: boolean }): Project;
-  deleteProject(id: string): boolean;
-  listUsers(f?: { name?: string; domain_id?: string; enabled?: boolean }): User[];
-  getUser(id: string): User | undefined;
-  createUser(u: { name: string; domain_id: string; password?: string | null; email?: string | null; description?: string | null; default_project_id?: string | null; enabled?: boolean }): Promise<User>;
-  updateUser(id: string, u: { name?: string; password?: string; email?: string | null; description?: string | null; default_project_id?: string | null; enabled?: boolean }): Promise<User>;
-  deleteUser(id: string): boolean;
-  /** Self-service change: the original password must match; every token of the user ends. */
-  changePassword(id: string, original: string, password: string): Promise<void>;
-  listRoles(f?: { name?: string }): Role[];
-  getRole(id: string): Role | undefined;
-  listAssignments(f?: { user_id?: string; role_id?: string; project_id?: string; domain_id?: string }): Assignment[];
-  grant(a: Assignment): void;
-  ungrant(a: Assignment): boolean;
-  /** Projects on which the user has at least one role. */
-  userProjects(user_id: string): Project[];
-  userDomains(user_id: string): Domain[];
-}
+/** A catalog line to seed: one service with the same URL on every interface. */
+export interface CatalogSeed { type: string; name: string; url: string }
 
 export const DEFAULT_DOMAIN_ID = 'default';
 export const SEED_ROLES = ['admin', 'manager', 'member', 'reader'];
+/** Keystone's bootstrap (and devstack): admin implies manager implies member implies reader. */
+const SEED_IMPLIED: [string, string][] = [['admin', 'manager'], ['manager', 'member'], ['member', 'reader']];
+/** Stored in seeded endpoint URLs and replaced by the served address when a catalog is rendered. */
+export const PUBLIC_URL_MARK = '$(public_url)s';
+export const INTERFACES = ['public', 'internal', 'admin'] as const;
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 
@@ -101,137 +79,179 @@ export async function verifyPassword(password: string, stored: string | null): P
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-const newId = (): string => randomUUID().replace(/-/g, '');
+export const newId = (): string => randomUUID().replace(/-/g, '');
+/** Ids of seeded catalog rows, the same in every database. */
+export const stableId = (s: string): string => createHash('sha256').update(`novabox:${s}`).digest('hex').slice(0, 32);
 
 /** The 401 every failed authentication gets: it never says which part was wrong. */
 export function unauthorized(message = 'The request you have made requires authentication.'): ServiceError {
   return serviceError(401, message);
 }
-
-type Row = Record<string, unknown>;
-const toDomain = (r: Row): Domain => ({ id: String(r.id), name: String(r.name), description: String(r.description ?? ''), enabled: r.enabled === 1 });
-const toProject = (r: Row): Project => ({ id: String(r.id), name: String(r.name), domain_id: String(r.domain_id), description: String(r.description ?? ''), enabled: r.enabled === 1 });
-const toUser = (r: Row): User => ({
-  id: String(r.id), name: String(r.name), domain_id: String(r.domain_id), email: (r.email as string | null) ?? null,
-  description: (r.description as string | null) ?? null, default_project_id: (r.default_project_id as string | null) ?? null, enabled: r.enabled === 1,
-});
-const toRole = (r: Row): Role => ({ id: String(r.id), name: String(r.name), description: (r.description as string | null) ?? null });
-
-function where(conds: [string, unknown][]): { sql: string; args: unknown[] } {
-  const used = conds.filter(([, v]) => v !== undefined);
-  return { sql: used.length ? ` WHERE ${used.map(([c]) => c).join(' AND ')}` : '', args: used.map(([, v]) => (typeof v === 'boolean' ? (v ? 1 : 0) : v)) };
-}
+export const notFound = (what: string, id: string): ServiceError => serviceError(404, `Could not find ${what}: ${id}.`);
+export const conflict = (what: string, detail: string): ServiceError => serviceError(409, `Conflict occurred attempting to store ${what} - ${detail}.`);
 
 const CACHE_MAX = 20000;
 /** How long a cached token is trusted before its stored row is read again. */
 const RECHECK_MS = 10_000;
 
-export function createIdentityModel(db: Db, config: Config, clock: Clock): IdentityModel {
-  const cache = new Map<string, { info: TokenInfo; checked_at: number }>();
-  const q = {
-    domainById: db.prepare('SELECT * FROM domains WHERE id = ?'),
-    domainByName: db.prepare('SELECT * FROM domains WHERE name = ?'),
-    projectById: db.prepare('SELECT * FROM projects WHERE id = ?'),
-    projectByName: db.prepare('SELECT * FROM projects WHERE domain_id = ? AND name = ?'),
-    userById: db.prepare('SELECT * FROM users WHERE id = ?'),
-    userByName: db.prepare('SELECT * FROM users WHERE domain_id = ? AND name = ?'),
-    roleById: db.prepare('SELECT * FROM roles WHERE id = ?'),
-    roleByName: db.prepare('SELECT * FROM roles WHERE name = ?'),
-    rolesOn: db.prepare(`SELECT r.* FROM role_assignments a JOIN roles r ON r.id = a.role_id WHERE a.user_id = ? AND a.target_type = ? AND a.target_id = ?`),
-    insertToken: db.prepare('INSERT INTO tokens (token_hash, user_id, project_id, domain_id, methods, audit_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-    tokenByHash: db.prepare('SELECT * FROM tokens WHERE token_hash = ?'),
-    revokeToken: db.prepare('UPDATE tokens SET revoked = 1 WHERE token_hash = ? AND revoked = 0'),
-    purgeTokens: db.prepare('DELETE FROM tokens WHERE expires_at < ?'),
-    grant: db.prepare('INSERT OR IGNORE INTO role_assignments (user_id, role_id, target_type, target_id) VALUES (?, ?, ?, ?)'),
-    ungrant: db.prepare('DELETE FROM role_assignments WHERE user_id = ? AND role_id = ? AND target_type = ? AND target_id = ?'),
-  };
-  const getDomain = (id: string): Domain | undefined => {
-    const r = q.domainById.get(id) as Row | undefined;
-    return r && toDomain(r);
-  };
-  const getProject = (id: string): Project | undefined => {
-    const r = q.projectById.get(id) as Row | undefined;
-    return r && toProject(r);
-  };
-  const getUser = (id: string): User | undefined => {
-    const r = q.userById.get(id) as Row | undefined;
-    return r && toUser(r);
-  };
-  const getRole = (id: string): Role | undefined => {
-    const r = q.roleById.get(id) as Row | undefined;
-    return r && toRole(r);
-  };
-  /** A change that can alter what existing tokens carry: forget every cached context. */
-  const changed = (): void => cache.clear();
+type Scoped = Omit<TokenInfo, 'token' | 'methods' | 'audit_id' | 'issued_at' | 'expires_at'>;
+interface ScopeReq { project_id?: string | null; domain_id?: string | null; system?: boolean; app_cred?: AppCredential | null }
 
-  function rolesFor(user_id: string, target_type: 'project' | 'domain', target_id: string): Role[] {
-    const assigned = (q.rolesOn.all(user_id, target_type, target_id) as Row[]).map(toRole);
-    if (assigned.length === 0) return [];
-    const out = new Map(assigned.map((r) => [r.name, r]));
-    for (const name of effectiveRoles(assigned.map((r) => r.name))) {
-      if (out.has(name)) continue;
-      const r = q.roleByName.get(name) as Row | undefined;
-      if (r) out.set(name, toRole(r));
+export interface IdentityModel extends TokenValidator {
+  readonly store: IdentityStore;
+  seed(catalog?: CatalogSeed[]): Promise<void>;
+  authenticate(req: AuthRequest): Promise<TokenInfo>;
+  /** A live token's details, or null when unknown, expired or revoked. */
+  tokenInfo(token: string): Promise<TokenInfo | null>;
+  revokeToken(token: string): Promise<boolean>;
+  /** Forget cached token contexts (after any change that may alter what a token carries). */
+  changed(): void;
+  /** Effective roles of a user on a target (direct, through groups, and implied). */
+  rolesFor(user_id: string, target_type: 'project' | 'domain' | 'system', target_id: string): Promise<Role[]>;
+  /** The roles `ids` imply, transitively, with the ids themselves. */
+  expandImplied(ids: string[]): Promise<string[]>;
+  /** Enabled services with their enabled endpoints, as the token catalog shows them. */
+  catalog(): Promise<{ service: Service; endpoints: Endpoint[] }[]>;
+  /** Projects on which the user (directly or through a group) has a role. */
+  userProjects(user_id: string): Promise<Project[]>;
+  userDomains(user_id: string): Promise<Domain[]>;
+  createUser(u: Partial<User> & { name: string; domain_id: string; password?: string | null }): Promise<User>;
+  updateUser(id: string, u: Partial<User> & { password?: string }): Promise<User>;
+  /** Self-service change: the original password must match; every token of the user ends. */
+  changePassword(id: string, original: string, password: string): Promise<void>;
+  createAppCredential(input: { user_id: string; project_id: string; name: string; description: string | null; secret?: string; expires_at: number | null; unrestricted: boolean; roles: Role[] }): Promise<{ cred: AppCredential; secret: string }>;
+  /** Runs `fn` in one unit of work and drops the token cache afterwards. */
+  write<T>(fn: (s: IdentityStore) => Promise<T>): Promise<T>;
+}
+
+export function createIdentityModel(store: IdentityStore, config: Config, clock: Clock): IdentityModel {
+  const cache = new Map<string, { info: TokenInfo; checked_at: number }>();
+  let catalogCache: { service: Service; endpoints: Endpoint[] }[] | null = null;
+  let impliedCache: Map<string, string[]> | null = null;
+  const changed = (): void => {
+    cache.clear();
+    catalogCache = null;
+    impliedCache = null;
+  };
+
+  async function expandImplied(ids: string[]): Promise<string[]> {
+    if (!impliedCache) {
+      const m = new Map<string, string[]>();
+      for (const r of await store.impliedRoles()) m.set(r.prior_role_id, [...(m.get(r.prior_role_id) ?? []), r.implied_role_id]);
+      impliedCache = m;
     }
-    return [...out.values()];
+    const out = new Set<string>();
+    const walk = (id: string): void => {
+      if (out.has(id)) return;
+      out.add(id);
+      for (const next of impliedCache!.get(id) ?? []) walk(next);
+    };
+    ids.forEach(walk);
+    return [...out];
   }
 
-  function findDomain(ref: { id?: string; name?: string } | undefined): Domain | undefined {
+  async function rolesFor(user_id: string, target_type: 'project' | 'domain' | 'system', target_id: string): Promise<Role[]> {
+    const direct = await store.listAssignments({ actor_type: 'user', actor_id: user_id, target_type, target_id });
+    const groups = await store.groupsOfUser(user_id);
+    const viaGroups = groups.length ? (await store.listAssignments({ actor_type: 'group', target_type, target_id })).filter((a) => groups.some((g) => g.id === a.actor_id)) : [];
+    const assigned = [...new Set([...direct, ...viaGroups].map((a) => a.role_id))];
+    if (assigned.length === 0) return [];
+    const out: Role[] = [];
+    for (const id of await expandImplied(assigned)) {
+      const r = await store.getRole(id);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  async function findDomain(ref: { id?: string; name?: string } | undefined): Promise<Domain | undefined> {
     if (!ref) return undefined;
-    const r = (ref.id !== undefined ? q.domainById.get(ref.id) : ref.name !== undefined ? q.domainByName.get(ref.name) : undefined) as Row | undefined;
-    return r && toDomain(r);
+    if (ref.id !== undefined) return store.getDomain(ref.id);
+    if (ref.name !== undefined) return store.domainByName(ref.name);
+    return undefined;
   }
 
   /** A user or project by id, or by name within a domain given by id or name. */
-  function findNamed<T>(ref: NamedRef, field: string, what: string, byId: (id: string) => T | undefined, byName: (domain_id: string, name: string) => Row | undefined, conv: (r: Row) => T): T | undefined {
+  async function findNamed<T>(ref: NamedRef, field: string, what: string, byId: (id: string) => Promise<T | undefined>, byName: (domain_id: string, name: string) => Promise<T | undefined>): Promise<T | undefined> {
     if (ref.id !== undefined) return byId(ref.id);
     if (ref.name === undefined) throw serviceError(400, `Invalid input for field '${field}': 'id' or 'name' is required.`);
     if (!ref.domain || (ref.domain.id === undefined && ref.domain.name === undefined)) {
       throw serviceError(400, `Expecting to find domain in ${what}. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.`);
     }
-    const d = findDomain(ref.domain);
-    const r = d && byName(d.id, ref.name);
-    return r ? conv(r) : undefined;
+    const d = await findDomain(ref.domain);
+    return d ? byName(d.id, ref.name) : undefined;
   }
-  const findUser = (ref: NamedRef): User | undefined =>
-    findNamed(ref, 'identity/password/user', 'user', getUser, (d, n) => q.userByName.get(d, n) as Row | undefined, toUser);
-  const findProject = (ref: NamedRef): Project | undefined =>
-    findNamed(ref, 'scope/project', 'project', getProject, (d, n) => q.projectByName.get(d, n) as Row | undefined, toProject);
+  const findUser = (ref: NamedRef, field = 'identity/password/user'): Promise<User | undefined> =>
+    findNamed(ref, field, 'user', (id) => store.getUser(id), (d, n) => store.userByName(d, n));
+  const findProject = (ref: NamedRef): Promise<Project | undefined> =>
+    findNamed(ref, 'scope/project', 'project', (id) => store.getProject(id), (d, n) => store.projectByName(d, n));
+
+  /** A project usable as a token scope: it and every ancestor and their domain are enabled. */
+  async function usableProject(id: string): Promise<{ project: Project; domain: Domain } | null> {
+    const project = await store.getProject(id);
+    if (!project || !project.enabled) return null;
+    const domain = await store.getDomain(project.domain_id);
+    if (!domain || !domain.enabled) return null;
+    let parent = project.parent_id;
+    for (let depth = 0; parent && depth < 20; depth++) {
+      const p = await store.getProject(parent);
+      if (!p) break;
+      if (!p.enabled) return null;
+      parent = p.parent_id;
+    }
+    return { project, domain };
+  }
+
+  async function scopeFor(user_id: string, s: ScopeReq): Promise<Scoped | null> {
+    const user = await store.getUser(user_id);
+    if (!user || !user.enabled) return null;
+    const user_domain = await store.getDomain(user.domain_id);
+    if (!user_domain || !user_domain.enabled) return null;
+    const base = { user, user_domain, project: null, project_domain: null, domain: null, system: false, roles: [] as Role[], app_cred: s.app_cred ?? null };
+    if (s.project_id) {
+      const found = await usableProject(s.project_id);
+      if (!found) return null;
+      let roles = await rolesFor(user.id, 'project', found.project.id);
+      if (s.app_cred) {
+        // An application credential carries the roles it was given, as long as the user still has them.
+        const held = new Set(roles.map((r) => r.id));
+        if (!s.app_cred.roles.every((r) => held.has(r.id))) return null;
+        const allowed = new Set(await expandImplied(s.app_cred.roles.map((r) => r.id)));
+        roles = roles.filter((r) => allowed.has(r.id));
+      }
+      if (roles.length === 0) return null;
+      return { ...base, project: found.project, project_domain: found.domain, roles };
+    }
+    if (s.domain_id) {
+      const domain = await store.getDomain(s.domain_id);
+      if (!domain || !domain.enabled) return null;
+      const roles = await rolesFor(user.id, 'domain', domain.id);
+      if (roles.length === 0) return null;
+      return { ...base, domain, roles };
+    }
+    if (s.system) {
+      const roles = await rolesFor(user.id, 'system', 'all');
+      if (roles.length === 0) return null;
+      return { ...base, system: true, roles };
+    }
+    return base;
+  }
 
   /** Rebuilds a token's context from its stored row; null when anything it depends on is gone. */
-  function loadToken(token: string): TokenInfo | null {
-    const row = q.tokenByHash.get(sha256(token)) as Row | undefined;
-    if (!row || row.revoked === 1 || Number(row.expires_at) <= clock.now()) return null;
-    const info = scopeFor(String(row.user_id), (row.project_id as string | null) ?? null, (row.domain_id as string | null) ?? null);
+  async function loadToken(token: string): Promise<TokenInfo | null> {
+    const row = await store.tokenByHash(sha256(token));
+    if (!row || row.revoked || row.expires_at <= clock.now()) return null;
+    let app_cred: AppCredential | null = null;
+    if (row.app_cred_id) {
+      app_cred = (await store.getAppCredential(row.app_cred_id)) ?? null;
+      if (!app_cred) return null;
+    }
+    const info = await scopeFor(row.user_id, { project_id: row.project_id, domain_id: row.domain_id, system: row.system_scope, app_cred });
     if (!info) return null;
-    return { ...info, token, methods: JSON.parse(String(row.methods)) as string[], audit_id: String(row.audit_id), issued_at: Number(row.issued_at), expires_at: Number(row.expires_at) };
+    return { ...info, token, methods: row.methods, audit_id: row.audit_id, issued_at: row.issued_at, expires_at: row.expires_at };
   }
 
-  type Scoped = Omit<TokenInfo, 'token' | 'methods' | 'audit_id' | 'issued_at' | 'expires_at'>;
-  function scopeFor(user_id: string, project_id: string | null, domain_id: string | null): Scoped | null {
-    const user = getUser(user_id);
-    if (!user || !user.enabled) return null;
-    const user_domain = getDomain(user.domain_id);
-    if (!user_domain || !user_domain.enabled) return null;
-    if (project_id) {
-      const project = getProject(project_id);
-      const project_domain = project && getDomain(project.domain_id);
-      if (!project || !project.enabled || !project_domain || !project_domain.enabled) return null;
-      const roles = rolesFor(user.id, 'project', project.id);
-      if (roles.length === 0) return null;
-      return { user, user_domain, project, project_domain, domain: null, roles };
-    }
-    if (domain_id) {
-      const domain = getDomain(domain_id);
-      if (!domain || !domain.enabled) return null;
-      const roles = rolesFor(user.id, 'domain', domain.id);
-      if (roles.length === 0) return null;
-      return { user, user_domain, project: null, project_domain: null, domain, roles };
-    }
-    return { user, user_domain, project: null, project_domain: null, domain: null, roles: [] };
-  }
-
-  function tokenInfo(token: string): TokenInfo | null {
+  async function tokenInfo(token: string): Promise<TokenInfo | null> {
     if (!token) return null;
     const now = clock.now();
     const hit = cache.get(token);
@@ -241,7 +261,7 @@ export function createIdentityModel(db: Db, config: Config, clock: Clock): Ident
     }
     // Another process sharing the database may revoke a token: look again now and then.
     if (hit && now - hit.checked_at < RECHECK_MS) return hit.info;
-    const info = loadToken(token);
+    const info = await loadToken(token);
     if (!info) {
       cache.delete(token);
       return null;
@@ -263,63 +283,105 @@ export function createIdentityModel(db: Db, config: Config, clock: Clock): Ident
       roles: t.roles.map((r) => r.name),
       expires_at: t.expires_at,
       token: t.token,
-    };
+      ...(t.system ? { system_scope: 'all' } : {}),
+      ...(t.app_cred ? { app_cred_id: t.app_cred.id, app_cred_unrestricted: t.app_cred.unrestricted } : {}),
+    } as AuthContext;
   }
   const contexts = new WeakMap<TokenInfo, AuthContext>();
 
-  function checkName(name: unknown, what: string): string {
-    if (typeof name !== 'string' || name.trim() === '' || name.length > 255) throw serviceError(400, `Invalid input for field '${what}': must be a non-empty string of at most 255 characters.`);
-    return name;
+  async function write<T>(fn: (s: IdentityStore) => Promise<T>): Promise<T> {
+    try {
+      return await store.transaction(fn);
+    } finally {
+      changed();
+    }
+  }
+
+  async function seedCatalog(lines: CatalogSeed[], now: number): Promise<void> {
+    const base = config.public_url ? config.public_url.replace(/\/$/, '') : null;
+    await store.transaction(async (s) => {
+      if (!(await s.getRegion(config.region))) await s.insertRegion({ id: config.region, description: '', parent_region_id: null, created_at: now });
+      for (const [i, line] of lines.entries()) {
+        const sid = stableId(line.type);
+        if (!(await s.getService(sid))) await s.insertService({ id: sid, type: line.type, name: line.name, description: null, enabled: true, created_at: now + i });
+        // The served address is known only once listening: seeded URLs keep a mark in its place.
+        const url = base === null ? line.url : line.url.startsWith(base) ? PUBLIC_URL_MARK + line.url.slice(base.length) : line.url;
+        for (const iface of INTERFACES) {
+          const eid = stableId(`${line.type}:${iface}`);
+          const cur = await s.getEndpoint(eid);
+          if (!cur) await s.insertEndpoint({ id: eid, service_id: sid, interface: iface, region_id: config.region, url, enabled: true, created_at: now + i });
+          else if (cur.url !== url) await s.updateEndpoint(eid, { url });
+        }
+      }
+    });
   }
 
   const model: IdentityModel = {
-    async seed() {
+    store,
+    changed,
+    rolesFor,
+    expandImplied,
+    write,
+
+    async seed(catalogLines = []) {
       const now = clock.now();
       const seed = config.seed;
       const passwords = new Map<string, string>();
-      // Hash outside the transaction (async), only for users that need a (new) hash.
+      // Hash outside the unit of work (slow, async), only for users that need a (new) hash.
       await Promise.all(seed.users.map(async (u) => {
-        const row = q.userByName.get(DEFAULT_DOMAIN_ID, u.name) as Row | undefined;
-        if (!row || !(await verifyPassword(u.password, (row.password_hash as string | null) ?? null))) passwords.set(u.name, await hashPassword(u.password));
+        const row = await store.userByName(DEFAULT_DOMAIN_ID, u.name);
+        if (!row || !(await verifyPassword(u.password, row.password_hash))) passwords.set(u.name, await hashPassword(u.password));
       }));
-      db.transaction(() => {
-        if (!q.domainById.get(DEFAULT_DOMAIN_ID)) {
-          db.prepare('INSERT INTO domains (id, name, description, enabled, created_at) VALUES (?, ?, ?, 1, ?)').run(DEFAULT_DOMAIN_ID, seed.domain, 'The default domain', now);
+      await store.transaction(async (s) => {
+        if (!(await s.getDomain(DEFAULT_DOMAIN_ID))) {
+          await s.insertDomain({ id: DEFAULT_DOMAIN_ID, name: seed.domain, description: 'The default domain', enabled: true, tags: [], created_at: now });
         }
         const roleNames = [...new Set([...SEED_ROLES, ...seed.users.flatMap((u) => u.roles)])];
         for (const name of roleNames) {
-          if (!q.roleByName.get(name)) db.prepare('INSERT INTO roles (id, name, description, created_at) VALUES (?, ?, NULL, ?)').run(newId(), name, now);
+          if (!(await s.roleByName(name))) await s.insertRole({ id: newId(), name, description: null, options: {}, created_at: now });
+        }
+        for (const [prior, implied] of SEED_IMPLIED) {
+          const a = await s.roleByName(prior);
+          const b = await s.roleByName(implied);
+          if (a && b) await s.addImplied(a.id, b.id);
         }
         for (const name of seed.projects) {
-          if (!q.projectByName.get(DEFAULT_DOMAIN_ID, name)) {
-            db.prepare('INSERT INTO projects (id, name, domain_id, description, enabled, created_at) VALUES (?, ?, ?, ?, 1, ?)').run(newId(), name, DEFAULT_DOMAIN_ID, `${name} project`, now);
+          if (!(await s.projectByName(DEFAULT_DOMAIN_ID, name))) {
+            await s.insertProject({ id: newId(), name, domain_id: DEFAULT_DOMAIN_ID, description: `${name} project`, enabled: true, parent_id: null, tags: [], extra: {}, created_at: now });
           }
         }
         for (const u of seed.users) {
-          let row = q.userByName.get(DEFAULT_DOMAIN_ID, u.name) as Row | undefined;
+          let user = await s.userByName(DEFAULT_DOMAIN_ID, u.name);
           const hash = passwords.get(u.name);
-          if (!row) {
-            db.prepare('INSERT INTO users (id, name, domain_id, password_hash, enabled, created_at) VALUES (?, ?, ?, ?, 1, ?)').run(newId(), u.name, DEFAULT_DOMAIN_ID, hash, now);
-            row = q.userByName.get(DEFAULT_DOMAIN_ID, u.name) as Row;
+          if (!user) {
+            await s.insertUser({
+              id: newId(), name: u.name, domain_id: DEFAULT_DOMAIN_ID, password_hash: hash ?? null, email: null, description: null, default_project_id: null,
+              enabled: true, options: {}, extra: {}, created_at: now,
+            });
+            user = (await s.userByName(DEFAULT_DOMAIN_ID, u.name))!;
           } else if (hash) {
             // The config is the source of truth for seeded users' passwords.
-            db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(hash, row.id);
+            await s.updateUser(user.id, { password_hash: hash });
           }
-          const project = q.projectByName.get(DEFAULT_DOMAIN_ID, u.project) as Row | undefined;
+          const project = await s.projectByName(DEFAULT_DOMAIN_ID, u.project);
           if (!project) throw new Error(`seed: user ${u.name} names project ${u.project}, which is not in seed.projects`);
           for (const roleName of u.roles) {
-            const role = q.roleByName.get(roleName) as Row;
-            q.grant.run(row.id, role.id, 'project', project.id);
-            // Admins can also get a token scoped to the default domain.
-            if (roleName === 'admin') q.grant.run(row.id, role.id, 'domain', DEFAULT_DOMAIN_ID);
+            const role = (await s.roleByName(roleName))!;
+            await s.grant({ actor_type: 'user', actor_id: user.id, role_id: role.id, target_type: 'project', target_id: project.id });
+            // Admins can also get a token scoped to the default domain and to the system, as devstack's bootstrap gives.
+            if (roleName === 'admin') {
+              await s.grant({ actor_type: 'user', actor_id: user.id, role_id: role.id, target_type: 'domain', target_id: DEFAULT_DOMAIN_ID });
+              await s.grant({ actor_type: 'user', actor_id: user.id, role_id: role.id, target_type: 'system', target_id: 'all' });
+            }
           }
         }
-      })();
+      });
+      await seedCatalog(catalogLines, now);
       changed();
     },
 
     async validate(token) {
-      const info = tokenInfo(token);
+      const info = await tokenInfo(token);
       if (!info) return null;
       let ctx = contexts.get(info);
       if (!ctx) {
@@ -335,180 +397,176 @@ export function createIdentityModel(db: Db, config: Config, clock: Clock): Ident
       let user: User | undefined;
       let methods: string[];
       let previous: TokenInfo | null = null;
+      let app_cred: AppCredential | null = null;
       if (req.password) {
         methods = ['password'];
-        user = findUser(req.password.user);
-        const row = user ? (q.userById.get(user.id) as Row) : undefined;
-        const ok = await verifyPassword(req.password.password, (row?.password_hash as string | null) ?? null);
+        user = await findUser(req.password.user);
+        const ok = await verifyPassword(req.password.password, user?.password_hash ?? null);
         if (!user || !ok || !user.enabled) throw unauthorized();
       } else if (req.token !== undefined) {
-        methods = ['token'];
-        previous = tokenInfo(req.token);
+        previous = await tokenInfo(req.token);
         if (!previous) throw unauthorized();
+        // A token from an application credential cannot be re-scoped (Keystone refuses it too).
+        if (previous.app_cred) throw serviceError(403, 'You are not authorized to perform the requested action: Using method \'token\' is not allowed for application credential tokens.');
         user = previous.user;
         methods = previous.methods.includes('token') ? previous.methods : [...previous.methods, 'token'];
+      } else if (req.application_credential) {
+        methods = ['application_credential'];
+        const ac = req.application_credential;
+        if (ac.id !== undefined) app_cred = (await store.getAppCredential(ac.id)) ?? null;
+        else {
+          if (!ac.user) throw serviceError(400, "Invalid input for field 'identity/application_credential': 'user' is required when authenticating by name.");
+          const owner = await findUser(ac.user, 'identity/application_credential/user');
+          app_cred = owner && ac.name !== undefined ? (await store.appCredentialByName(owner.id, ac.name)) ?? null : null;
+        }
+        const ok = await verifyPassword(ac.secret, app_cred?.secret_hash ?? null);
+        if (!app_cred || !ok) throw unauthorized('The request you have made requires authentication.');
+        if (app_cred.expires_at !== null && app_cred.expires_at <= clock.now()) throw unauthorized('The request you have made requires authentication.');
+        if (req.scope) throw unauthorized('The request you have made requires authentication.');
+        user = await store.getUser(app_cred.user_id);
+        if (!user || !user.enabled) throw unauthorized();
       } else {
         throw serviceError(400, 'Expecting to find identity in auth. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.');
       }
-      const userDomain = getDomain(user.domain_id);
-      if (!userDomain || !userDomain.enabled) throw unauthorized();
 
-      let project_id: string | null = null;
-      let domain_id: string | null = null;
-      if (req.scope?.project) {
-        const p = findProject(req.scope.project);
+      const scope: ScopeReq = { app_cred };
+      if (app_cred) scope.project_id = app_cred.project_id;
+      else if (req.scope?.project) {
+        const p = await findProject(req.scope.project);
         if (!p) throw unauthorized();
-        project_id = p.id;
+        scope.project_id = p.id;
       } else if (req.scope?.domain) {
         if (req.scope.domain.id === undefined && req.scope.domain.name === undefined) throw serviceError(400, "Invalid input for field 'scope/domain': 'id' or 'name' is required.");
-        const d = findDomain(req.scope.domain);
+        const d = await findDomain(req.scope.domain);
         if (!d) throw unauthorized();
-        domain_id = d.id;
+        scope.domain_id = d.id;
+      } else if (req.scope?.system) {
+        scope.system = true;
       } else if (!req.scope && user.default_project_id && !previous) {
         // Keystone scopes a scope-less request to the user's default project when it can.
-        const p = getProject(user.default_project_id);
-        if (p && p.enabled && rolesFor(user.id, 'project', p.id).length > 0) project_id = p.id;
+        const p = await usableProject(user.default_project_id);
+        if (p && (await rolesFor(user.id, 'project', p.project.id)).length > 0) scope.project_id = p.project.id;
       }
-      const scoped = scopeFor(user.id, project_id, domain_id);
+      const scoped = await scopeFor(user.id, scope);
       if (!scoped) throw unauthorized();
       const now = clock.now();
       const token = randomBytes(32).toString('base64url');
-      const issued_at = now;
-      const expires_at = previous ? Math.min(previous.expires_at, now + config.token_ttl * 1000) : now + config.token_ttl * 1000;
+      // A token never outlives the one it was made from, nor the application credential behind it.
+      let expires_at = now + config.token_ttl * 1000;
+      if (previous) expires_at = Math.min(expires_at, previous.expires_at);
+      if (app_cred?.expires_at) expires_at = Math.min(expires_at, app_cred.expires_at);
       const audit_id = randomBytes(16).toString('base64url').slice(0, 22);
-      q.purgeTokens.run(now);
-      q.insertToken.run(sha256(token), user.id, project_id, domain_id, JSON.stringify(methods), audit_id, issued_at, expires_at);
-      const info: TokenInfo = { ...scoped, token, methods, audit_id, issued_at, expires_at };
+      await store.purgeTokens(now);
+      await store.insertToken({
+        token_hash: sha256(token), user_id: user.id, project_id: scope.project_id ?? null, domain_id: scope.domain_id ?? null, system_scope: !!scope.system,
+        app_cred_id: app_cred?.id ?? null, methods, audit_id, parent_audit_id: previous?.audit_id ?? null, issued_at: now, expires_at, revoked: false,
+      });
+      const info: TokenInfo = { ...scoped, token, methods, audit_id, issued_at: now, expires_at };
       if (cache.size >= CACHE_MAX) cache.clear();
       cache.set(token, { info, checked_at: now });
       return info;
     },
 
-    forgetCachedTokens: changed,
-
-    revokeToken(token) {
+    async revokeToken(token) {
       cache.delete(token);
-      return q.revokeToken.run(sha256(token)).changes > 0;
+      return store.revokeToken(sha256(token));
     },
 
-    listDomains(f = {}) {
-      const w = where([['name = ?', f.name], ['enabled = ?', f.enabled]]);
-      return (db.prepare(`SELECT * FROM domains${w.sql} ORDER BY name`).all(...w.args) as Row[]).map(toDomain);
-    },
-    getDomain,
-
-    listProjects(f = {}) {
-      const w = where([['name = ?', f.name], ['domain_id = ?', f.domain_id], ['enabled = ?', f.enabled]]);
-      let out = (db.prepare(`SELECT * FROM projects${w.sql} ORDER BY name, id`).all(...w.args) as Row[]).map(toProject);
-      if (f.ids) out = out.filter((p) => f.ids!.includes(p.id));
-      return out;
-    },
-    getProject,
-    createProject(p) {
-      const name = checkName(p.name, 'name');
-      if (!getDomain(p.domain_id)) throw serviceError(400, `Could not find domain: ${p.domain_id}.`);
-      if (q.projectByName.get(p.domain_id, name)) throw serviceError(409, `Conflict occurred attempting to store project - Duplicate entry found with name ${name} at domain ID ${p.domain_id}.`);
-      const id = newId();
-      db.prepare('INSERT INTO projects (id, name, domain_id, description, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, name, p.domain_id, p.description ?? '', p.enabled === false ? 0 : 1, clock.now());
-      return getProject(id)!;
-    },
-    updateProject(id, p) {
-      const cur = getProject(id);
-      if (!cur) throw serviceError(404, `Could not find project: ${id}.`);
-      const name = p.name === undefined ? cur.name : checkName(p.name, 'name');
-      if (name !== cur.name && q.projectByName.get(cur.domain_id, name)) throw serviceError(409, `Conflict occurred attempting to store project - Duplicate entry found with name ${name} at domain ID ${cur.domain_id}.`);
-      db.prepare('UPDATE projects SET name = ?, description = ?, enabled = ? WHERE id = ?').run(name, p.description ?? cur.description, (p.enabled ?? cur.enabled) ? 1 : 0, id);
-      changed();
-      return getProject(id)!;
-    },
-    deleteProject(id) {
-      const n = db.transaction(() => {
-        db.prepare("DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = ?").run(id);
-        db.prepare('UPDATE users SET default_project_id = NULL WHERE default_project_id = ?').run(id);
-        return db.prepare('DELETE FROM projects WHERE id = ?').run(id).changes;
-      })();
-      changed();
-      return n > 0;
+    async catalog() {
+      if (catalogCache) return catalogCache;
+      const services = (await store.listServices({ enabled: true }));
+      const endpoints = await store.listEndpoints({ enabled: true });
+      catalogCache = services.map((service) => ({ service, endpoints: endpoints.filter((e) => e.service_id === service.id) }));
+      return catalogCache;
     },
 
-    listUsers(f = {}) {
-      const w = where([['name = ?', f.name], ['domain_id = ?', f.domain_id], ['enabled = ?', f.enabled]]);
-      return (db.prepare(`SELECT * FROM users${w.sql} ORDER BY name, id`).all(...w.args) as Row[]).map(toUser);
+    async userProjects(user_id) {
+      const ids = new Set<string>();
+      for (const a of await store.listAssignments({ actor_type: 'user', actor_id: user_id, target_type: 'project' })) ids.add(a.target_id);
+      for (const g of await store.groupsOfUser(user_id)) for (const a of await store.listAssignments({ actor_type: 'group', actor_id: g.id, target_type: 'project' })) ids.add(a.target_id);
+      return store.listProjects({ id: [...ids] });
     },
-    getUser,
+    async userDomains(user_id) {
+      const ids = new Set<string>();
+      for (const a of await store.listAssignments({ actor_type: 'user', actor_id: user_id, target_type: 'domain' })) ids.add(a.target_id);
+      for (const g of await store.groupsOfUser(user_id)) for (const a of await store.listAssignments({ actor_type: 'group', actor_id: g.id, target_type: 'domain' })) ids.add(a.target_id);
+      return store.listDomains({ id: [...ids] });
+    },
+
     async createUser(u) {
-      const name = checkName(u.name, 'name');
-      if (!getDomain(u.domain_id)) throw serviceError(400, `Could not find domain: ${u.domain_id}.`);
-      if (u.default_project_id && !getProject(u.default_project_id)) throw serviceError(400, `Could not find project: ${u.default_project_id}.`);
       const hash = typeof u.password === 'string' ? await hashPassword(u.password) : null;
-      if (q.userByName.get(u.domain_id, name)) throw serviceError(409, `Conflict occurred attempting to store user - Duplicate entry found with name ${name} at domain ID ${u.domain_id}.`);
       const id = newId();
-      db.prepare('INSERT INTO users (id, name, domain_id, password_hash, email, description, default_project_id, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-        id, name, u.domain_id, hash, u.email ?? null, u.description ?? null, u.default_project_id ?? null, u.enabled === false ? 0 : 1, clock.now(),
-      );
-      return getUser(id)!;
+      await write(async (s) => {
+        // Keystone answers 400 (not 404) for a reference in the body that names nothing.
+        if (!(await s.getDomain(u.domain_id))) throw serviceError(400, `Could not find domain: ${u.domain_id}.`);
+        if (u.default_project_id && !(await s.getProject(u.default_project_id))) throw serviceError(400, `Could not find project: ${u.default_project_id}.`);
+        if (await s.userByName(u.domain_id, u.name)) throw conflict('user', `Duplicate entry found with name ${u.name} at domain ID ${u.domain_id}`);
+        await s.insertUser({
+          id, name: u.name, domain_id: u.domain_id, password_hash: hash, email: u.email ?? null, description: u.description ?? null,
+          default_project_id: u.default_project_id ?? null, enabled: u.enabled !== false, options: u.options ?? {}, extra: u.extra ?? {}, created_at: clock.now(),
+        });
+      }).catch(uniqueAs(conflict('user', `Duplicate entry found with name ${u.name} at domain ID ${u.domain_id}`)));
+      return (await store.getUser(id))!;
     },
+
     async updateUser(id, u) {
       const hash = typeof u.password === 'string' ? await hashPassword(u.password) : undefined;
-      const cur = getUser(id);
-      if (!cur) throw serviceError(404, `Could not find user: ${id}.`);
-      const name = u.name === undefined ? cur.name : checkName(u.name, 'name');
-      if (name !== cur.name && q.userByName.get(cur.domain_id, name)) throw serviceError(409, `Conflict occurred attempting to store user - Duplicate entry found with name ${name} at domain ID ${cur.domain_id}.`);
-      if (u.default_project_id && !getProject(u.default_project_id)) throw serviceError(400, `Could not find project: ${u.default_project_id}.`);
-      db.prepare('UPDATE users SET name = ?, email = ?, description = ?, default_project_id = ?, enabled = ? WHERE id = ?').run(
-        name, u.email === undefined ? cur.email : u.email, u.description === undefined ? cur.description : u.description,
-        u.default_project_id === undefined ? cur.default_project_id : u.default_project_id, (u.enabled ?? cur.enabled) ? 1 : 0, id,
-      );
-      if (hash) {
-        // A new password ends the user's existing tokens, as Keystone does.
-        db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(hash, id);
-        db.prepare('UPDATE tokens SET revoked = 1 WHERE user_id = ?').run(id);
-      }
-      changed();
-      return getUser(id)!;
+      await write(async (s) => {
+        const cur = await s.getUser(id);
+        if (!cur) throw notFound('user', id);
+        if (u.name !== undefined && u.name !== cur.name && (await s.userByName(cur.domain_id, u.name))) throw conflict('user', `Duplicate entry found with name ${u.name} at domain ID ${cur.domain_id}`);
+        if (u.default_project_id && !(await s.getProject(u.default_project_id))) throw serviceError(400, `Could not find project: ${u.default_project_id}.`);
+        const { password: _p, id: _i, ...patch } = u;
+        if (patch.options) patch.options = mergeOptions(cur.options, patch.options);
+        if (patch.extra) patch.extra = { ...cur.extra, ...patch.extra };
+        await s.updateUser(id, patch);
+        if (hash) {
+          // A new password ends the user's existing tokens, as Keystone does.
+          await s.updateUser(id, { password_hash: hash });
+          await s.revokeTokens({ user_id: id });
+        }
+        // Disabling a user ends its tokens too.
+        if (u.enabled === false) await s.revokeTokens({ user_id: id });
+      });
+      return (await store.getUser(id))!;
     },
+
     async changePassword(id, original, password) {
-      const row = q.userById.get(id) as Row | undefined;
-      if (!(await verifyPassword(original, (row?.password_hash as string | null) ?? null))) throw unauthorized();
+      const user = await store.getUser(id);
+      if (!(await verifyPassword(original, user?.password_hash ?? null))) throw unauthorized();
       await model.updateUser(id, { password });
     },
-    deleteUser(id) {
-      const n = db.transaction(() => {
-        db.prepare('DELETE FROM tokens WHERE user_id = ?').run(id);
-        return db.prepare('DELETE FROM users WHERE id = ?').run(id).changes;
-      })();
-      changed();
-      return n > 0;
-    },
 
-    listRoles(f = {}) {
-      const w = where([['name = ?', f.name]]);
-      return (db.prepare(`SELECT * FROM roles${w.sql} ORDER BY name`).all(...w.args) as Row[]).map(toRole);
-    },
-    getRole,
-
-    listAssignments(f = {}) {
-      const w = where([
-        ['user_id = ?', f.user_id], ['role_id = ?', f.role_id],
-        ["target_type = 'project' AND target_id = ?", f.project_id], ["target_type = 'domain' AND target_id = ?", f.domain_id],
-      ]);
-      return db.prepare(`SELECT * FROM role_assignments${w.sql} ORDER BY target_type DESC, target_id, user_id, role_id`).all(...w.args) as Assignment[];
-    },
-    grant(a) {
-      q.grant.run(a.user_id, a.role_id, a.target_type, a.target_id);
-      changed();
-    },
-    ungrant(a) {
-      const n = q.ungrant.run(a.user_id, a.role_id, a.target_type, a.target_id).changes;
-      changed();
-      return n > 0;
-    },
-    userProjects(user_id) {
-      return (db.prepare(`SELECT DISTINCT p.* FROM role_assignments a JOIN projects p ON p.id = a.target_id WHERE a.user_id = ? AND a.target_type = 'project' ORDER BY p.name`).all(user_id) as Row[]).map(toProject);
-    },
-    userDomains(user_id) {
-      return (db.prepare(`SELECT DISTINCT d.* FROM role_assignments a JOIN domains d ON d.id = a.target_id WHERE a.user_id = ? AND a.target_type = 'domain' ORDER BY d.name`).all(user_id) as Row[]).map(toDomain);
+    async createAppCredential(input) {
+      const secret = input.secret ?? randomBytes(48).toString('base64url');
+      const secret_hash = await hashPassword(secret);
+      const cred: AppCredential = {
+        id: newId(), name: input.name, user_id: input.user_id, project_id: input.project_id, secret_hash, description: input.description,
+        expires_at: input.expires_at, unrestricted: input.unrestricted, roles: input.roles.map((r) => ({ id: r.id, name: r.name })), created_at: clock.now(),
+      };
+      await write(async (s) => {
+        if (await s.appCredentialByName(input.user_id, input.name)) throw conflict('application_credential', 'Duplicate entry');
+        await s.insertAppCredential(cred);
+      }).catch(uniqueAs(conflict('application_credential', 'Duplicate entry')));
+      return { cred, secret };
     },
   };
   return model;
+}
+
+/** User options: a null value removes the option. */
+function mergeOptions(cur: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...cur };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** A unique-constraint failure (a race past the read that checked) becomes the given conflict. */
+export function uniqueAs(err: ServiceError): (e: unknown) => never {
+  return (e) => {
+    throw isUniqueViolation(e) ? err : e;
+  };
 }

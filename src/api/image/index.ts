@@ -7,7 +7,7 @@ import { requireAuth, serviceErrorHandler } from '../auth.ts';
 import { parseJsonBody } from '../json.ts';
 import { serviceError } from '../faults.ts';
 import type { AuthContext } from '../ports.ts';
-import { MAX_UPLOAD, SORT_KEYS, STATUSES, type Image, type ImageModel, type ImageOp, type ListQuery, type Member, type MemberStatus, type SortKey } from './model.ts';
+import { IMPORT_METHODS, MAX_UPLOAD, SORT_KEYS, STATUSES, STORES, type Image, type ImageModel, type ImageOp, type ImageTask, type ListQuery, type Member, type MemberStatus, type SortKey } from './model.ts';
 
 /** Glance's timestamps: whole seconds, `Z`. */
 export function glanceTime(ms: number): string {
@@ -36,9 +36,21 @@ export function imageView(img: Image): Record<string, unknown> {
     created_at: glanceTime(img.created_at),
     updated_at: glanceTime(img.updated_at),
     tags: img.tags,
+    ...(img.stores ? { stores: img.stores } : {}),
     self: `/v2/images/${img.id}`,
     file: `/v2/images/${img.id}/file`,
     schema: '/v2/schemas/image',
+  };
+}
+
+/** What Glance's create answer advertises: the import methods and the stores. */
+const importHeaders = (): Record<string, string> => ({ 'OpenStack-image-import-methods': IMPORT_METHODS.join(','), 'OpenStack-image-store-ids': STORES.map((x) => x.id).join(',') });
+
+export function taskView(t: ImageTask): Record<string, unknown> {
+  return {
+    id: t.id, type: t.type, status: t.status, owner: t.owner, input: t.input, result: t.result, message: t.message, image_id: t.image_id,
+    created_at: glanceTime(t.created_at), updated_at: glanceTime(t.updated_at), ...(t.expires_at ? { expires_at: glanceTime(t.expires_at) } : {}),
+    self: `/v2/tasks/${t.id}`, schema: '/v2/schemas/task',
   };
 }
 
@@ -195,6 +207,42 @@ function imageSchema(): Record<string, unknown> {
   };
 }
 
+function memberSchema(): Record<string, unknown> {
+  return {
+    name: 'member',
+    properties: {
+      member_id: { type: 'string', description: 'An identifier for the image member (tenantId)' },
+      image_id: { type: 'string', pattern: '^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$' },
+      status: { type: 'string', enum: ['pending', 'accepted', 'rejected'], description: 'The status of this image member' },
+      created_at: { type: 'string' },
+      updated_at: { type: 'string' },
+      schema: { type: 'string', readOnly: true },
+    },
+  };
+}
+
+function taskSchema(): Record<string, unknown> {
+  const ro = (type: unknown): Record<string, unknown> => ({ type, readOnly: true });
+  return {
+    name: 'task',
+    properties: {
+      id: { type: 'string', pattern: '^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$' },
+      type: { type: 'string', enum: ['import', 'api_image_import'] },
+      status: { type: 'string', enum: ['pending', 'processing', 'success', 'failure'] },
+      input: { type: ['null', 'object'] },
+      result: { type: ['null', 'object'] },
+      owner: { type: ['null', 'string'] },
+      message: { type: 'string' },
+      image_id: ro('string'),
+      expires_at: { type: ['null', 'string'] },
+      created_at: ro('string'),
+      updated_at: ro('string'),
+      self: ro('string'),
+      schema: ro('string'),
+    },
+  };
+}
+
 export async function registerImage(app: FastifyInstance, svc: Services): Promise<void> {
   const model: ImageModel = svc.images;
   const auth = requireAuth(svc);
@@ -226,11 +274,52 @@ export async function registerImage(app: FastifyInstance, svc: Services): Promis
         name: 'images', properties: { images: { type: 'array', items: imageSchema() }, schema: { type: 'string' }, first: { type: 'string' }, next: { type: 'string' } },
         links: [{ href: '{first}', rel: 'first' }, { href: '{next}', rel: 'next' }, { href: '{schema}', rel: 'describedby' }],
       }));
-      v2.get('/schemas/member', async () => ({ name: 'member', properties: { member_id: { type: 'string' }, image_id: { type: 'string' }, status: { type: 'string', enum: ['pending', 'accepted', 'rejected'] }, created_at: { type: 'string' }, updated_at: { type: 'string' }, schema: { type: 'string' } } }));
+      v2.get('/schemas/member', async () => memberSchema());
+      v2.get('/schemas/members', async () => ({
+        name: 'members', properties: { members: { type: 'array', items: memberSchema() }, schema: { type: 'string' } }, links: [{ href: '{schema}', rel: 'describedby' }],
+      }));
+      v2.get('/schemas/task', async () => taskSchema());
+      v2.get('/schemas/tasks', async () => ({
+        name: 'tasks', properties: { tasks: { type: 'array', items: taskSchema() }, schema: { type: 'string' }, first: { type: 'string' }, next: { type: 'string' } },
+        links: [{ href: '{schema}', rel: 'describedby' }, { href: '{first}', rel: 'first' }, { href: '{next}', rel: 'next' }],
+      }));
+
+      // Interoperable import: discovery, staging (glance-direct), the import call and its tasks.
+      v2.get('/info/import', async () => ({ 'import-methods': { description: 'Import methods available.', type: 'array', value: IMPORT_METHODS } }));
+      v2.get('/info/stores', async () => ({ stores: STORES }));
+      v2.put<Id>('/images/:id/stage', { bodyLimit: MAX_UPLOAD }, async (req, reply) => {
+        const data = req.body === undefined ? Buffer.alloc(0) : req.body;
+        if (!Buffer.isBuffer(data)) throw serviceError(415, 'Unsupported Content-Type; image data must be application/octet-stream');
+        await model.stage(req.params.id, creds(req), data);
+        return reply.code(204).send();
+      });
+      v2.post<Id>('/images/:id/import', async (req, reply) => {
+        const b = req.body;
+        if (typeof b !== 'object' || b === null || Array.isArray(b)) throw serviceError(400, 'Request body must be a JSON object.');
+        const body = b as Record<string, unknown>;
+        const method = body.method as Record<string, unknown> | undefined;
+        if (typeof method !== 'object' || method === null || typeof method.name !== 'string') throw serviceError(400, "Invalid input: 'method' with a 'name' is required.");
+        const header = req.headers['x-image-meta-store'];
+        let stores: string[] | null = null;
+        if (body.stores !== undefined) {
+          if (!Array.isArray(body.stores) || !body.stores.every((x) => typeof x === 'string')) throw serviceError(400, "Invalid input: 'stores' must be a list of store ids.");
+          stores = body.stores as string[];
+        } else if (typeof header === 'string' && header) stores = [header];
+        for (const k of ['all_stores', 'all_stores_must_succeed'] as const) {
+          if (body[k] !== undefined && typeof body[k] !== 'boolean') throw serviceError(400, `Invalid input: '${k}' must be a boolean.`);
+        }
+        if (body.all_stores === true && stores) throw serviceError(400, 'All_stores parameter can\'t be used with x-image-meta-store header or stores parameter');
+        const task = await model.startImport(req.params.id, creds(req), {
+          method: method.name, stores, all_stores: body.all_stores === true, all_stores_must_succeed: body.all_stores_must_succeed !== false,
+        });
+        return reply.code(202).header('X-Openstack-Request-Id', req.requestId).header('Location', `/v2/tasks/${task.id}`).send();
+      });
+      v2.get<Id>('/images/:id/tasks', async (req) => ({ tasks: (await model.tasksOf(req.params.id, creds(req))).map(taskView) }));
+      v2.get<Id>('/tasks/:id', async (req) => taskView(await model.task(req.params.id, creds(req))));
 
       v2.get('/images', async (req) => {
         const qs = req.query as Record<string, unknown>;
-        const { images, more } = model.list(creds(req), parseListQuery(qs));
+        const { images, more } = await model.list(creds(req), parseListQuery(qs));
         const body: Record<string, unknown> = { images: images.map(imageView), first: '/v2/images', schema: '/v2/schemas/images' };
         if (more && images.length > 0) {
           const params = new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
@@ -243,60 +332,60 @@ export async function registerImage(app: FastifyInstance, svc: Services): Promis
       v2.post('/images', async (req, reply) => {
         const body = req.body;
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw serviceError(400, 'Request body must be a JSON object.');
-        const img = model.create(body as Record<string, unknown>, creds(req));
-        return reply.code(201).header('Location', `${publicUrl(svc.config)}/image/v2/images/${img.id}`).send(imageView(img));
+        const img = await model.create(body as Record<string, unknown>, creds(req));
+        return reply.code(201).header('Location', `${publicUrl(svc.config)}/image/v2/images/${img.id}`).headers(importHeaders()).send(imageView(img));
       });
-      v2.get<Id>('/images/:id', async (req) => imageView(model.show(req.params.id, creds(req))));
+      v2.get<Id>('/images/:id', async (req) => imageView(await model.show(req.params.id, creds(req))));
       v2.patch<Id>('/images/:id', async (req) => {
         const ct = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
         if (!PATCH_TYPES.includes(ct)) throw serviceError(415, `Unsupported Content-Type; use ${PATCH_TYPES[0]}`);
-        return imageView(model.update(req.params.id, creds(req), parsePatch(req.body)));
+        return imageView(await model.update(req.params.id, creds(req), parsePatch(req.body)));
       });
       v2.delete<Id>('/images/:id', async (req, reply) => {
-        model.remove(req.params.id, creds(req));
+        await model.remove(req.params.id, creds(req));
         return reply.code(204).send();
       });
       v2.put<Id>('/images/:id/file', { bodyLimit: MAX_UPLOAD }, async (req, reply) => {
         const data = req.body === undefined ? Buffer.alloc(0) : req.body;
         if (!Buffer.isBuffer(data)) throw serviceError(415, 'Unsupported Content-Type; image data must be application/octet-stream');
-        model.upload(req.params.id, creds(req), data);
+        await model.upload(req.params.id, creds(req), data);
         return reply.code(204).send();
       });
       v2.get<Id>('/images/:id/file', async (req, reply: FastifyReply) => {
-        const { image, data } = model.download(req.params.id, creds(req));
+        const { image, data } = await model.download(req.params.id, creds(req));
         if (!data) return reply.code(204).send();
         return reply.header('Content-Type', 'application/octet-stream').header('Content-MD5', image.checksum ?? '').send(data);
       });
       v2.post<{ Params: { id: string; action: string } }>('/images/:id/actions/:action', async (req, reply) => {
         const { action } = req.params;
         if (action !== 'deactivate' && action !== 'reactivate') throw serviceError(404, `Unknown image action: ${action}`);
-        model.setActive(req.params.id, creds(req), action === 'reactivate');
+        await model.setActive(req.params.id, creds(req), action === 'reactivate');
         return reply.code(204).send();
       });
       v2.put<{ Params: { id: string; tag: string } }>('/images/:id/tags/:tag', async (req, reply) => {
-        model.addTag(req.params.id, creds(req), req.params.tag);
+        await model.addTag(req.params.id, creds(req), req.params.tag);
         return reply.code(204).send();
       });
       v2.delete<{ Params: { id: string; tag: string } }>('/images/:id/tags/:tag', async (req, reply) => {
-        model.removeTag(req.params.id, creds(req), req.params.tag);
+        await model.removeTag(req.params.id, creds(req), req.params.tag);
         return reply.code(204).send();
       });
 
       type M = { Params: { id: string; member: string } };
-      v2.get<Id>('/images/:id/members', async (req) => ({ members: model.members(req.params.id, creds(req)).map(memberView), schema: '/v2/schemas/members' }));
+      v2.get<Id>('/images/:id/members', async (req) => ({ members: (await model.members(req.params.id, creds(req))).map(memberView), schema: '/v2/schemas/members' }));
       v2.post<Id>('/images/:id/members', async (req) => {
         const member = (req.body as Record<string, unknown> | undefined)?.member;
         if (typeof member !== 'string' || member === '') throw serviceError(400, "Request body must contain a 'member' string.");
-        return memberView(model.addMember(req.params.id, creds(req), member));
+        return memberView(await model.addMember(req.params.id, creds(req), member));
       });
-      v2.get<M>('/images/:id/members/:member', async (req) => memberView(model.member(req.params.id, creds(req), req.params.member)));
+      v2.get<M>('/images/:id/members/:member', async (req) => memberView(await model.member(req.params.id, creds(req), req.params.member)));
       v2.put<M>('/images/:id/members/:member', async (req) => {
         const status = (req.body as Record<string, unknown> | undefined)?.status;
         if (typeof status !== 'string') throw serviceError(400, "Request body must contain a 'status' string.");
-        return memberView(model.setMemberStatus(req.params.id, creds(req), req.params.member, status as MemberStatus));
+        return memberView(await model.setMemberStatus(req.params.id, creds(req), req.params.member, status as MemberStatus));
       });
       v2.delete<M>('/images/:id/members/:member', async (req, reply) => {
-        model.removeMember(req.params.id, creds(req), req.params.member);
+        await model.removeMember(req.params.id, creds(req), req.params.member);
         return reply.code(204).send();
       });
     }, { prefix: '/v2' });

@@ -1,24 +1,24 @@
-// Image model (Glance v2 subset): records, tags, members and small uploaded payloads in SQLite,
-// with Glance's default visibility and ownership rules. Compute reaches it through ImagePort.
+// Image service (Glance v2): the rules over the image repository (src/store/image/), with Glance's
+// default visibility, ownership and membership policy, uploads, staging and interoperable import
+// (glance-direct, copy-image) run as import tasks. Compute reaches it through ImagePort.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { Db } from '../../store/db.ts';
+import type { Image, ImageStore, ImageTask, Member, MemberStatus } from '../../store/image/repository.ts';
 import { allows, isAdmin, type Credentials } from '../../domain/policy.ts';
 import { ServiceError, serviceError } from '../faults.ts';
-import type { ImagePort, ImageRecord } from '../ports.ts';
+import type { ImagePort } from '../ports.ts';
 
-export interface Image extends ImageRecord {
-  virtual_size: number | null;
-  checksum: string | null;
-  os_hash_algo: string | null;
-  os_hash_value: string | null;
-  os_hidden: boolean;
-  tags: string[];
-}
+export type { Image, ImageTask, Member, MemberStatus } from '../../store/image/repository.ts';
 
-export interface Member { image_id: string; member: string; status: MemberStatus; created_at: number; updated_at: number }
-export type MemberStatus = 'pending' | 'accepted' | 'rejected';
+/** The stores data can live in (one backend, two names, so copy-image has somewhere to copy to). */
+export const STORES = [
+  { id: 'local', description: 'Image data kept in the novabox database.', default: true },
+  { id: 'backup', description: 'A second store on the same backend, for copy-image.' },
+];
+export const IMPORT_METHODS = ['glance-direct', 'copy-image'];
+/** Glance's image_member_quota. */
+export const MEMBER_QUOTA = 128;
 
 export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
 export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'];
@@ -30,6 +30,7 @@ export type SortKey = (typeof SORT_KEYS)[number];
 export const READ_ONLY = ['status', 'size', 'virtual_size', 'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at', 'self', 'file', 'schema', 'direct_url', 'locations', 'deleted', 'deleted_at', 'stores'];
 /** Settable attributes with a type of their own; anything else is a free-form string property. */
 export const BASE_ATTRS = ['id', 'name', 'visibility', 'container_format', 'disk_format', 'min_disk', 'min_ram', 'protected', 'os_hidden', 'tags', 'owner'];
+/** Largest image payload accepted (upload or stage): Glance's image_size_cap for this embedded store. */
 export const MAX_UPLOAD = 32 * 1024 * 1024;
 
 /** Everything a list request can say, already parsed (see the routes for Glance's query syntax). */
@@ -54,24 +55,34 @@ export interface ListQuery {
 }
 
 export interface ImageModel extends ImagePort {
-  seed(): Promise<void>;
+  readonly store: ImageStore;
+  /** Seeds the CirrOS-like images, owned by `owner` (the admin project). */
+  seed(owner: string | null): Promise<void>;
   /** A live image the credentials may see (Glance answers 404 for the rest). */
-  show(id: string, creds: Credentials): Image;
-  list(creds: Credentials, q: ListQuery): { images: Image[]; more: boolean };
-  create(input: Record<string, unknown>, creds: Credentials): Image;
+  show(id: string, creds: Credentials): Promise<Image>;
+  list(creds: Credentials, q: ListQuery): Promise<{ images: Image[]; more: boolean }>;
+  create(input: Record<string, unknown>, creds: Credentials): Promise<Image>;
   /** Applies JSON-patch operations in order, all or nothing. */
-  update(id: string, creds: Credentials, ops: ImageOp[]): Image;
-  upload(id: string, creds: Credentials, data: Buffer): Image;
-  download(id: string, creds: Credentials): { image: Image; data: Buffer | null };
-  remove(id: string, creds: Credentials): void;
-  setActive(id: string, creds: Credentials, active: boolean): void;
-  addTag(id: string, creds: Credentials, tag: string): void;
-  removeTag(id: string, creds: Credentials, tag: string): void;
-  members(id: string, creds: Credentials): Member[];
-  member(id: string, creds: Credentials, member: string): Member;
-  addMember(id: string, creds: Credentials, member: string): Member;
-  setMemberStatus(id: string, creds: Credentials, member: string, status: MemberStatus): Member;
-  removeMember(id: string, creds: Credentials, member: string): void;
+  update(id: string, creds: Credentials, ops: ImageOp[]): Promise<Image>;
+  upload(id: string, creds: Credentials, data: Buffer): Promise<Image>;
+  download(id: string, creds: Credentials): Promise<{ image: Image; data: Buffer | null }>;
+  remove(id: string, creds: Credentials): Promise<void>;
+  setActive(id: string, creds: Credentials, active: boolean): Promise<void>;
+  addTag(id: string, creds: Credentials, tag: string): Promise<void>;
+  removeTag(id: string, creds: Credentials, tag: string): Promise<void>;
+  members(id: string, creds: Credentials): Promise<Member[]>;
+  member(id: string, creds: Credentials, member: string): Promise<Member>;
+  addMember(id: string, creds: Credentials, member: string): Promise<Member>;
+  setMemberStatus(id: string, creds: Credentials, member: string, status: MemberStatus): Promise<Member>;
+  removeMember(id: string, creds: Credentials, member: string): Promise<void>;
+  /** glance-direct's first half: the data waits in the staging area, the image is `uploading`. */
+  stage(id: string, creds: Credentials, data: Buffer): Promise<void>;
+  /** Starts an import task (glance-direct or copy-image); it runs after the call returns. */
+  startImport(id: string, creds: Credentials, req: { method: string; stores: string[] | null; all_stores: boolean; all_stores_must_succeed: boolean }): Promise<ImageTask>;
+  tasksOf(id: string, creds: Credentials): Promise<ImageTask[]>;
+  task(id: string, creds: Credentials): Promise<ImageTask>;
+  /** Resolves when every import started so far has ended (tests and shutdown). */
+  settled(): Promise<void>;
 }
 
 /** One JSON-patch operation on a top-level attribute or property. */
@@ -113,111 +124,52 @@ function virtualSize(data: Buffer, disk_format: string | null): number | null {
   return null;
 }
 
-type Row = Record<string, unknown>;
-
 const notFound = (id: string): ServiceError => serviceError(404, `No image found with ID ${id}`);
 const policyDenied = (action: string): ServiceError => serviceError(403, `You are not authorized to complete ${action} action.`);
 
-export function createImageModel(db: Db, _config: Config, clock: Clock): ImageModel {
-  const q = {
-    byId: db.prepare('SELECT * FROM images WHERE id = ? AND deleted = 0'),
-    anyById: db.prepare('SELECT id FROM images WHERE id = ?'),
-    live: db.prepare('SELECT * FROM images WHERE deleted = 0'),
-    tagsOf: db.prepare('SELECT tag FROM image_tags WHERE image_id = ? ORDER BY rowid'),
-    allTags: db.prepare('SELECT t.image_id, t.tag FROM image_tags t JOIN images i ON i.id = t.image_id WHERE i.deleted = 0 ORDER BY t.rowid'),
-    memberOf: db.prepare('SELECT * FROM image_members WHERE image_id = ? AND member = ?'),
-    membersOf: db.prepare('SELECT * FROM image_members WHERE image_id = ? ORDER BY created_at, member'),
-    membershipsOf: db.prepare('SELECT image_id, status FROM image_members WHERE member = ?'),
-    data: db.prepare('SELECT data FROM image_data WHERE image_id = ?'),
-    putData: db.prepare('INSERT OR REPLACE INTO image_data (image_id, data) VALUES (?, ?)'),
-    dropData: db.prepare('DELETE FROM image_data WHERE image_id = ?'),
-    insert: db.prepare(`INSERT INTO images (id, name, status, visibility, owner, container_format, disk_format, size, virtual_size, checksum, os_hash_algo, os_hash_value,
-      min_disk, min_ram, protected, os_hidden, properties, created_at, updated_at)
-      VALUES (@id, @name, @status, @visibility, @owner, @container_format, @disk_format, @size, @virtual_size, @checksum, @os_hash_algo, @os_hash_value,
-      @min_disk, @min_ram, @protected, @os_hidden, @properties, @created_at, @updated_at)`),
-    markDeleted: db.prepare("UPDATE images SET deleted = 1, status = 'deleted', deleted_at = ?, updated_at = ? WHERE id = ? AND deleted = 0"),
-  };
+export function createImageModel(store: ImageStore, _config: Config, clock: Clock): ImageModel {
+  const running = new Set<Promise<void>>();
 
-  function toImage(r: Row, tags?: string[]): Image {
-    return {
-      id: String(r.id),
-      name: (r.name as string | null) ?? null,
-      status: r.status as Image['status'],
-      visibility: r.visibility as Image['visibility'],
-      owner: (r.owner as string | null) ?? null,
-      container_format: (r.container_format as string | null) ?? null,
-      disk_format: (r.disk_format as string | null) ?? null,
-      size: (r.size as number | null) ?? null,
-      virtual_size: (r.virtual_size as number | null) ?? null,
-      checksum: (r.checksum as string | null) ?? null,
-      os_hash_algo: (r.os_hash_algo as string | null) ?? null,
-      os_hash_value: (r.os_hash_value as string | null) ?? null,
-      min_disk: Number(r.min_disk),
-      min_ram: Number(r.min_ram),
-      protected: r.protected === 1,
-      os_hidden: r.os_hidden === 1,
-      properties: JSON.parse(String(r.properties)) as Record<string, string>,
-      created_at: Number(r.created_at),
-      updated_at: Number(r.updated_at),
-      tags: tags ?? (q.tagsOf.all(r.id) as { tag: string }[]).map((t) => t.tag),
-    };
-  }
-
-  const load = (id: string): Image | undefined => {
-    const r = q.byId.get(id) as Row | undefined;
-    return r && toImage(r);
-  };
-
-  function visible(img: Image, c: Credentials): boolean {
+  function visible(img: Image, c: Credentials, member: Member | undefined): boolean {
     if (isAdmin(c)) return true;
     if (img.visibility === 'public' || img.visibility === 'community') return true;
     if (c.project_id && img.owner === c.project_id) return true;
-    return img.visibility === 'shared' && !!c.project_id && !!q.memberOf.get(img.id, c.project_id);
+    return img.visibility === 'shared' && !!member;
   }
+  const memberOf = async (img: Image, c: Credentials, s: ImageStore = store): Promise<Member | undefined> =>
+    img.visibility === 'shared' && c.project_id ? s.member(img.id, c.project_id) : undefined;
 
+  // Inside a unit of work, pass its store `s`: on SQLite a statement outside it would wait for it.
   /** The image if the caller may see it, else Glance's 404. */
-  function seen(id: string, c: Credentials): Image {
-    const img = load(id);
-    if (!img || !visible(img, c)) throw notFound(id);
+  async function seen(id: string, c: Credentials, s: ImageStore = store): Promise<Image> {
+    const img = await s.get(id);
+    if (!img || !visible(img, c, await memberOf(img, c, s))) throw notFound(id);
     return img;
   }
 
   /** Glance's default for changing an image: admin, or a member of the owning project. */
-  function owned(id: string, c: Credentials, action: string): Image {
-    const img = seen(id, c);
+  async function owned(id: string, c: Credentials, action: string, s: ImageStore = store): Promise<Image> {
+    const img = await seen(id, c, s);
     if (!allows('member', c, { project_id: img.owner ?? '' })) throw policyDenied(action);
     return img;
   }
 
-  function write(img: Image): void {
-    db.prepare(`UPDATE images SET name = @name, status = @status, visibility = @visibility, owner = @owner, container_format = @container_format,
-      disk_format = @disk_format, size = @size, virtual_size = @virtual_size, checksum = @checksum, os_hash_algo = @os_hash_algo, os_hash_value = @os_hash_value,
-      min_disk = @min_disk, min_ram = @min_ram, protected = @protected, os_hidden = @os_hidden, properties = @properties, updated_at = @updated_at WHERE id = @id`).run(params(img));
-  }
-
-  function params(img: Image): Record<string, unknown> {
-    const { tags: _t, ...rest } = img;
-    return { ...rest, protected: img.protected ? 1 : 0, os_hidden: img.os_hidden ? 1 : 0, properties: JSON.stringify(img.properties) };
-  }
-
-  function setTags(id: string, tags: string[]): void {
-    db.prepare('DELETE FROM image_tags WHERE image_id = ?').run(id);
-    const ins = db.prepare('INSERT OR IGNORE INTO image_tags (image_id, tag) VALUES (?, ?)');
-    for (const t of tags) ins.run(id, t);
-  }
-
-  function storeData(img: Image, data: Buffer): Image {
+  /** Size, checksums and virtual size computed from the data itself. */
+  function describeData(img: Image, data: Buffer): void {
     img.size = data.length;
     img.virtual_size = virtualSize(data, img.disk_format);
     img.checksum = createHash('md5').update(data).digest('hex');
     img.os_hash_algo = 'sha512';
     img.os_hash_value = createHash('sha512').update(data).digest('hex');
+  }
+
+  async function storeData(s: ImageStore, img: Image, data: Buffer, stores = 'local'): Promise<Image> {
+    describeData(img, data);
     img.status = 'active';
+    img.stores = stores;
     img.updated_at = clock.now();
-    db.transaction(() => {
-      q.putData.run(img.id, data);
-      write(img);
-    })();
+    await s.putData(img.id, data);
+    await s.update(img);
     return img;
   }
 
@@ -277,38 +229,55 @@ export function createImageModel(db: Db, _config: Config, clock: Clock): ImageMo
     if (k.length === 0 || k.length > 255) throw serviceError(400, `Invalid property name '${k}'.`);
   }
 
-  const memberView = (r: Row): Member => ({ image_id: String(r.image_id), member: String(r.member), status: r.status as MemberStatus, created_at: Number(r.created_at), updated_at: Number(r.updated_at) });
-
   /** Shared-image membership rules: only the owner manages the list, only a member answers it. */
-  function sharedOwned(id: string, c: Credentials, action: string): Image {
-    const img = seen(id, c);
-    if (img.visibility !== 'shared') throw serviceError(403, `Only shared images have members.`);
+  async function sharedOwned(id: string, c: Credentials, action: string): Promise<Image> {
+    const img = await seen(id, c);
+    if (img.visibility !== 'shared') throw serviceError(403, 'Only shared images have members.');
     if (!allows('member', c, { project_id: img.owner ?? '' })) throw policyDenied(action);
     return img;
   }
 
+  /** Runs an import task's work after the request that started it has been answered. */
+  function runTask(task: ImageTask, work: (s: ImageStore) => Promise<Record<string, unknown>>, onFailure: (s: ImageStore, err: Error) => Promise<void>): void {
+    const p = (async () => {
+      await new Promise((r) => setImmediate(r));
+      await store.updateTask(task.id, { status: 'processing', updated_at: clock.now() });
+      try {
+        const result = await store.transaction(work);
+        await store.updateTask(task.id, { status: 'success', result, updated_at: clock.now() });
+      } catch (err) {
+        const e = err as Error;
+        await store.transaction((s) => onFailure(s, e)).catch(() => undefined);
+        await store.updateTask(task.id, { status: 'failure', message: e.message, updated_at: clock.now() }).catch(() => undefined);
+      }
+    })().catch(() => undefined);
+    running.add(p);
+    void p.finally(() => running.delete(p));
+  }
+
   const model: ImageModel = {
-    async seed() {
-      const adminProject = db.prepare("SELECT id FROM projects WHERE domain_id = 'default' AND name = 'admin'").get() as { id: string } | undefined;
+    store,
+
+    async seed(owner) {
       const now = clock.now();
-      db.transaction(() => {
-        for (const s of SEED_IMAGES) {
+      await store.transaction(async (s) => {
+        for (const seedImg of SEED_IMAGES) {
           // Deleted seeds stay deleted: the row keeps the id even after DELETE.
-          if (q.anyById.get(s.id)) continue;
+          if (await s.exists(seedImg.id)) continue;
           const img: Image = {
-            id: s.id, name: s.name, status: 'queued', visibility: 'public', owner: adminProject?.id ?? null, container_format: 'bare', disk_format: 'qcow2',
+            id: seedImg.id, name: seedImg.name, status: 'queued', visibility: 'public', owner, container_format: 'bare', disk_format: 'qcow2',
             size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null, min_disk: 0, min_ram: 0, protected: false, os_hidden: false,
-            properties: {}, created_at: now + s.variant, updated_at: now + s.variant, tags: [],
+            properties: {}, created_at: now + seedImg.variant, updated_at: now + seedImg.variant, stores: null, tags: [],
           };
-          q.insert.run(params(img));
-          storeData(img, cirrosLikePayload(s.variant));
+          await s.insert(img);
+          await storeData(s, img, cirrosLikePayload(seedImg.variant));
         }
-      })();
+      });
     },
 
     async getImage(id, creds) {
-      const img = load(id);
-      return img && visible(img, creds) ? img : undefined;
+      const img = await store.get(id);
+      return img && visible(img, creds, await memberOf(img, creds)) ? img : undefined;
     },
 
     async createSnapshot(input) {
@@ -316,45 +285,41 @@ export function createImageModel(db: Db, _config: Config, clock: Clock): ImageMo
       const img: Image = {
         id: randomUUID(), name: input.name, status: 'queued', visibility: 'private', owner: input.owner, container_format: 'bare', disk_format: 'qcow2',
         size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null, min_disk: input.min_disk ?? 0, min_ram: input.min_ram ?? 0,
-        protected: false, os_hidden: false, properties: { ...input.properties }, created_at: now, updated_at: now, tags: [],
+        protected: false, os_hidden: false, properties: { ...input.properties }, created_at: now, updated_at: now, stores: null, tags: [],
       };
-      q.insert.run(params(img));
+      await store.insert(img);
       return img;
     },
 
+    // The port's writes open no unit of work of their own: compute may call them from inside its own.
     async setStatus(id, status) {
       if (status === 'deleted') return model.deleteImage(id);
-      const img = load(id);
+      const img = await store.get(id);
       if (!img) return;
       // A snapshot's bytes never exist here: it becomes active with an empty payload.
       if (status === 'active' && img.size === null) {
-        storeData(img, Buffer.alloc(0));
+        await storeData(store, img, Buffer.alloc(0));
         return;
       }
       img.status = status;
       img.updated_at = clock.now();
-      write(img);
+      await store.update(img);
     },
 
     async deleteImage(id) {
-      const now = clock.now();
-      db.transaction(() => {
-        q.markDeleted.run(now, now, id);
-        q.dropData.run(id);
-      })();
+      await store.markDeleted(id, clock.now());
     },
 
     async findByProperties(owner, properties) {
-      const rows = db.prepare('SELECT * FROM images WHERE owner = ? AND deleted = 0 ORDER BY created_at, id').all(owner) as Row[];
-      return rows.map((r) => toImage(r)).filter((img) => Object.entries(properties).every(([k, v]) => img.properties[k] === v));
+      return (await store.listByOwner(owner)).filter((img) => Object.entries(properties).every(([k, v]) => img.properties[k] === v));
     },
 
-    show: seen,
+    show: (id, c) => seen(id, c),
 
-    list(c, lq) {
+    async list(c, lq) {
       const admin = isAdmin(c);
       const memberships = new Map<string, MemberStatus>();
-      if (c.project_id) for (const m of q.membershipsOf.all(c.project_id) as { image_id: string; status: MemberStatus }[]) memberships.set(m.image_id, m.status);
+      if (c.project_id) for (const m of await store.membershipsOf(c.project_id)) memberships.set(m.image_id, m.status);
       const sharedWithMe = (img: Image): boolean => {
         const st = memberships.get(img.id);
         return img.visibility === 'shared' && st !== undefined && (lq.member_status === 'all' || st === lq.member_status);
@@ -375,13 +340,7 @@ export function createImageModel(db: Db, _config: Config, clock: Clock): ImageMo
             return img.visibility === 'shared' && (admin || mine(img) || sharedWithMe(img));
         }
       };
-      const tagsById = new Map<string, string[]>();
-      for (const t of q.allTags.all() as { image_id: string; tag: string }[]) {
-        const l = tagsById.get(t.image_id);
-        if (l) l.push(t.tag);
-        else tagsById.set(t.image_id, [t.tag]);
-      }
-      const all = (q.live.all() as Row[]).map((r) => toImage(r, tagsById.get(String(r.id)) ?? []));
+      const all = await store.listLive();
       const matches = (img: Image): boolean => {
         if (!inScope(img) || img.os_hidden !== lq.os_hidden) return false;
         for (const [k, accepted] of Object.entries(lq.attrs)) if (!accepted.includes(String(img[k as keyof Image] ?? ''))) return false;
@@ -413,8 +372,8 @@ export function createImageModel(db: Db, _config: Config, clock: Clock): ImageMo
       let start = 0;
       if (lq.marker !== undefined) {
         // The marker must be an image the caller can see; the page starts after its sort position.
-        const m = load(lq.marker);
-        if (!m || !visible(m, c)) throw serviceError(400, `Invalid marker. Image ${lq.marker} could not be found.`);
+        const m = await store.get(lq.marker);
+        if (!m || !visible(m, c, await memberOf(m, c))) throw serviceError(400, `Invalid marker. Image ${lq.marker} could not be found.`);
         const after = sorted.findIndex((i) => cmp(i, m) > 0);
         start = after < 0 ? sorted.length : after;
       }
@@ -422,7 +381,7 @@ export function createImageModel(db: Db, _config: Config, clock: Clock): ImageMo
       return { images: page, more: start + lq.limit < sorted.length };
     },
 
-    create(input, c) {
+    async create(input, c) {
       if (!c.project_id && !isAdmin(c)) throw policyDenied('add_image');
       if (!allows('member', c, { project_id: c.project_id ?? '' })) throw policyDenied('add_image');
       for (const k of Object.keys(input)) if (READ_ONLY.includes(k)) throw serviceError(403, `Attribute '${k}' is read-only.`);
@@ -430,67 +389,68 @@ export function createImageModel(db: Db, _config: Config, clock: Clock): ImageMo
       if (input.id !== undefined) {
         if (typeof input.id !== 'string' || !UUID_RE.test(input.id)) throw serviceError(400, `Invalid value for 'id': must be a UUID.`);
         id = input.id.toLowerCase();
-        if (q.anyById.get(id)) throw serviceError(409, `Image with identifier ${id} already exists!`);
       }
       const now = clock.now();
       const img: Image = {
         id, name: null, status: 'queued', visibility: 'shared', owner: c.project_id, container_format: null, disk_format: null, size: null, virtual_size: null,
-        checksum: null, os_hash_algo: null, os_hash_value: null, min_disk: 0, min_ram: 0, protected: false, os_hidden: false, properties: {}, created_at: now, updated_at: now, tags: [],
+        checksum: null, os_hash_algo: null, os_hash_value: null, min_disk: 0, min_ram: 0, protected: false, os_hidden: false, properties: {}, created_at: now, updated_at: now,
+        stores: null, tags: [],
       };
       const { id: _id, ...attrs } = input;
       applyAttrs(img, attrs, c);
-      db.transaction(() => {
-        q.insert.run(params(img));
-        setTags(img.id, img.tags);
-      })();
-      return load(img.id)!;
+      await store.transaction(async (s) => {
+        if (await s.exists(id)) throw serviceError(409, `Image with identifier ${id} already exists!`);
+        await s.insert(img);
+      });
+      return (await store.get(img.id))!;
     },
 
-    update(id, c, ops) {
-      const img = owned(id, c, 'modify_image');
-      for (const { op, attr, value } of ops) {
-        if (READ_ONLY.includes(attr)) throw serviceError(403, `Attribute '${attr}' is read-only.`);
-        const base = BASE_ATTRS.includes(attr);
-        if (op === 'remove') {
-          if (base) throw serviceError(403, `Attribute '${attr}' cannot be removed.`);
-          checkPropertyName(attr);
-          if (!(attr in img.properties)) throw serviceError(409, `Property ${attr} does not exist.`);
-          delete img.properties[attr];
-          continue;
+    async update(id, c, ops) {
+      return store.transaction(async (s) => {
+        const img = await owned(id, c, 'modify_image', s);
+        for (const { op, attr, value } of ops) {
+          if (READ_ONLY.includes(attr)) throw serviceError(403, `Attribute '${attr}' is read-only.`);
+          const base = BASE_ATTRS.includes(attr);
+          if (op === 'remove') {
+            if (base) throw serviceError(403, `Attribute '${attr}' cannot be removed.`);
+            checkPropertyName(attr);
+            if (!(attr in img.properties)) throw serviceError(409, `Property ${attr} does not exist.`);
+            delete img.properties[attr];
+            continue;
+          }
+          if (op === 'replace' && !base && !(attr in img.properties)) throw serviceError(409, `Property ${attr} does not exist.`);
+          applyAttrs(img, { [attr]: value }, c);
         }
-        if (op === 'replace' && !base && !(attr in img.properties)) throw serviceError(409, `Property ${attr} does not exist.`);
-        applyAttrs(img, { [attr]: value }, c);
-      }
-      img.updated_at = clock.now();
-      db.transaction(() => {
-        write(img);
-        setTags(img.id, img.tags);
-      })();
-      return load(id)!;
+        img.updated_at = clock.now();
+        await s.update(img);
+        return (await s.get(id))!;
+      });
     },
 
-    upload(id, c, data) {
-      const img = owned(id, c, 'upload_image');
-      if (img.status !== 'queued') throw serviceError(409, `Image status transition from ${img.status} to saving is not allowed`);
-      if (!img.disk_format || !img.container_format) throw serviceError(400, 'Properties disk_format, container_format must be set prior to saving data.');
-      return storeData(img, data);
+    async upload(id, c, data) {
+      return store.transaction(async (s) => {
+        const img = await owned(id, c, 'upload_image', s);
+        if (img.status !== 'queued') throw serviceError(409, `Image status transition from ${img.status} to saving is not allowed`);
+        if (!img.disk_format || !img.container_format) throw serviceError(400, 'Properties disk_format, container_format must be set prior to saving data.');
+        return storeData(s, img, data);
+      });
     },
 
-    download(id, c) {
-      const image = seen(id, c);
+    async download(id, c) {
+      const image = await seen(id, c);
       if (image.status === 'deactivated' && !isAdmin(c)) throw serviceError(403, 'The requested image has been deactivated. Image data download is forbidden.');
-      const row = q.data.get(id) as { data: Buffer } | undefined;
-      return { image, data: row && image.status === 'active' ? row.data : null };
+      const data = image.status === 'active' ? await store.getData(id) : undefined;
+      return { image, data: data ?? null };
     },
 
-    remove(id, c) {
-      const img = owned(id, c, 'delete_image');
+    async remove(id, c) {
+      const img = await owned(id, c, 'delete_image');
       if (img.protected) throw serviceError(403, `Image ${id} is protected and cannot be deleted.`);
-      void model.deleteImage(id);
+      await store.transaction((s) => s.markDeleted(id, clock.now()));
     },
 
-    setActive(id, c, active) {
-      const img = seen(id, c);
+    async setActive(id, c, active) {
+      const img = await seen(id, c);
       if (!isAdmin(c)) throw policyDenied(active ? 'reactivate' : 'deactivate');
       const from = active ? 'deactivated' : 'active';
       const to = active ? 'active' : 'deactivated';
@@ -498,58 +458,173 @@ export function createImageModel(db: Db, _config: Config, clock: Clock): ImageMo
       if (img.status !== from) throw serviceError(400, `Not allowed to ${active ? 'reactivate' : 'deactivate'} image in status '${img.status}'`);
       img.status = to;
       img.updated_at = clock.now();
-      write(img);
+      await store.transaction((s) => s.update(img));
     },
 
-    addTag(id, c, tag) {
-      const img = owned(id, c, 'modify_image');
+    async addTag(id, c, tag) {
+      const img = await owned(id, c, 'modify_image');
       if (tag.length === 0 || tag.length > 255) throw serviceError(400, 'Tags must be 1 to 255 characters long.');
-      if (!img.tags.includes(tag)) {
-        db.prepare('INSERT OR IGNORE INTO image_tags (image_id, tag) VALUES (?, ?)').run(id, tag);
-        db.prepare('UPDATE images SET updated_at = ? WHERE id = ?').run(clock.now(), id);
-      }
+      if (img.tags.includes(tag)) return;
+      if (img.tags.length >= 128) throw serviceError(413, 'Maximum tag count exceeded, 128.');
+      await store.transaction(async (s) => {
+        await s.addTag(id, tag);
+        await s.touch(id, clock.now());
+      });
     },
 
-    removeTag(id, c, tag) {
-      owned(id, c, 'modify_image');
-      if (db.prepare('DELETE FROM image_tags WHERE image_id = ? AND tag = ?').run(id, tag).changes === 0) throw serviceError(404, `Tag ${tag} not found`);
-      db.prepare('UPDATE images SET updated_at = ? WHERE id = ?').run(clock.now(), id);
+    async removeTag(id, c, tag) {
+      await owned(id, c, 'modify_image');
+      await store.transaction(async (s) => {
+        if (!(await s.removeTag(id, tag))) throw serviceError(404, `Tag ${tag} not found`);
+        await s.touch(id, clock.now());
+      });
     },
 
-    members(id, c) {
-      const img = seen(id, c);
+    async members(id, c) {
+      const img = await seen(id, c);
       if (img.visibility !== 'shared') throw serviceError(403, 'Only shared images have members.');
-      const all = (q.membersOf.all(id) as Row[]).map(memberView);
+      const all = await store.members(id);
       // A member sees only its own membership; the owner and admins see the whole list.
       return isAdmin(c) || img.owner === c.project_id ? all : all.filter((m) => m.member === c.project_id);
     },
 
-    member(id, c, member) {
-      const found = model.members(id, c).find((m) => m.member === member);
+    async member(id, c, member) {
+      const found = (await model.members(id, c)).find((m) => m.member === member);
       if (!found) throw serviceError(404, `Member ${member} not found`);
       return found;
     },
 
-    addMember(id, c, member) {
-      sharedOwned(id, c, 'add_member');
-      if (q.memberOf.get(id, member)) throw serviceError(409, `Member ${member} already exists for image ${id}.`);
-      const now = clock.now();
-      db.prepare("INSERT INTO image_members (image_id, member, status, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?)").run(id, member, now, now);
-      return memberView(q.memberOf.get(id, member) as Row);
+    async addMember(id, c, member) {
+      await sharedOwned(id, c, 'add_member');
+      return store.transaction(async (s) => {
+        if (await s.member(id, member)) throw serviceError(409, `Member ${member} already exists for image ${id}.`);
+        if ((await s.members(id)).length >= MEMBER_QUOTA) throw serviceError(413, `The number of members exceeds the limit of ${MEMBER_QUOTA}.`);
+        const now = clock.now();
+        const m: Member = { image_id: id, member, status: 'pending', created_at: now, updated_at: now };
+        await s.insertMember(m);
+        return m;
+      });
     },
 
-    setMemberStatus(id, c, member, status) {
-      seen(id, c);
-      if (!q.memberOf.get(id, member)) throw serviceError(404, `Member ${member} not found`);
+    async setMemberStatus(id, c, member, status) {
+      await seen(id, c);
+      // Glance's policy: only the member itself answers (accepts, rejects, or puts back to pending).
+      if (!(await store.member(id, member))) throw serviceError(404, `Member ${member} not found`);
       if (c.project_id !== member) throw policyDenied('modify_member');
       if (!['pending', 'accepted', 'rejected'].includes(status)) throw serviceError(400, `Invalid status: ${String(status)}`);
-      db.prepare('UPDATE image_members SET status = ?, updated_at = ? WHERE image_id = ? AND member = ?').run(status, clock.now(), id, member);
-      return memberView(q.memberOf.get(id, member) as Row);
+      return store.transaction(async (s) => {
+        await s.updateMember(id, member, { status, updated_at: clock.now() });
+        return (await s.member(id, member))!;
+      });
     },
 
-    removeMember(id, c, member) {
-      sharedOwned(id, c, 'delete_member');
-      if (db.prepare('DELETE FROM image_members WHERE image_id = ? AND member = ?').run(id, member).changes === 0) throw serviceError(404, `Member ${member} not found`);
+    async removeMember(id, c, member) {
+      await sharedOwned(id, c, 'delete_member');
+      if (!(await store.transaction((s) => s.deleteMember(id, member)))) throw serviceError(404, `Member ${member} not found`);
+    },
+
+    async stage(id, c, data) {
+      await store.transaction(async (s) => {
+        const img = await owned(id, c, 'upload_image', s);
+        if (img.status !== 'queued') throw serviceError(409, `Image status transition from ${img.status} to uploading is not allowed`);
+        await s.putStaging(id, data, clock.now());
+        img.status = 'uploading';
+        img.updated_at = clock.now();
+        await s.update(img);
+      });
+    },
+
+    async startImport(id, c, req) {
+      const method = req.method;
+      if (!IMPORT_METHODS.includes(method)) throw serviceError(400, `Import method ${method} is not valid.`);
+      const known = STORES.map((x) => x.id);
+      for (const st of req.stores ?? []) if (!known.includes(st)) throw serviceError(400, `Unknown store(s): ${st}`);
+      const now = clock.now();
+      const task: ImageTask = {
+        id: randomUUID(), type: 'api_image_import', status: 'pending', owner: c.project_id, image_id: id,
+        input: { image_id: id, import_req: { method: { name: method }, ...(req.stores ? { stores: req.stores } : {}), all_stores: req.all_stores, all_stores_must_succeed: req.all_stores_must_succeed }, backend: req.stores ?? [] },
+        result: null, message: '', created_at: now, updated_at: now, expires_at: now + 48 * 3600 * 1000,
+      };
+      if (method === 'glance-direct') {
+        const target = req.stores?.[0] ?? 'local';
+        await store.transaction(async (s) => {
+          const img = await owned(id, c, 'import_image', s);
+          if (img.status !== 'uploading') throw serviceError(409, `Image needs to be staged before 'glance-direct' method can be used`);
+          if (!img.disk_format || !img.container_format) throw serviceError(400, 'Properties disk_format, container_format must be set prior to importing data.');
+          img.status = 'importing';
+          img.properties.os_glance_import_task = task.id;
+          img.properties.os_glance_importing_to_stores = target;
+          img.updated_at = now;
+          await s.update(img);
+          await s.insertTask(task);
+        });
+        runTask(task, async (s) => {
+          const img = await s.get(id);
+          const data = await s.getStaging(id);
+          if (!img || img.status !== 'importing') throw new Error('Image was deleted or changed during import.');
+          if (!data) throw new Error('Staged data is gone.');
+          delete img.properties.os_glance_importing_to_stores;
+          img.properties.os_glance_failed_import = '';
+          await storeData(s, img, data, target);
+          await s.dropStaging(id);
+          return { image_id: id };
+        }, async (s, err) => {
+          const img = await s.get(id);
+          if (!img || img.status !== 'importing') return;
+          // A failed import leaves the image queued again, as Glance reverts it, with the store named as failed.
+          img.status = 'queued';
+          delete img.properties.os_glance_importing_to_stores;
+          img.properties.os_glance_failed_import = target;
+          img.updated_at = clock.now();
+          await s.update(img);
+          await s.dropStaging(id);
+          void err;
+        });
+        return task;
+      }
+      // copy-image: an active image's data goes to more stores; only an admin or the owner may ask.
+      const targets = req.all_stores ? known : req.stores ?? [];
+      await store.transaction(async (s) => {
+        const img = await owned(id, c, 'copy_image', s);
+        if (!isAdmin(c)) throw policyDenied('copy_image');
+        if (img.status !== 'active') throw serviceError(409, `Image status is '${img.status}'; 'copy-image' requires an active image.`);
+        if (targets.length === 0) throw serviceError(400, 'Stores parameter or all_stores must be specified for copy-image.');
+        const have = (img.stores ?? '').split(',').filter(Boolean);
+        const missing = targets.filter((t) => !have.includes(t));
+        if (!req.all_stores && missing.length < targets.length) throw serviceError(409, `Image is already present at store '${targets.find((t) => have.includes(t))}'`);
+        img.properties.os_glance_import_task = task.id;
+        img.properties.os_glance_importing_to_stores = missing.join(',');
+        img.updated_at = now;
+        await s.update(img);
+        await s.insertTask(task);
+      });
+      runTask(task, async (s) => {
+        const img = await s.get(id);
+        if (!img) throw new Error('Image was deleted during copy.');
+        const have = (img.stores ?? '').split(',').filter(Boolean);
+        img.stores = [...new Set([...have, ...targets])].join(',');
+        delete img.properties.os_glance_importing_to_stores;
+        img.properties.os_glance_failed_import = '';
+        img.updated_at = clock.now();
+        await s.update(img);
+        return { image_id: id };
+      }, async () => undefined);
+      return task;
+    },
+
+    async tasksOf(id, c) {
+      await seen(id, c);
+      return store.listTasks({ image_id: id });
+    },
+
+    async task(id, c) {
+      const t = await store.getTask(id);
+      if (!t || (!isAdmin(c) && t.owner !== c.project_id)) throw serviceError(404, `Task with the given ID ${id} not found`);
+      return t;
+    },
+
+    async settled() {
+      while (running.size) await Promise.all([...running]);
     },
   };
   return model;

@@ -27,7 +27,7 @@ function row(s: ServerRecord, projects: Map<string, string>) {
 }
 
 export async function registerDashboard(app: FastifyInstance, svc: Services): Promise<void> {
-  const projectNames = () => new Map(svc.identity.listProjects().map((p) => [p.id, p.name]));
+  const projectNames = async (): Promise<Map<string, string>> => new Map((await svc.identity.store.listProjects()).map((p) => [p.id, p.name]));
   const index = readFileSync(`${ROOT}index.html`, 'utf8');
   app.get('/dashboard/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(index));
   await app.register(fastifyStatic, { root: ROOT, prefix: '/dashboard/', decorateReply: false, index: false, cacheControl: false });
@@ -41,7 +41,7 @@ export async function registerDashboard(app: FastifyInstance, svc: Services): Pr
       for (const r of await svc.engine.store.countServersByState()) counts[statusOf(r.vm_state, r.task_state, r.deleted)] += r.count;
       return {
         statuses: counts,
-        projects: Object.fromEntries(projectNames()),
+        projects: Object.fromEntries(await projectNames()),
         login_required: !isLoopback(svc.config.host),
         clock: { kind: svc.advanceClock ? 'manual' : 'system', now: new Date(svc.clock.now()).toISOString() },
         last_event_id: svc.journal.lastId,
@@ -63,7 +63,7 @@ export async function registerDashboard(app: FastifyInstance, svc: Services): Pr
         sort: [{ key: 'created_at', dir: 'desc' }],
         limit,
       });
-      const names = projectNames();
+      const names = await projectNames();
       // A vm_state default status matches that vm_state with any task state: keep the exact status only.
       const rows = servers.map((s) => row(s, names)).filter((r) => !status || r.status === status.toUpperCase());
       return { servers: rows, last_event_id };

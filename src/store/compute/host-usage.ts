@@ -14,6 +14,8 @@ export interface HostProjectUsage {
 export interface HostUsageRepository {
   /** Live servers placed on a host, per host and project. */
   perHostAndProject(): Promise<HostProjectUsage[]>;
+  /** The host of each live server named (servers not on a host are left out). */
+  hostsOf(server_uuids: string[]): Promise<Map<string, string>>;
 }
 
 export class SqlHostUsageRepository implements HostUsageRepository {
@@ -29,6 +31,14 @@ export class SqlHostUsageRepository implements HostUsageRepository {
         ORDER BY s.host, s.project_id`,
     );
     return rows.map((r) => ({ host: r.host, project_id: r.project_id, instances: Number(r.instances), vcpus: Number(r.vcpus), memory_mb: Number(r.memory_mb), disk_gb: Number(r.disk_gb) }));
+  }
+
+  async hostsOf(server_uuids: string[]): Promise<Map<string, string>> {
+    if (server_uuids.length === 0) return new Map();
+    const rows = await this.db.all<{ uuid: string; host: string }>(
+      `SELECT uuid, host FROM servers WHERE deleted = 0 AND host IS NOT NULL AND uuid IN (${server_uuids.map(() => '?').join(', ')})`, server_uuids,
+    );
+    return new Map(rows.map((r) => [r.uuid, r.host]));
   }
 }
 

@@ -43,9 +43,9 @@ export function registerImages(scope: FastifyInstance, svc: Services): void {
   const creds = (req: FastifyRequest): AuthContext => req.auth as AuthContext;
 
   /** Runs an image-service call; its Glance-style errors become what Nova answers for them. */
-  const glance = <T>(fn: () => T, forbidden: (e: ServiceError) => string = (e) => e.message): T => {
+  const glance = async <T>(fn: () => T | Promise<T>, forbidden: (e: ServiceError) => string = (e) => e.message): Promise<T> => {
     try {
-      return fn();
+      return await fn();
     } catch (e) {
       if (!(e instanceof ServiceError)) throw e;
       if (e.code === 404) throw imageNotFound();
@@ -55,7 +55,7 @@ export function registerImages(scope: FastifyInstance, svc: Services): void {
     }
   };
   const notAuthorized = (id: string) => () => `Not authorized for image ${id}.`;
-  const show = (req: FastifyRequest, id: string): Image => glance(() => svc.images.show(id, creds(req)), notAuthorized(id));
+  const show = (req: FastifyRequest, id: string): Promise<Image> => glance(() => svc.images.show(id, creds(req)), notAuthorized(id));
 
   /** Routes of the proxy: 404 from 2.36 on, as Nova's removed APIs. */
   const proxied = (method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
@@ -86,7 +86,7 @@ export function registerImages(scope: FastifyInstance, svc: Services): void {
   };
 
   /** Nova's filters and pagination handed to the image service's list, every page up to `limit`. */
-  const list = (req: FastifyRequest): { images: Image[]; limit?: number } => {
+  const list = async (req: FastifyRequest): Promise<{ images: Image[]; limit?: number }> => {
     const qs = query(req);
     const last = (k: string): string | undefined => qs[k]?.[qs[k].length - 1];
     const glanceQs: Record<string, string> = {};
@@ -102,12 +102,12 @@ export function registerImages(scope: FastifyInstance, svc: Services): void {
     for (const k of ['limit', 'page_size', 'offset']) if (last(k) !== undefined) pageInt(k, last(k)!);
     // Nova hands Glance a limit only when it is not 0; without one Glance's whole list comes back.
     const limit = last('limit') !== undefined ? pageInt('limit', last('limit')!) || undefined : undefined;
-    const lq = glance(() => parseListQuery(glanceQs));
+    const lq = await glance(() => parseListQuery(glanceQs));
     lq.marker = last('marker');
     const images: Image[] = [];
     for (;;) {
       lq.limit = Math.min(GLANCE_PAGE, limit === undefined ? GLANCE_PAGE : limit - images.length);
-      const pageOf = glance(() => svc.images.list(creds(req), lq));
+      const pageOf = await glance(() => svc.images.list(creds(req), lq));
       images.push(...pageOf.images);
       if (!pageOf.more || pageOf.images.length === 0 || (limit !== undefined && images.length >= limit)) break;
       lq.marker = pageOf.images[pageOf.images.length - 1].id;
@@ -125,17 +125,17 @@ export function registerImages(scope: FastifyInstance, svc: Services): void {
   };
 
   proxied('GET', '/images', async (req) => {
-    const { images } = list(req);
+    const { images } = await list(req);
     return withLinks(req, 'images', images, images.map((i) => basic(req, i)));
   });
   proxied('GET', '/images/detail', async (req) => {
-    const { images } = list(req);
+    const { images } = await list(req);
     return withLinks(req, 'images/detail', images, images.map((i) => detail(req, i)));
   });
-  proxied('GET', '/images/:image_id', async (req) => ({ image: detail(req, show(req, params(req).image_id)) }));
+  proxied('GET', '/images/:image_id', async (req) => ({ image: detail(req, await show(req, params(req).image_id)) }));
   proxied('DELETE', '/images/:image_id', async (req, reply) => {
     const id = params(req).image_id;
-    glance(() => svc.images.remove(id, creds(req)), () => 'You are not allowed to delete the image.');
+    await glance(() => svc.images.remove(id, creds(req)), () => 'You are not allowed to delete the image.');
     return reply.code(204).send();
   });
 
@@ -149,24 +149,24 @@ export function registerImages(scope: FastifyInstance, svc: Services): void {
       ...Object.entries(next).filter(([k, v]) => img.properties[k] !== v).map(([attr, value]): ImageOp => ({ op: 'add', attr, value })),
     ];
     if (ops.length === 0) return img.properties;
-    return glance(() => svc.images.update(img.id, creds(req), ops), notAuthorized(img.id)).properties;
+    return (await glance(() => svc.images.update(img.id, creds(req), ops), notAuthorized(img.id))).properties;
   };
 
-  proxied('GET', '/images/:image_id/metadata', async (req) => ({ metadata: show(req, params(req).image_id).properties }));
+  proxied('GET', '/images/:image_id/metadata', async (req) => ({ metadata: (await show(req, params(req).image_id)).properties }));
   proxied('GET', '/images/:image_id/metadata/:key', async (req) => {
     const { image_id, key } = params(req);
-    const props = show(req, image_id).properties;
+    const props = (await show(req, image_id)).properties;
     if (!(key in props)) throw new NotFound('The resource could not be found.');
     return { meta: { [key]: props[key] } };
   });
   proxied('POST', '/images/:image_id/metadata', async (req) => {
     const body = validate<{ metadata: Record<string, string> }>(METADATA, req.body);
-    const img = show(req, params(req).image_id);
+    const img = await show(req, params(req).image_id);
     return { metadata: await writeProperties(req, img, { ...img.properties, ...body.metadata }) };
   });
   proxied('PUT', '/images/:image_id/metadata', async (req) => {
     const body = validate<{ metadata: Record<string, string> }>(METADATA, req.body);
-    const img = show(req, params(req).image_id);
+    const img = await show(req, params(req).image_id);
     await writeProperties(req, img, body.metadata);
     return { metadata: body.metadata };
   });
@@ -174,13 +174,13 @@ export function registerImages(scope: FastifyInstance, svc: Services): void {
     const meta = validate<{ meta: Record<string, string> }>(META_ITEM, req.body).meta;
     const { image_id, key } = params(req);
     if (!(key in meta)) throw new BadRequest('Request body and URI mismatch');
-    const img = show(req, image_id);
+    const img = await show(req, image_id);
     await writeProperties(req, img, { ...img.properties, [key]: meta[key] });
     return { meta };
   });
   proxied('DELETE', '/images/:image_id/metadata/:key', async (req, reply) => {
     const { image_id, key } = params(req);
-    const img = show(req, image_id);
+    const img = await show(req, image_id);
     if (!(key in img.properties)) throw new NotFound('Invalid metadata key');
     const { [key]: _gone, ...rest } = img.properties;
     await writeProperties(req, img, rest, false);

@@ -108,9 +108,10 @@ export function registerVolumes(scope: FastifyInstance, svc: Services): void {
     const vctx = volumeCtx(ctx);
     let attachment_id: string;
     if (s.vm_state === 'shelved_offloaded') {
-      // No host: the attachment is made and left reserved until unshelve connects it.
+      // No host (nova's _attach_volume_shelved_offloaded): the attachment is made and completed at once, in-use without a connection.
       const r = await cinder(() => svc.volumes.createAttachment(vctx, { volume_id: vol.id, instance_uuid: s.uuid, connector: null, mode: 'rw' }));
       attachment_id = r.attachment.id;
+      await cinder(() => svc.volumes.completeAttachment(vctx, attachment_id));
     } else {
       attachment_id = (await cinder(() => svc.volumes.attachToServer(vctx, vol.id, s.uuid, s.host, device))).attachment_id;
     }
@@ -186,7 +187,7 @@ export function registerVolumes(scope: FastifyInstance, svc: Services): void {
     const b = mapping(s, vol.id);
     if (b.boot_index === 0) throw new BadRequest('Cannot detach a root device volume');
     checkServer(ctx, s, 'detach_volume', ATTACH_STATES);
-    if (s.vm_state === 'shelved_offloaded' || vol.status === 'reserved') {
+    if (s.vm_state === 'shelved_offloaded') {
       // Not connected anywhere: the attachment and the mapping go at once.
       await svc.engine.changeBlockDevices(ctx, s.uuid, 'detach_volume', ATTACH_STATES, (cur) => cur.block_device_mapping.filter((x) => volumeOf(x) !== vol.id));
       await svc.volumes.releaseFromServer(vol.id, s.uuid, false);
