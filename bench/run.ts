@@ -14,24 +14,26 @@ program
   .addOption(new Option('--startups <n>', 'times novabox is started to measure start-up (median)').default(3).argParser((v) => Number(v)))
   .addOption(new Option('--rounds <n>', 'turns of bare route and GET /servers/{id}, median kept').default(3).argParser((v) => Number(v)))
   .addOption(new Option('--out <file>', 'write the figures as JSON').default('bench-results.json'))
-  .option('--quick', 'a tiny run for the test suite: 500 servers, 1 s per scenario, one start-up, one round')
+  .addOption(new Option('--burst <n>', 'builds in the burst scenario').default(10_000).argParser((v) => Number(v)))
+  .option('--quick', 'a tiny run for the test suite: 500 servers, 1 s per scenario, one start-up, one round, a burst of 50 builds')
   .option('--keep', 'keep the seeded database directory')
   .parse();
 
-const o = program.opts<{ servers: number; duration: number; startups: number; rounds: number; out: string; quick?: boolean; keep?: boolean }>();
+const o = program.opts<{ servers: number; duration: number; startups: number; rounds: number; burst: number; out: string; quick?: boolean; keep?: boolean }>();
 const quick = !!o.quick;
 const servers = quick && program.getOptionValueSource('servers') === 'default' ? 500 : o.servers;
 const duration = quick && program.getOptionValueSource('duration') === 'default' ? 1 : o.duration;
 const startups = quick && program.getOptionValueSource('startups') === 'default' ? 1 : o.startups;
 const rounds = quick && program.getOptionValueSource('rounds') === 'default' ? 1 : o.rounds;
-for (const [k, v] of Object.entries({ servers, duration, startups, rounds })) {
+const burst = quick && program.getOptionValueSource('burst') === 'default' ? 50 : o.burst;
+for (const [k, v] of Object.entries({ servers, duration, startups, rounds, burst })) {
   if (!Number.isInteger(v) || v < 1) {
     console.error(`--${k} must be a positive integer, got ${v}`);
     process.exit(2);
   }
 }
 
-const result = await runBench({ servers, duration, startups, rounds, keep: o.keep, log: (m) => console.error(m) });
+const result = await runBench({ servers, duration, startups, rounds, burst, keep: o.keep, log: (m) => console.error(m) });
 writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
 console.log(table(result));
 console.log(`\nfigures written to ${o.out}`);

@@ -31,6 +31,10 @@ export function table(r: BenchResult): string {
   const rt: [string, BenchResult['create_to_active']][] = [
     ['POST /servers → ACTIVE', r.create_to_active], ['os-stop → SHUTOFF', r.stop_to_shutoff], ['os-start → ACTIVE', r.start_to_active],
   ];
+  for (const c of ['c1', 'c16'] as const) {
+    const f = r.get_server_under_actions[c];
+    lines.push(`| GET /servers/{id} while ${r.get_server_under_actions.accepted_per_second} actions/s are accepted | ${f.connections} | ${n(f.rps)} | ${f.p50_ms} | ${f.p99_ms} | ${f.mean_ms} | ${f.ratio.toFixed(2)} |`);
+  }
   for (const [label, fig] of rt) {
     for (const c of ['c1', 'c16'] as const) {
       const f = fig[c];
@@ -40,6 +44,8 @@ export function table(r: BenchResult): string {
   lines.push('');
   lines.push(`seeding: ${n(r.seed.servers)} servers in ${r.seed.seconds} s (${n(r.seed.per_second)}/s; ${r.seed.total_seconds} s with database setup)`);
   lines.push(`database: ${(r.database_bytes / 2 ** 20).toFixed(1)} MB; start-up: ${r.startup_ms.median} ms (runs ${r.startup_ms.runs.join(', ')})`);
+  const b = r.build_burst;
+  lines.push(`burst of ${n(b.builds)} builds: all ACTIVE in ${b.seconds_to_active} s; a GET /servers/{id} every 5 ms meanwhile (${n(b.probes)}) waited p50 ${b.probe_p50_ms} ms, p99 ${b.probe_p99_ms} ms, max ${b.probe_max_ms} ms`);
   lines.push(`RSS: ${r.rss_mb.after_start} MB after start, ${r.rss_mb.after_load} MB after load, peak ${r.rss_mb.peak} MB`);
   lines.push('');
   lines.push('| target | goal | measured | |');

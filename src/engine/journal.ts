@@ -115,10 +115,12 @@ export class Journal {
 
   private transition(t: TransitionEvent): void {
     const state: JournalState = { vm_state: t.vm_state, task_state: t.task_state, power_state: t.power_state, status: t.status, host: t.host };
+    // The engine's event has no previous host: the journal remembers it when it saw the server.
+    const previousHost = this.known.get(t.server_id)?.host ?? null;
     this.remember(t.server_id, { ...state, name: t.name, project_id: t.project_id, user_id: t.user_id, server: t.server });
     this.append({
       kind: 'transition', server_id: t.server_id, name: t.name, project_id: t.project_id, user_id: t.user_id, action: t.action, event: null, phase: null, result: null,
-      ...state, previous: t.from && { ...t.from, host: null }, request_id: t.request_id, time: new Date(t.time).toISOString(), server: t.server,
+      ...state, previous: t.from && { ...t.from, host: previousHost }, request_id: t.request_id, time: new Date(t.time).toISOString(), server: t.server,
     });
   }
 

@@ -7,8 +7,13 @@ import { DriverFault } from '../drivers/driver.ts';
 import type { ComputeTx, TaskRow } from '../store/store.ts';
 import type { ComputeEngine } from './compute.ts';
 
-/** Due steps claimed at once; after each batch the runner yields to the event loop, so requests are answered between batches. */
+/** Due steps claimed at once. */
 const BATCH = 32;
+/**
+ * The runner yields to the event loop once it has run steps for this long (ms), so requests are
+ * answered during a burst of work; a few steps (one build, one action) still run in one go.
+ */
+const SLICE_MS = 8;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -79,14 +84,18 @@ export class Transitions {
   /** Apply every step due now, in bounded batches that yield to the event loop; returns how many were applied. */
   async runDue(): Promise<number> {
     let applied = 0;
+    let slice = performance.now();
     for (;;) {
       const due = await this.engine.store.claimDueTasks(this.engine.clock.now(), BATCH);
       if (due.length === 0) return applied;
       for (const t of due) {
         await this.runStep(t);
         applied++;
+        if (performance.now() - slice > SLICE_MS) {
+          await yieldToEventLoop();
+          slice = performance.now();
+        }
       }
-      await yieldToEventLoop();
     }
   }
 

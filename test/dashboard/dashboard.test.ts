@@ -101,6 +101,38 @@ test('servers appear and change status live; the status filter narrows the table
   }
 });
 
+test('after an admin signs in, the buttons act on the server and inject faults', { skip }, async () => {
+  await page.goto(`${base}/dashboard/`);
+  await page.locator('#live.on').waitFor({ timeout: 10000 });
+  const id = await create('buttons');
+  await advance(2);
+  await statusCell(id).getByText('ACTIVE').waitFor({ timeout: 10000 });
+  const row = page.locator(`#servers tbody tr[data-id="${id}"]`);
+  // Without a token an action opens the sign-in form instead.
+  await row.locator('button[data-action="reboot"]').click();
+  await page.locator('#login').waitFor({ state: 'visible' });
+  await page.fill('#login input[name="password"]', 'secret');
+  await page.click('#login button[type="submit"]');
+  await page.locator('#who').getByText('signed in as admin').waitFor();
+  await page.locator('#live.on').waitFor({ timeout: 10000 });
+  await page.locator(`#servers tbody tr[data-id="${id}"] button[data-action="reboot"]`).click();
+  await statusCell(id).getByText('REBOOT').waitFor({ timeout: 10000 });
+  await advance(1);
+  await statusCell(id).getByText('ACTIVE').waitFor({ timeout: 10000 });
+  await page.locator(`#servers tbody tr[data-id="${id}"] button[data-action="fault"]`).click();
+  await page.waitForFunction(() => document.querySelector('#action-error')?.textContent === '');
+  const faults = await (await api('GET', '/novabox/v1/faults', 'admin')).json();
+  assert.ok(faults.faults.some((f: { server_uuid?: string }) => f.server_uuid === id), JSON.stringify(faults));
+  // The injected fault makes the stop fail: Nova rolls a failed stop back to ACTIVE.
+  await page.locator(`#servers tbody tr[data-id="${id}"] button[data-action="stop"]`).click();
+  await page.locator(`#servers tbody tr[data-id="${id}"] td.task_state`).getByText('powering-off').waitFor({ timeout: 10000 });
+  await advance(1);
+  await page.locator(`#servers tbody tr[data-id="${id}"] td.task_state`).getByText('-').waitFor({ timeout: 10000 });
+  assert.equal(await statusCell(id).textContent(), 'ACTIVE');
+  const left = await (await api('GET', '/novabox/v1/faults', 'admin')).json();
+  assert.ok(!left.faults.some((f: { server_uuid?: string }) => f.server_uuid === id), 'the fault was used');
+});
+
 test('off loopback the data needs an admin, and the page asks for it', { skip }, async () => {
   const remote = await startNovabox({ host: '0.0.0.0' });
   try {

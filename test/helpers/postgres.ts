@@ -2,10 +2,11 @@
 // postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards. Without a server the test skips
 // and says why; CI (.ci/run) starts PostgreSQL and sets NOVABOX_TEST_PG_REQUIRED=1 so a missing
 // server fails instead.
-import type { TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { openPostgres, type PostgresSql } from '../../src/store/sql.ts';
+import { openPostgres, SqliteSql, type PostgresSql, type SqlDatabase } from '../../src/store/sql.ts';
+import { openDb } from '../../src/store/db.ts';
 
 export const PG_ADMIN_URL = process.env.NOVABOX_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -48,4 +49,19 @@ export async function withPostgresDatabase(t: TestContext, fn: (db: PostgresSql,
     await db.close();
     await made.drop();
   }
+}
+
+/** Registers `${name} on SQLite` (a fresh in-memory file) and `${name} on PostgreSQL` (a throw-away database) running one contract. */
+export function testOnBothDialects(name: string, contract: (db: SqlDatabase) => Promise<void>): void {
+  test(`${name} on SQLite`, async () => {
+    const raw = openDb(':memory:');
+    try {
+      await contract(new SqliteSql(raw));
+    } finally {
+      raw.close();
+    }
+  });
+  test(`${name} on PostgreSQL`, async (t) => {
+    await withPostgresDatabase(t, contract);
+  });
 }

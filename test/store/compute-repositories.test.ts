@@ -1,12 +1,10 @@
 // One contract for the compute side's repositories (keypairs, server groups, quota limits, server
 // passwords), run against SQLite and PostgreSQL through the portable executor.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openDb } from '../../src/store/db.ts';
-import { SqliteSql, migrateSql, type SqlDatabase } from '../../src/store/sql.ts';
+import { migrateSql, type SqlDatabase } from '../../src/store/sql.ts';
 import { COMPUTE_MIGRATIONS } from '../../src/store/migrations/postgres-compute.ts';
 import { computeRepositories } from '../../src/store/compute/index.ts';
-import { withPostgresDatabase } from '../helpers/postgres.ts';
+import { testOnBothDialects } from '../helpers/postgres.ts';
 
 async function addServer(db: SqlDatabase, uuid: string, deleted: boolean): Promise<void> {
   await db.run(
@@ -73,15 +71,4 @@ async function contract(db: SqlDatabase): Promise<void> {
   assert.equal(await r.passwords.get('s-live'), undefined);
 }
 
-test('compute repositories on SQLite', async () => {
-  const raw = openDb(':memory:');
-  try {
-    await contract(new SqliteSql(raw));
-  } finally {
-    raw.close();
-  }
-});
-
-test('compute repositories on PostgreSQL', async (t) => {
-  await withPostgresDatabase(t, contract);
-});
+testOnBothDialects('keypair, server group, quota and password repositories', contract);

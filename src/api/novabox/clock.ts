@@ -9,7 +9,9 @@ const MAX_ADVANCE = 10 * 365 * 24 * 3600;
 
 async function view(svc: Services): Promise<Record<string, unknown>> {
   const now = svc.clock.now();
-  const next = await svc.engine.store.nextDueAt();
+  // The next server or volume step, whichever comes first.
+  const due = [await svc.engine.store.nextDueAt(), await svc.volumes.store.nextDueAt(svc.sql)].filter((t): t is number => t !== null);
+  const next = due.length ? Math.min(...due) : null;
   return {
     clock: {
       kind: svc.advanceClock ? 'manual' : 'system',
