@@ -21,6 +21,7 @@ import { SqlImageStore } from './store/image/repository.ts';
 import { SqlIdentityStore } from './store/identity/repository.ts';
 import { catalogSeed } from './api/identity/index.ts';
 import { NetworkService } from './api/network/service.ts';
+import { connectNovaToNeutron } from './api/compute/server-network.ts';
 import { computeRepositories, type ComputeRepositories } from './store/compute/index.ts';
 import { openInfraRepositories, type InfraRepositories } from './store/compute/infra.ts';
 import { Journal } from './engine/journal.ts';
@@ -106,6 +107,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
   const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null, log };
+  connectNovaToNeutron(services);
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   if (log.isLevelEnabled('info')) {

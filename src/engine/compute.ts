@@ -280,17 +280,7 @@ export class ComputeEngine {
           ...plan.accept,
         } as Omit<ServerRecord, 'id'>;
         const s = await tx.insertServer(record);
-        if (req.networks !== 'none') {
-          const addresses = allocateAddresses(s.id);
-          const fixed = Array.isArray(req.networks) ? req.networks.find((n) => n.fixed_ip)?.fixed_ip : undefined;
-          if (fixed) {
-            const v = fixed.includes(':') ? 6 : 4;
-            const a = addresses.find((x) => x.version === v)!;
-            a.addr = fixed;
-          }
-          await tx.updateServer(s.id, { addresses }, now);
-          s.addresses = addresses;
-        }
+        // Addresses come from the server's Neutron ports (src/api/compute/server-network.ts → refreshNetworkInfo).
         const action_id = await tx.insertAction({ server_uuid: uuid, action: 'create', request_id: ctx.request_id, user_id: ctx.user_id, project_id, start_time: now, finish_time: null, message: null, updated_at: now });
         const context: TaskContext = { request_id: ctx.request_id, user_id: ctx.user_id, project_id, target_host: req.requested_host, params: { zone: req.availability_zone } };
         await tx.putTask({ server_id: s.id, action: 'create', action_id, step: 0, due_at: now + this.driver.duration(plan.steps[0].op, 'create'), plan, context });
@@ -568,6 +558,14 @@ export class ComputeEngine {
       if (!allows('member', ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage('os_compute_api:servers:update'));
       await tx.updateServer(s.id, patch, this.clock.now());
       return (await tx.getServerById(s.id))!;
+    });
+  }
+
+  /** Nova's network info cache: the addresses the server's ports give it, written when Neutron says they changed. */
+  async refreshNetworkInfo(uuid: string, addresses: FixedAddress[]): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const s = await tx.getServerForUpdate(uuid);
+      if (s && !s.deleted && JSON.stringify(s.addresses) !== JSON.stringify(addresses)) await tx.updateServer(s.id, { addresses }, this.clock.now());
     });
   }
 

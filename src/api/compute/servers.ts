@@ -11,7 +11,7 @@ import { atLeast } from '../microversion.ts';
 import { adminOf, authorize, ctxOf, mv } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
-import { PRIVATE_NETWORK_ID } from './network.ts';
+import { allocateForServers, validateNetworks } from './server-network.ts';
 import { ambiguousMessage, defaultGroup, resolveGroup, securityGroupNames } from './resources/security-groups.ts';
 import { createSchema, updateSchema } from './schemas/servers.ts';
 import { decodeBase64, isUuidLike, unexpectedMessage, validateBody } from './schemas/validate.ts';
@@ -88,11 +88,11 @@ function networksOf(srv: Body, v: FastifyRequest['microversion'], maxCount: numb
     if (item.port) {
       if (seenPorts.has(item.port)) throw new BadRequest(`Port ${item.port} is specified more than once.`);
       seenPorts.add(item.port);
-      throw new BadRequest(`Port id ${item.port} could not be found.`);
+      out.push({ port: item.port, tag: item.tag });
+      continue;
     }
     if (!item.uuid) throw new BadRequest("Bad network format: missing 'uuid'");
     if (!atLeast(v, 37) && !isUuidLike(item.uuid)) throw new BadRequest(`Bad networks format: network uuid is not in proper format (${item.uuid})`);
-    if (item.uuid !== PRIVATE_NETWORK_ID) throw new BadRequest(`Network ${item.uuid} could not be found.`);
     if (item.fixed_ip && maxCount > 1) throw new BadRequest('Failed to launch instances: Unable to launch multiple instances with a single configured port ID. Please launch your instance one by one with different ports.');
     out.push({ uuid: item.uuid, fixed_ip: item.fixed_ip, tag: item.tag });
   }
@@ -180,6 +180,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     throw new BadRequest(`Unable to find security_group with name or id '${name}'`);
   });
   const networks = networksOf(srv, req.microversion, maxCount);
+  const nics = await validateNetworks(svc, auth, req.microversion, networks, maxCount);
 
   const blockDevices = await checkBlockDevices(svc, auth, bdms, srv.block_device_mapping !== undefined);
   const flavor = await resolveFlavor(svc, req, srv.flavorRef);
@@ -245,6 +246,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   };
   const created = await svc.engine.create(ctx, cr);
   for (const s of created) await provisionBlockDevices(svc, ctx, s, blockDevices);
+  await allocateForServers(svc, created, nics, securityGroups);
   for (const g of hints.group ?? []) for (const s of created) await svc.repos.serverGroups.addMember(g, s.uuid);
   const links = linkBase(svc.config, req);
   if (srv.return_reservation_id !== undefined && truthy(srv.return_reservation_id)) {
