@@ -16,6 +16,7 @@ import { DRIVER_OPS, PUBLIC_ACTIONS } from '../../domain/actions.ts';
 import { TIMING_PROFILES, type TimingProfile } from '../../config.ts';
 import { resetCloud } from '../../reset.ts';
 import { VERSION } from '../../version.ts';
+import { BLOCK_OPS, VOLUME_ACTION_NAMES } from '../../domain/volume/actions.ts';
 import { registerClock } from './clock.ts';
 import { registerEvents } from './events.ts';
 import { registerMetrics } from './metrics.ts';
@@ -33,8 +34,9 @@ export type ControlRoutes = (scope: FastifyInstance, svc: Services, app: Fastify
 
 export const PREFIX = '/novabox/v1';
 
-const FAULT_ACTIONS = [...PUBLIC_ACTIONS, '*'];
-const FAULT_OPS = [...Object.keys(DRIVER_OPS), '*'];
+// Server actions and driver ops, and the volume engine's (its tasks are named after the volume action table's rows).
+const FAULT_ACTIONS = [...new Set([...PUBLIC_ACTIONS, ...VOLUME_ACTION_NAMES, 'create_snapshot', 'delete_snapshot', '*'])];
+const FAULT_OPS = [...new Set([...Object.keys(DRIVER_OPS), ...Object.keys(BLOCK_OPS), '*'])];
 
 const faultSchema = {
   description: `Make the next matching driver step fail. action: one of ${FAULT_ACTIONS.join(', ')}; op: one of ${FAULT_OPS.join(', ')}`,
