@@ -67,6 +67,14 @@ export class Mutex {
     return this.held ? this.run(fn) : fn();
   }
 
+  /**
+   * Resolves once no unit of work holds the lock, without taking it: two waiters that each took
+   * the lock for an empty turn would find it held by the other forever (a microtask livelock).
+   */
+  async idle(): Promise<void> {
+    while (this.held) await this.tail;
+  }
+
   async run<T>(fn: () => Promise<T> | T): Promise<T> {
     const prev = this.tail;
     let release!: () => void;

@@ -310,7 +310,7 @@ export class SqliteComputeStore implements ComputeStore {
 
   /** Waits until no unit of work is open, so a synchronous statement neither joins one nor reads its uncommitted rows. */
   private async idle(): Promise<void> {
-    while (this.sql.lock.locked) await this.sql.lock.run(() => undefined);
+    await this.sql.lock.idle();
   }
 
   private byUuidRaw?: { st: Stmt; read: (r: unknown[]) => ServerRecord };

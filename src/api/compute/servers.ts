@@ -11,7 +11,7 @@ import { atLeast } from '../microversion.ts';
 import { adminOf, authorize, ctxOf, mv } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
-import { PRIVATE_NETWORK_ID } from './network.ts';
+import { allocateForServers, validateNetworks } from './server-network.ts';
 import { ambiguousMessage, defaultGroup, resolveGroup, securityGroupNames } from './resources/security-groups.ts';
 import { createSchema, updateSchema } from './schemas/servers.ts';
 import { decodeBase64, isUuidLike, unexpectedMessage, validateBody } from './schemas/validate.ts';
@@ -88,11 +88,11 @@ function networksOf(srv: Body, v: FastifyRequest['microversion'], maxCount: numb
     if (item.port) {
       if (seenPorts.has(item.port)) throw new BadRequest(`Port ${item.port} is specified more than once.`);
       seenPorts.add(item.port);
-      throw new BadRequest(`Port id ${item.port} could not be found.`);
+      out.push({ port: item.port, tag: item.tag });
+      continue;
     }
     if (!item.uuid) throw new BadRequest("Bad network format: missing 'uuid'");
     if (!atLeast(v, 37) && !isUuidLike(item.uuid)) throw new BadRequest(`Bad networks format: network uuid is not in proper format (${item.uuid})`);
-    if (item.uuid !== PRIVATE_NETWORK_ID) throw new BadRequest(`Network ${item.uuid} could not be found.`);
     if (item.fixed_ip && maxCount > 1) throw new BadRequest('Failed to launch instances: Unable to launch multiple instances with a single configured port ID. Please launch your instance one by one with different ports.');
     out.push({ uuid: item.uuid, fixed_ip: item.fixed_ip, tag: item.tag });
   }
@@ -102,6 +102,19 @@ function networksOf(srv: Body, v: FastifyRequest['microversion'], maxCount: numb
 function count(v: unknown, dflt: number): number {
   if (v === undefined) return dflt;
   return typeof v === 'number' ? v : Number(v);
+}
+
+/** Injected files (personality, below 2.57) within the injected_file* quotas; 403 with Nova's messages otherwise. */
+function checkPersonality(files: unknown, limits: Record<string, number>): void {
+  if (!Array.isArray(files)) return;
+  const max = (k: string, d: number) => limits[k] ?? d;
+  if (max('injected_files', 5) >= 0 && files.length > max('injected_files', 5)) throw new Forbidden('Personality file limit exceeded');
+  for (const f of files as { path?: string; contents?: string }[]) {
+    const pathMax = max('injected_file_path_bytes', 255);
+    if (pathMax >= 0 && Buffer.byteLength(f.path ?? '') > pathMax) throw new Forbidden(`Personality file path exceeds maximum ${pathMax}`);
+    const contentMax = max('injected_file_content_bytes', 10240);
+    if (contentMax >= 0 && Buffer.from(f.contents ?? '', 'base64').length > contentMax) throw new Forbidden(`Personality file content exceeds maximum ${contentMax}`);
+  }
 }
 
 async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
@@ -180,6 +193,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     throw new BadRequest(`Unable to find security_group with name or id '${name}'`);
   });
   const networks = networksOf(srv, req.microversion, maxCount);
+  const nics = await validateNetworks(svc, auth, req.microversion, networks, maxCount);
 
   const blockDevices = await checkBlockDevices(svc, auth, bdms, srv.block_device_mapping !== undefined);
   const flavor = await resolveFlavor(svc, req, srv.flavorRef);
@@ -194,6 +208,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   const limits = await svc.engine.quotaLimits(project_id);
   const maxMeta = limits.metadata_items ?? 128;
   if (maxMeta >= 0 && Object.keys(metadata).length > maxMeta) throw new Forbidden(`Maximum number of metadata items exceeds ${maxMeta}`);
+  checkPersonality(srv.personality, limits);
 
   let user_data: string | null = null;
   if (typeof srv.user_data === 'string') {
@@ -206,6 +221,9 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     // Nova looks the group up in the caller's project (all projects for an admin).
     const group = await svc.repos.serverGroups.get(g);
     if (!group || (group.project_id !== auth.project_id && !adminOf(req))) throw new BadRequest(`Instance group ${g} could not be found.`);
+    // The group's project quota of members counts the servers this request would add.
+    const limit = (await svc.engine.quotaLimits(group.project_id)).server_group_members ?? -1;
+    if (limit >= 0 && (await svc.repos.serverGroups.members(group.id)).length + maxCount > limit) throw new Forbidden('Quota exceeded, too many servers in group');
   }
 
   let key_data: string | null = null;
@@ -245,6 +263,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   };
   const created = await svc.engine.create(ctx, cr);
   for (const s of created) await provisionBlockDevices(svc, ctx, s, blockDevices);
+  await allocateForServers(svc, created, nics, securityGroups);
   for (const g of hints.group ?? []) for (const s of created) await svc.repos.serverGroups.addMember(g, s.uuid);
   const links = linkBase(svc.config, req);
   if (srv.return_reservation_id !== undefined && truthy(srv.return_reservation_id)) {

@@ -40,6 +40,19 @@ export class NetworkService {
     return `${publicUrl(this.config)}/networking`;
   }
 
+  private inflight = new Set<Promise<unknown>>();
+
+  /** Work started by an event (ports following a server): `idle()` waits for it. */
+  track(p: Promise<unknown>): void {
+    const done = p.catch(() => undefined).finally(() => this.inflight.delete(done));
+    this.inflight.add(done);
+  }
+
+  /** Resolves once no event-driven work is left (tests and the clock advancer use it). */
+  async idle(): Promise<void> {
+    while (this.inflight.size) await Promise.all([...this.inflight]);
+  }
+
   /** Nova's side subscribes to learn which servers' ports changed. */
   onDevicesChanged(fn: DevicesChanged): void {
     this.listeners.push(fn);

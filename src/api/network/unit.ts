@@ -32,6 +32,11 @@ export class Unit {
     return this.cache.get(key) ?? undefined;
   }
 
+  /** Drops a cached read (after a write made straight through the repository). */
+  forget(kind: string, id: string): void {
+    this.cache.delete(`${kind}/${id}`);
+  }
+
   async list(kind: string, filter?: ResourceFilter): Promise<ResourceRow[]> {
     const rows = await this.repo.list(this.tx, kind, filter);
     for (const r of rows) this.cache.set(`${kind}/${r.id}`, r);

@@ -20,6 +20,7 @@ import { registerUsage } from './usage.ts';
 import { registerAuditLog } from './audit-log.ts';
 import { registerQuotaClasses } from './quota-classes.ts';
 import { registerExternalEvents } from './external-events.ts';
+import { registerInterfaces } from './interfaces.ts';
 
 export async function registerComputeResources(scope: FastifyInstance, svc: Services): Promise<void> {
   registerFlavors(scope, svc);
@@ -40,4 +41,5 @@ export async function registerComputeResources(scope: FastifyInstance, svc: Serv
   registerAuditLog(scope, svc);
   registerQuotaClasses(scope, svc);
   registerExternalEvents(scope, svc);
+  registerInterfaces(scope, svc);
 }

@@ -37,6 +37,7 @@ export async function ensureDefaultGroup(u: Unit, project_id: string): Promise<R
     kind: 'security_group', id, project_id, created_at: u.now, tags: [],
     doc: { name: 'default', description: 'Default security group', stateful: true, shared: false },
   });
+  u.forget('security_group', id);
   if (made) {
     const g = { id };
     for (const eth of ['IPv4', 'IPv6']) await addRule(u, project_id, ruleDoc(g, 'egress', eth));
