@@ -244,6 +244,11 @@ export const FAMILIES: Record<string, Family> = {
   'DELETE /novabox/v1/faults': adminOnly(), 'POST /novabox/v1/servers/:id/guest': adminOnly().with({ body: () => ({ event: 'shutdown' }) }),
   'GET /novabox/v1/hosts': adminOnly(), 'PUT /novabox/v1/hosts/:name': adminOnly().with({ body: () => ({ up: true }) }),
   'PUT /novabox/v1/time-scale': adminOnly().with({ body: () => ({ time_scale: 0 }) }),
+  'GET /novabox/v1/time-scale': adminOnly(), 'GET /novabox/v1/hosts/:name': adminOnly().with({ absent: true }),
+  'GET /novabox/v1/timings': adminOnly(), 'PUT /novabox/v1/timings': adminOnly().with({ body: () => ({ timings: 'instant' }) }),
+  // Only the refusals: an admin's reset would revoke every token this matrix holds (test/http/control-api.test.ts resets).
+  'POST /novabox/v1/reset': adminOnly().with({ stream: true }),
+  'GET /novabox/v1': open(), 'GET /': open(), 'GET /healthz': open(),
   'GET /novabox/v1/clock': adminOnly(), 'POST /novabox/v1/clock': adminOnly().with({ body: () => ({ advance: 0 }) }),
   'GET /novabox/v1/events': adminOnly().with({ stream: true }),
 };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config.ts';
 import { ManualClock } from '../../src/engine/clock.ts';
-import { ComputeEngine } from '../../src/engine/compute.ts';
+import { ComputeEngine, allocateAddresses } from '../../src/engine/compute.ts';
 import { SimulatedDriver } from '../../src/drivers/simulated.ts';
 import { openDb } from '../../src/store/db.ts';
 import { SqliteSql, migrateSql, type SqlDatabase } from '../../src/store/sql.ts';
@@ -66,7 +66,9 @@ async function contract(store: ComputeStore): Promise<void> {
     assert.deepEqual((await e.listServers({ ...q, limit: 10, tags: ['red', 'blue'] })).map((s) => s.display_name), ['d0']);
     assert.equal((await e.listServers({ ...q, limit: 10, not_tags_any: ['red'] })).length, 2);
     assert.equal((await e.listServers({ ...q, limit: 10, regex: [{ column: 'display_name', pattern: '^d[12]$' }] })).length, 2);
-    const ip = made[1].addresses.find((a) => a.version === 4)!.addr;
+    // addresses come from the server's ports (Neutron tells the engine); they are searchable rows
+    await e.refreshNetworkInfo(made[1].uuid, allocateAddresses(made[1].id));
+    const ip = (await e.store.getServer(made[1].uuid))!.addresses.find((a) => a.version === 4)!.addr;
     assert.deepEqual((await e.listServers({ ...q, limit: 10, ip })).map((s) => s.uuid), [made[1].uuid]);
     assert.equal((await e.listServers({ deleted: 'exclude', sort: [{ key: 'created_at', dir: 'desc' }], limit: 100 })).length, 4);
     await assert.rejects(e.listServers({ ...q, marker: 'no-such-server' }), /marker \[no-such-server\] not found/);
