@@ -1,5 +1,8 @@
 // Composition root: opens the store, builds the engine, the services and the HTTP app.
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createLogger, describeTransition } from './logging.ts';
+import type { RecoverySummary } from './engine/recovery.ts';
 import type { Config } from './config.ts';
 import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
@@ -52,13 +55,17 @@ export interface Services {
   infra: InfraRepositories;
   /** Nova's versioned notifications on AMQP, when --notifications is set. */
   notifier: Notifier | null;
+  /** The process's logger (Fastify's too): pretty lines by default, JSON with log_format json. */
+  log: Logger;
 }
 
 export interface Novabox {
   app: FastifyInstance;
   services: Services;
-  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. */
-  start(): Promise<void>;
+  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. Says what recovery found. */
+  start(): Promise<RecoverySummary>;
+  /** What start-up recovered of the tasks a previous run left in flight (null until started). */
+  recovered: RecoverySummary | null;
   close(): Promise<void>;
 }
 
@@ -67,9 +74,10 @@ export interface Novabox {
  * `start: false`, in which case the caller starts it with `start()` (the CLI binds its port first,
  * so a second process that cannot bind never touches the first one's work).
  */
-export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean } = {}): Promise<Novabox> {
+export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean; log?: Logger } = {}): Promise<Novabox> {
   // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
+  const log = opts.log ?? createLogger(config);
   const location = parseDbLocation(config.db);
   if (location.kind === 'postgres') {
     // The compute repositories and migrations run on PostgreSQL (src/store/migrations/postgres-compute.ts),
@@ -83,17 +91,13 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   const images = createImageModel(new SqlImageStore(sql), config, clock);
   const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
-  const driver = new SimulatedDriver({ timeScale: config.time_scale });
+  const driver = new SimulatedDriver({ timeScale: config.time_scale, timings: config.timings });
   const infra = await openInfraRepositories(sql);
   const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
-  await identity.seed(catalogSeed(config));
-  await images.seed((await identity.store.projectByName('default', 'admin'))?.id ?? null);
-  await engine.seed();
   const network = new NetworkService(sql, clock, config);
   await network.migrate();
-  await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
-  await volumes.seed();
+  await seedCloud({ config, identity, images, engine, network, volumes });
   connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
@@ -102,22 +106,34 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   };
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null, log };
   connectNovaToNeutron(services);
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
+  if (log.isLevelEnabled('info')) {
+    engine.events.on('transition', (t) => {
+      log.info({ event: 'transition', server_id: t.server_id, project_id: t.project_id, action: t.action, vm_state: t.vm_state, task_state: t.task_state, power_state: t.power_state, status: t.status }, describeTransition(t));
+    });
+  }
   let started = false;
-  const start = async () => {
-    if (started) return;
+  const start = async (): Promise<RecoverySummary> => {
+    if (started && nb.recovered) return nb.recovered;
     started = true;
-    await engine.start();
+    const recovered = await engine.start();
     await volumes.start();
+    nb.recovered = recovered;
+    if (recovered.tasks > 0) {
+      log.info({ event: 'recovery', recovered }, `start-up recovery: ${recovered.tasks} task(s) were in flight: ${recovered.resumed} resumed, ${recovered.rebooted} rebooted again, ${recovered.error} ended in error, ${recovered.success} completed`);
+    } else {
+      log.info({ event: 'recovery', recovered }, 'start-up recovery: nothing was in flight');
+    }
+    return recovered;
   };
-  if (opts.start !== false) await start();
-  return {
+  const nb: Novabox = {
     app,
     services,
     start,
+    recovered: null,
     async close() {
       await app.close();
       if (started) {
@@ -129,6 +145,17 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
       db.close();
     },
   };
+  if (opts.start !== false) await start();
+  return nb;
+}
+
+/** Every service's first-start data, in dependency order (idempotent); a reset runs it again on an empty database. */
+export async function seedCloud(s: Pick<Services, 'config' | 'identity' | 'images' | 'engine' | 'network' | 'volumes'>): Promise<void> {
+  await s.identity.seed(catalogSeed(s.config));
+  await s.images.seed((await s.identity.store.projectByName('default', 'admin'))?.id ?? null);
+  await s.engine.seed();
+  await seedNetwork(s.network, s.identity, s.config);
+  await s.volumes.seed();
 }
 
 /** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */

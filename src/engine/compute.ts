@@ -20,7 +20,7 @@ import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
 import { Leases } from './leases.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
-import { recoverAll } from './recovery.ts';
+import { recoverAll, type RecoverySummary } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
 
 export interface EngineDeps {
@@ -107,6 +107,7 @@ export class ComputeEngine {
 
   /** Idempotent first-start data: devstack's flavors and the configured compute hosts. */
   async seed(): Promise<void> {
+    this.scheduling.invalidate();
     for (const [flavorid, name, vcpus, memory_mb, root_gb] of DEVSTACK_FLAVORS) {
       if (!(await this.store.getFlavor(flavorid))) await this.store.createFlavor({ flavorid, name, vcpus, memory_mb, root_gb }, this.clock.now());
     }
@@ -122,11 +123,12 @@ export class ComputeEngine {
    * Recovery touches only tasks no live process holds (free, expired, or of a process on this
    * machine that is gone); then the timers run and the leases are renewed.
    */
-  async start(): Promise<void> {
+  async start(): Promise<RecoverySummary> {
     await this.leases.reapDead();
-    await recoverAll(this);
+    const summary = await recoverAll(this);
     this.leases.start();
     this.transitions.start();
+    return summary;
   }
 
   async stop(): Promise<void> {

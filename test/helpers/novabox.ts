@@ -27,7 +27,7 @@ export interface TestNovabox {
 }
 
 export async function startNovabox(overrides: Partial<Config> = {}, opts: { clock?: Clock } = {}): Promise<TestNovabox> {
-  const config = loadConfig({ db: ':memory:', time_scale: 0, log_level: 'silent', port: 0, ...overrides }, {});
+  const config = loadConfig({ db: ':memory:', time_scale: 0, timings: 'fake', log_level: 'silent', port: 0, ...overrides }, {});
   const nb = await createNovabox(config, opts);
   const projectIds = new Map((await nb.services.identity.store.listProjects({ domain_id: 'default' })).map((p) => [p.name, p.id]));
   const tokens = new Map<string, string>();
