@@ -1,22 +1,27 @@
-// npm run conformance [-- --tier 1,2,3 | --list FILE | --regex RE] [--concurrency N | --serial] [--keep]
+// npm run conformance [-- --tier 1,2,3 | --list FILE | --regex RE] [--concurrency N | --serial] [--keep] [--no-replays | --replays-only]
 //
-// Runs OpenStack's own test suite (tempest, from Debian) against a fresh novabox: installs the
+// First replays the reference material that lives outside this repository (conformance/replays:
+// Nova's recorded exchanges and API samples from ../shared, or $NOVABOX_SHARED; a clear error when
+// it is missing). Then runs OpenStack's own test suite (tempest, from Debian) against a fresh novabox: installs the
 // Debian packages if missing, starts novabox on a free loopback port with instant transitions and
 // a throw-away database, writes a tempest workspace with pre-provisioned accounts, runs the list,
 // and prints `N passed, N failed, N skipped` plus the failing ids. Exit status 1 on any failure.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { debianEnv, ensurePackages, PACKAGES, PYTHON } from './lib/debian.ts';
 import { authenticate, discover, type Account } from './lib/discover.ts';
 import { REPO_ROOT, startNovabox, type RunningNovabox } from './lib/novabox.ts';
+import { MissingReference, referencePath } from './lib/reference.ts';
 import { errorRequests, logKey, parseResults, summarize, summaryLine } from './lib/results.ts';
 import { accountsFor, readList, seedFor, servicesInCatalog, TEMPEST, writeWorkspace } from './lib/tempest.ts';
 import type { Summary } from './lib/results.ts';
 
-const USAGE = `usage: npm run conformance -- [--tier T[,T…]] [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--set SECTION.OPTION=VALUE]… [--no-install]
+const USAGE = `usage: npm run conformance -- [--tier T[,T…]] [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--set SECTION.OPTION=VALUE]… [--no-install] [--no-replays | --replays-only]
+  --no-replays       skip the replays of the reference material (conformance/replays)
+  --replays-only     run only the replays, not tempest
   --tier T[,T…]      run conformance/lists/tierT.txt for each T (1, 2, 3 or all), each against a fresh
                      novabox, and print each tier's tally (tier3 turns on the compute features it needs)
   --list FILE        tempest test ids, one per line, '#' comments (default conformance/lists/tier1.txt)
@@ -35,7 +40,7 @@ const USAGE = `usage: npm run conformance -- [--tier T[,T…]] [--list FILE] [--
   --no-install       do not apt-get install missing Debian packages`;
 
 interface Run { name: string; list?: string; regex?: string; tier3Features: boolean }
-interface Options { runs: Run[]; concurrency: number; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string; overrides: string[] }
+interface Options { runs: Run[]; concurrency: number; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string; overrides: string[]; replays: boolean; tempest: boolean }
 
 const TIERS = ['1', '2', '3'];
 
@@ -44,7 +49,7 @@ function options(argv: string[]): Options {
     args: argv,
     options: {
       list: { type: 'string' }, regex: { type: 'string' }, concurrency: { type: 'string' }, serial: { type: 'boolean' },
-      keep: { type: 'boolean' }, timeout: { type: 'string' }, 'no-install': { type: 'boolean' }, 'fixed-network': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      keep: { type: 'boolean' }, timeout: { type: 'string' }, 'no-install': { type: 'boolean' }, 'no-replays': { type: 'boolean' }, 'replays-only': { type: 'boolean' }, 'fixed-network': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       tier: { type: 'string' }, 'tier3-features': { type: 'boolean' }, set: { type: 'string', multiple: true },
     },
   });
@@ -68,6 +73,7 @@ function options(argv: string[]): Options {
     const list = resolve(values.list ?? join(REPO_ROOT, 'conformance', 'lists', 'tier1.txt'));
     runs = [{ name: list.replace(/^.*\//, '').replace(/\.txt$/, ''), list, tier3Features: (values['tier3-features'] ?? false) || /tier3\.txt$/.test(list) }];
   }
+  if (values['no-replays'] && values['replays-only']) throw new Error(`--no-replays and --replays-only are exclusive\n${USAGE}`);
   return {
     runs,
     concurrency,
@@ -76,6 +82,8 @@ function options(argv: string[]): Options {
     timeout,
     install: !values['no-install'],
     fixedNetwork: values['fixed-network'],
+    replays: !values['no-replays'],
+    tempest: !values['replays-only'],
   };
 }
 
@@ -143,8 +151,33 @@ function lastResults(ws: string): string {
   return json.stdout;
 }
 
+/** The replays of reference material (node's test runner over conformance/replays); exit status 0 when all pass. */
+function runReplays(): number {
+  const dir = referencePath('reference');
+  console.log(`replaying reference material from ${dir} (conformance/replays)`);
+  const files = readdirSync(join(REPO_ROOT, 'conformance', 'replays')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('conformance', 'replays', f));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter', 'spec', ...files], { cwd: REPO_ROOT, stdio: 'inherit' });
+  console.log(r.status === 0 ? 'replays: all passed' : `replays: FAILED (exit ${String(r.status)})`);
+  return r.status ?? 1;
+}
+
 async function main(): Promise<number> {
   const opt = options(process.argv.slice(2));
+  let replayStatus = 0;
+  if (opt.replays) {
+    try {
+      replayStatus = runReplays();
+    } catch (e) {
+      if (!(e instanceof MissingReference)) throw e;
+      console.error(`conformance: ${e.message}\n  (--no-replays runs tempest alone)`);
+      return 2;
+    }
+  }
+  if (!opt.tempest) return replayStatus;
+  return Math.max(replayStatus, await runTempestSuite(opt));
+}
+
+async function runTempestSuite(opt: Options): Promise<number> {
   if (opt.install) ensurePackages(PACKAGES);
   else if (!existsSync(TEMPEST)) throw new Error(`${TEMPEST} is missing: apt-get install -y ${PACKAGES.join(' ')}`);
   const tallies: { name: string; summary: Summary | null; failed: boolean }[] = [];

@@ -42,12 +42,16 @@ export function summarize(results: TestResult[], expected: string[] | null = nul
   let passed = 0;
   const seen = new Set<string>();
   const brokenFixtures = new Map<string, TestResult>();
+  const skippedFixtures = new Map<string, TestResult>();
   for (const r of results) {
     const cls = fixtureClass(r.id);
     if (cls) {
       if (r.status === 'fail') {
         brokenFixtures.set(cls, r);
         failures.push(r);
+      } else if (r.status === 'skip') {
+        // A class skipped as a whole (skip_checks) reports only its fixture: its tests are skipped.
+        skippedFixtures.set(cls, r);
       }
       continue;
     }
@@ -61,6 +65,11 @@ export function summarize(results: TestResult[], expected: string[] | null = nul
     for (const id of expected) {
       if (seen.has(bareId(id))) continue;
       const cls = bareId(id).replace(/\.[^.]+$/, '');
+      const skippedBy = skippedFixtures.get(cls);
+      if (skippedBy && !brokenFixtures.has(cls)) {
+        skips.push({ id, status: 'skip', reason: skippedBy.reason });
+        continue;
+      }
       const fixture = brokenFixtures.get(cls);
       failures.push({ id, status: 'fail', reason: fixture ? `did not run: setUpClass failed: ${fixture.reason}` : 'did not run (no result reported)' });
       failed++;

@@ -99,6 +99,7 @@ export function tempestConf(c: ConfInput): Ini {
   if (svc.cinder) {
     Object.assign(f, { swap_volume: true, volume_multiattach: true });
     ini['volume-feature-enabled'] = { api_v3: true, api_v2: false, backup: false, snapshot: true };
+    ini.volume = { catalog_type: 'volumev3', max_microversion: 'latest' };
   }
   for (const o of c.overrides ?? []) {
     const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(o.trim());

@@ -128,6 +128,13 @@ test('summary: passes, skips, failures, and listed tests that never ran count as
   assert.equal(summaryLine(noList), '1 passed, 2 failed, 1 skipped');
 });
 
+test('summary: a class skipped as a whole skips its listed tests', () => {
+  const results = [{ id: 'setUpClass (tempest.x.D)', status: 'skip', reason: 'neutron is available' }, { id: 'tempest.x.A.test_ok[id-1]', status: 'success', reason: '' }];
+  const s = summarize(results, ['tempest.x.A.test_ok[id-1]', 'tempest.x.D.test_one[id-6]', 'tempest.x.D.test_two[id-7]']);
+  assert.deepEqual([s.passed, s.failed, s.skipped], [1, 0, 2]);
+  assert.equal(s.skips[0].reason, 'neutron is available');
+});
+
 test('errorRequests finds the last failing request of each test in tempest.log', () => {
   const log = [
     '2026-11-28 07:19:44.700 1 INFO tempest.lib.common.rest_client [-] Request (ServerRescueTestJSONUnderV235:test_rescued_vm_add_remove_security_group): 201 POST http://127.0.0.1:1/identity/v3/auth/tokens 0.2s',

@@ -252,3 +252,13 @@ test('quotas, limits and zones', async () => {
   assert.equal(lim.body.limits.absolute.maxTotalVolumes, 10);
   assert.deepEqual((await call('GET', 'os-availability-zone')).body, { availabilityZoneInfo: [{ zoneName: 'nova', zoneState: { available: true } }] });
 });
+
+test('the admin fault API reaches the block driver: a failed extend leaves error_extending', async () => {
+  const v = await volume({ name: 'faulty' });
+  const inj = await nb.app.inject({ method: 'POST', url: '/novabox/v1/faults', headers: await nb.headers('admin'), payload: { action: 'extend', op: 'extend_volume', server_uuid: v.id } });
+  assert.equal(inj.statusCode, 201, inj.body);
+  assert.equal((await call('POST', `volumes/${v.id}/action`, { 'os-extend': { new_size: 2 } })).status, 202);
+  const after = await until(`volumes/${v.id}`, 'error_extending');
+  assert.equal(after!.size, 1);
+  assert.equal((await call('DELETE', `volumes/${v.id}`)).status, 202, 'error_extending volumes can be deleted');
+});

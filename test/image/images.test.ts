@@ -390,4 +390,13 @@ describe('image service', () => {
     assert.equal((await call('admin', 'POST', `/v2/images/${id}/actions/reactivate`)).statusCode, 204);
     assert.equal((await call('demo', 'GET', `/v2/images/${id}`)).json().status, 'active');
   });
+
+  test('the draft-4 patch form (what tempest sends: {"replace": "/name", "value": …}) works like op/path', async () => {
+    const img = await create('demo', { name: 'd4', disk_format: 'raw', container_format: 'bare' });
+    const res = await patch('demo', img.id, [{ replace: '/name', value: 'renamed' }, { add: '/hw_rescue_device', value: 'disk' }], 'application/openstack-images-v2.0-json-patch');
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().name, 'renamed');
+    assert.equal(res.json().hw_rescue_device, 'disk');
+    assert.equal((await patch('demo', img.id, [{ remove: '/hw_rescue_device' }])).json().hw_rescue_device, undefined);
+  });
 });

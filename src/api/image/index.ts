@@ -166,7 +166,11 @@ export function parsePatch(body: unknown): ImageOp[] {
   if (!Array.isArray(body)) throw serviceError(400, 'Request body must be a JSON array of operation objects.');
   return body.map((o) => {
     if (typeof o !== 'object' || o === null || Array.isArray(o)) throw serviceError(400, 'Operations must be JSON objects.');
-    const { op, path } = o as Record<string, unknown>;
+    const rec = o as Record<string, unknown>;
+    // The draft-4 form Glance also accepts (tempest sends it): {"replace": "/name", "value": …}.
+    const d4 = rec.op === undefined ? (['add', 'replace', 'remove'] as const).filter((k) => k in rec) : [];
+    const op = d4.length === 1 ? d4[0] : rec.op;
+    const path = d4.length === 1 ? rec[d4[0]] : rec.path;
     if (op !== 'add' && op !== 'replace' && op !== 'remove') throw serviceError(400, `Invalid operation: '${String(op)}'; must be one of add, replace, remove.`);
     const attr = pointer(path);
     if (op !== 'remove' && !('value' in o)) throw serviceError(400, `Operation "${op}" requires a member named "value".`);
