@@ -7,7 +7,8 @@ import { clientErrorResponder } from './client-errors.ts';
 import { requireAuth } from './auth.ts';
 import { parseJsonBody } from './json.ts';
 import type { AuthContext } from './ports.ts';
-import { registerIdentity } from './identity/index.ts';
+import { catalogServices, registerIdentity } from './identity/index.ts';
+import { publicUrl } from '../config.ts';
 import { registerImage } from './image/index.ts';
 import { registerCompute } from './compute/index.ts';
 import { isPublicControlPath, registerNovaboxAdmin } from './novabox/index.ts';
@@ -108,6 +109,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       return reply.code(503).send({ status: 'unavailable', reason: e instanceof Error ? e.message : String(e) });
     }
     return { status: 'ok', version: VERSION, uptime_s: Math.round(process.uptime()) };
+  });
+  // The root says where everything is, for a person or a script that starts there.
+  app.get('/', async () => {
+    const base = publicUrl(services.config);
+    const catalog = Object.fromEntries(catalogServices(services.config).map((c) => [c.type, c.url]));
+    return { novabox: { version: VERSION, services: catalog, control: `${base}/novabox/v1/`, health: `${base}/healthz` } };
   });
 
   // JSON for application/json, Nova's vendor type, no type and text/plain; anything else is 415.

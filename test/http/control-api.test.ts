@@ -107,10 +107,18 @@ describe('control API', () => {
     assert.deepEqual(listed('Fault `op`s').sort(), body.fault_ops.filter((a: string) => a !== '*').sort());
   });
 
-  it('GET /healthz answers 200 without a token', async () => {
+  it('GET /healthz answers 200 without a token; GET / says where each service is', async () => {
     const r = await nb.app.inject({ method: 'GET', url: '/healthz' });
     assert.equal(r.statusCode, 200);
     assert.equal(r.json().status, 'ok');
+    const root = await nb.app.inject({ method: 'GET', url: '/' });
+    assert.equal(root.statusCode, 200);
+    const { services, control, health } = root.json().novabox;
+    assert.match(services.compute, /\/compute\/v2\.1$/);
+    assert.match(services.identity, /\/identity$/);
+    assert.match(services.image, /\/image$/);
+    assert.match(control, /\/novabox\/v1\/$/);
+    assert.match(health, /\/healthz$/);
   });
 
   it('POST /novabox/v1/reset (admin only) brings back the seed: servers, users, images and tokens made since are gone', async () => {

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { TimingProfile } from '../../src/config.ts';
 import { DRIVER_OPS } from '../../src/domain/actions.ts';
 import { LIBVIRT_DURATIONS } from '../../src/drivers/simulated.ts';
+import { SimulatedBlockDriver } from '../../src/drivers/block.ts';
 import { ManualClock } from '../../src/engine/clock.ts';
 import { startNovabox, type TestNovabox } from '../helpers/novabox.ts';
 
@@ -125,6 +126,8 @@ describe('instant timings', () => {
       await action(nb, id, { resize: { flavorRef: '2' } })();
       await nb.services.engine.settle();
       assert.equal(await status(nb, id), 'VERIFY_RESIZE');
+      // Volumes too.
+      assert.equal(new SimulatedBlockDriver(nb.services.driver).duration('create_volume'), 0);
     } finally {
       await nb.close();
     }
