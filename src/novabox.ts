@@ -6,7 +6,10 @@ import type { RecoverySummary } from './engine/recovery.ts';
 import type { Config } from './config.ts';
 import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
-import { DbLocationError, parseDbLocation } from './store/location.ts';
+import { parseDbLocation } from './store/location.ts';
+import { SqlComputeStore } from './store/sql-compute.ts';
+import { COMPUTE_MIGRATIONS } from './store/migrations/postgres-compute.ts';
+import type { ComputeStore } from './store/store.ts';
 import { buildApp } from './api/app.ts';
 import type { ImagePort, TokenValidator } from './api/ports.ts';
 import { createIdentityModel, type IdentityModel } from './api/identity/model.ts';
@@ -14,7 +17,7 @@ import { createImageModel, type ImageModel } from './api/image/model.ts';
 import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
-import { SqliteSql, migrateSql, type SqlDatabase } from './store/sql.ts';
+import { SqliteSql, migrateSql, openPostgres, type SqlDatabase } from './store/sql.ts';
 import { identityMigrations } from './store/identity/schema.ts';
 import { imageMigrations } from './store/image/schema.ts';
 import { SqlImageStore } from './store/image/repository.ts';
@@ -42,7 +45,8 @@ export interface Services {
   images: ImageModel & ImagePort;
   engine: ComputeEngine;
   driver: SimulatedDriver;
-  store: SqliteComputeStore;
+  /** SqliteComputeStore on a SQLite file, SqlComputeStore on PostgreSQL. */
+  store: ComputeStore;
   /** Networking (Neutron v2.0): its repository, units of work and seeded topology. */
   network: NetworkService;
   /** Block storage: the volume engine (volumes, snapshots, attachments) over `sql`. */
@@ -79,17 +83,26 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
   const log = opts.log ?? createLogger(config);
   const location = parseDbLocation(config.db);
+  // On PostgreSQL every replica shares the database and nothing is cached per process (SqlComputeStore);
+  // the nova-network security groups proxy (src/api/compute/resources/security-groups.ts) still needs
+  // a SQLite handle and gets a private in-memory one until networking replaces it.
+  let db: Db;
+  let sql: SqlDatabase;
+  let store: ComputeStore;
   if (location.kind === 'postgres') {
-    // The compute repositories and migrations run on PostgreSQL (src/store/migrations/postgres-compute.ts),
-    // but identity and image still keep their rows through the SQLite handle: refuse rather than half-work.
-    throw new DbLocationError(`--db ${location.url}: PostgreSQL is not available yet in this build (identity and image still need the SQLite store); use a SQLite file`);
+    sql = await openPostgres(location.url);
+    await migrateSql(sql, COMPUTE_MIGRATIONS);
+    db = openDb(':memory:');
+    store = new SqlComputeStore(sql);
+  } else {
+    db = openDb(location.path);
+    const sqlite = new SqliteSql(db);
+    sql = sqlite;
+    store = new SqliteComputeStore(db, sqlite);
   }
-  const db = openDb(location.path);
-  const sql = new SqliteSql(db);
   await migrateSql(sql, [...identityMigrations, ...imageMigrations]);
   const identity = createIdentityModel(new SqlIdentityStore(sql), config, clock);
   const images = createImageModel(new SqlImageStore(sql), config, clock);
-  const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
   const driver = new SimulatedDriver({ timeScale: config.time_scale, timings: config.timings });
   const infra = await openInfraRepositories(sql);
@@ -142,6 +155,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
       }
       await images.settled();
       await services.notifier?.close();
+      await sql.close();
       db.close();
     },
   };

@@ -108,3 +108,20 @@ export function errorRequests(tempestLog: string): Map<string, string> {
 export function logKey(id: string): string {
   return bareId(id).split('.').slice(-2).join('.');
 }
+
+/**
+ * Which failures are expected (listed in an xfail file, e.g. the tests of APIs Nova itself removed)
+ * and which are not. With a test list, a class fixture's failure is judged through its tests (each
+ * is reported as not run), so the fixture entry itself is left out.
+ */
+export function judge(s: Summary, xfail: Set<string>, listed: boolean): { unexpected: TestResult[]; expectedFailures: number; unexpectedPasses: string[] } {
+  const failures = listed ? s.failures.filter((f) => !fixtureClass(f.id)) : s.failures;
+  const unexpected = failures.filter((f) => !xfail.has(bareId(f.id)));
+  const failedIds = new Set(failures.map((f) => bareId(f.id)));
+  const skippedIds = new Set(s.skips.map((f) => bareId(f.id)));
+  return {
+    unexpected,
+    expectedFailures: failures.length - unexpected.length,
+    unexpectedPasses: [...xfail].filter((id) => !failedIds.has(id) && !skippedIds.has(id)),
+  };
+}

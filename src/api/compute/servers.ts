@@ -330,7 +330,7 @@ async function show(svc: Services, req: FastifyRequest, reply: FastifyReply) {
 const showCaches = new WeakMap<Services, ShowCache>();
 function showCacheOf(svc: Services): ShowCache {
   let c = showCaches.get(svc);
-  if (!c) showCaches.set(svc, (c = new ShowCache(svc.db)));
+  if (!c) showCaches.set(svc, (c = new ShowCache(svc.sql.dialect === 'sqlite' ? svc.db : null)));
   return c;
 }
 
