@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
 import { createNovabox } from '../src/novabox.ts';
+import type { SqliteComputeStore } from '../src/store/sqlite.ts';
 import { allocateAddresses } from '../src/engine/compute.ts';
 import { SEED_IMAGES } from '../src/api/image/model.ts';
 import { newId } from '../src/api/identity/model.ts';
@@ -62,7 +63,8 @@ export async function seedDatabase(file: string, n: number, log: (msg: string) =
   const config = loadConfig({ db: file, time_scale: 0, log_level: 'silent', port: 0 }, {});
   const nb = await createNovabox(config);
   try {
-    const { identity, store } = nb.services;
+    const { identity } = nb.services;
+    const store = nb.services.store as SqliteComputeStore;
     const projectId = new Map<string, string>();
     for (const [name] of PROJECTS) {
       let p = await identity.store.projectByName('default', name);

@@ -1,36 +1,56 @@
 #!/usr/bin/env node
-// novabox command line: `novabox serve` and friends.
+// novabox command line: `novabox serve`, `novabox clouds-yaml`.
+import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { loadConfig, publicUrl, DEFAULT_PASSWORD, type Config } from './config.ts';
+import { loadConfig, DEFAULT_PASSWORD, LOG_FORMATS, LOG_LEVELS, TIMING_PROFILES, type Config } from './config.ts';
+import { createLogger } from './logging.ts';
 import { createNovabox } from './novabox.ts';
+import { banner, cloudsYaml } from './quickstart.ts';
+import { resetCloud } from './reset.ts';
+
+interface CommonOpts { host?: string; port?: number; db?: string; config?: string }
+interface ServeOpts extends CommonOpts { timeScale?: number; timings?: string; logLevel?: string; logFormat?: string; reset?: boolean; clock?: Config['clock']; notifications?: string }
 
 const program = new Command();
 program.name('novabox').description('An OpenStack Compute (Nova) API that real OpenStack clients cannot tell apart from Nova');
 
-program
-  .command('serve')
-  .description('start the identity, image and compute APIs on one port')
+const common = (c: Command) => c
   .addOption(new Option('--host <host>', 'address to bind (default 127.0.0.1; env NOVABOX_HOST)'))
-  .addOption(new Option('--port <port>', 'port to bind (default 8774; env NOVABOX_PORT)').argParser((v) => Number(v)))
-  .addOption(new Option('--db <path>', "SQLite file or ':memory:' (default .novabox/novabox.db; env NOVABOX_DB)"))
-  .addOption(new Option('--time-scale <n>', 'multiplies every simulated step duration; 0 = instant (env NOVABOX_TIME_SCALE)').argParser((v) => Number(v)))
-  .addOption(new Option('--config <file>', 'YAML or JSON config file (env NOVABOX_CONFIG)'))
-  .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, silent'))
+  .addOption(new Option('--port <port>', 'port to bind, 0 = any free port (default 8774; env NOVABOX_PORT)').argParser((v) => Number(v)))
+  .addOption(new Option('--db <path>', "SQLite file or ':memory:' (default $XDG_DATA_HOME/novabox/novabox.db, else ~/.local/share/novabox/novabox.db; env NOVABOX_DB)"))
+  .addOption(new Option('--config <file>', 'YAML or JSON config file (env NOVABOX_CONFIG)'));
+
+function configFrom(opts: ServeOpts): Config {
+  return loadConfig({
+    host: opts.host, port: opts.port, db: opts.db, config: opts.config, time_scale: opts.timeScale,
+    timings: opts.timings as Config['timings'] | undefined, log_level: opts.logLevel, log_format: opts.logFormat as Config['log_format'] | undefined,
+    clock: opts.clock, notifications: opts.notifications,
+  });
+}
+
+common(program.command('serve').description('start the identity, image and compute APIs on one port'))
+  .addOption(new Option('--time-scale <n>', 'multiplies every simulated step duration; 0 = instant (default 1; env NOVABOX_TIME_SCALE)').argParser((v) => Number(v)))
+  .addOption(new Option('--timings <profile>', 'step durations: libvirt (a real KVM cloud), fake (Nova\'s fake driver), instant (default libvirt; env NOVABOX_TIMINGS)').choices([...TIMING_PROFILES]))
+  .addOption(new Option('--log-level <level>', 'default info; env NOVABOX_LOG_LEVEL').choices([...LOG_LEVELS]))
+  .addOption(new Option('--log-format <format>', 'pretty: readable lines (default); json: one JSON object per line (env NOVABOX_LOG_FORMAT)').choices([...LOG_FORMATS]))
+  .addOption(new Option('--reset', 'delete the database first and start from the seed'))
   .addOption(new Option('--clock <kind>', "'manual': simulated steps wait for POST /novabox/v1/clock (env NOVABOX_CLOCK)").choices(['system', 'manual']))
   .addOption(new Option('--notifications <url>', "publish Nova's versioned notifications to this AMQP broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (env NOVABOX_NOTIFICATIONS)"))
-  .action(async (opts: { host?: string; port?: number; db?: string; timeScale?: number; config?: string; logLevel?: string; clock?: Config['clock']; notifications?: string }) => {
-    const overrides: Partial<Config> & { config?: string } = {
-      host: opts.host, port: opts.port, db: opts.db, time_scale: opts.timeScale, config: opts.config, log_level: opts.logLevel, clock: opts.clock, notifications: opts.notifications,
-    };
-    const config = loadConfig(overrides);
+  .action(async (opts: ServeOpts) => {
+    const config = configFrom(opts);
+    const log = createLogger(config);
     const started = Date.now();
-    const nb = await createNovabox(config, { start: false });
+    const existed = config.db !== ':memory:' && existsSync(config.db);
+    const nb = await createNovabox(config, { start: false, log });
     const loopback = /^(127\.|::1$|localhost$)/.test(config.host);
     if (!loopback && config.seed.users.some((u) => u.password === DEFAULT_PASSWORD)) {
-      console.warn(`WARNING: listening on ${config.host} with the default password '${DEFAULT_PASSWORD}' for seeded users; set NOVABOX_<USER>_PASSWORD or a config file`);
+      log.warn(`listening on ${config.host} with the default password '${DEFAULT_PASSWORD}' for seeded users; set NOVABOX_<USER>_PASSWORD or a config file`);
     }
     // Bind first: a second novabox that cannot have the port stops here, before its restart
     // recovery could touch the tasks of the one already running on the same database.
+    // The banner below says where novabox listens; Fastify's own "Server listening" line would repeat it.
+    const level = nb.app.log.level;
+    if (log.isLevelEnabled('info')) nb.app.log.level = 'warn';
     try {
       await nb.app.listen({ host: config.host, port: config.port });
     } catch (err) {
@@ -38,19 +58,38 @@ program
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new Error(`novabox: ${config.host}:${config.port} is already in use (another novabox?); nothing was started or changed`);
       throw err;
+    } finally {
+      nb.app.log.level = level;
     }
-    await nb.start();
+    if (opts.reset) {
+      // After binding, so a second novabox on the same database (which cannot bind) wipes nothing.
+      await resetCloud(nb.services, { running: false });
+    }
+    const recovered = await nb.start();
     const addr = nb.app.server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : config.port;
-    if (config.port === 0) config.port = port;
-    console.log(`novabox ready on ${publicUrl(config)} (db ${config.db}, time scale ${config.time_scale}${config.clock === 'manual' ? ', manual clock' : ''}) in ${Date.now() - started} ms`);
-    console.log(`  identity ${publicUrl(config)}/identity/v3   compute ${publicUrl(config)}/compute/v2.1   image ${publicUrl(config)}/image`);
-    const shutdown = async () => {
+    if (typeof addr === 'object' && addr) config.port = addr.port;
+    const text = banner(config, { startedInMs: Date.now() - started, existed, recovered: recovered.tasks, reset: !!opts.reset });
+    if (config.log_format === 'json') log.info({ event: 'ready', banner: text.split('\n') }, text.split('\n')[0]);
+    else if (config.log_level !== 'silent') process.stdout.write(`${text}\n`);
+    else process.stdout.write(`${text.split('\n')[0]}\n`);
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ event: 'shutdown', signal }, `${signal}: stopping (finishing requests in progress; tasks in flight resume at the next start)`);
       await nb.close();
+      log.info({ event: 'shutdown' }, 'novabox stopped');
       process.exit(0);
     };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
+
+common(program.command('clouds-yaml').description('print a clouds.yaml for this novabox (one cloud per seeded user: novabox = demo, novabox-admin, novabox-alt)'))
+  .addOption(new Option('--url <url>', 'the novabox base URL (default from --host/--port/config: http://127.0.0.1:8774)'))
+  .action((opts: CommonOpts & { url?: string }) => {
+    const config = configFrom(opts);
+    process.stdout.write(cloudsYaml(config, opts.url?.replace(/\/$/, '')));
   });
 
 program.parseAsync(process.argv).catch((err) => {

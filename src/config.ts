@@ -1,6 +1,8 @@
 // Configuration: defaults, then a config file (YAML or JSON), then environment, then flags.
 // Validated once at start; everything else reads the frozen result.
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDbLocation } from './store/location.ts';
 
@@ -26,6 +28,8 @@ export interface Config {
   db: string;
   /** Multiplies every simulated step duration; 0 = instant. */
   time_scale: number;
+  /** Step durations of the simulated driver: a real KVM cloud's, Nova's fake driver's, or none. */
+  timings: TimingProfile;
   /** Base URL put in the catalog and links; default http://<host>:<port>. */
   public_url: string | null;
   region: string;
@@ -52,6 +56,12 @@ export interface Config {
     users: SeedUser[];
   };
   log_level: string;
+  /** pretty: one readable line per event (pino-pretty); json: pino's JSON lines. */
+  log_format: LogFormat;
+  /** Seconds between compute service heartbeats (Nova's [DEFAULT] report_interval). */
+  report_interval: number;
+  /** Seconds without a heartbeat before a service is down (Nova's [DEFAULT] service_down_time). */
+  service_down_time: number;
   /** 'system' (wall time) or 'manual' (steps wait for POST /novabox/v1/clock). */
   clock: 'system' | 'manual';
   /** AMQP URL to publish Nova's versioned notifications to; null = off. */
@@ -63,14 +73,27 @@ export interface Config {
   task_lease_ms: number;
 }
 
+export const TIMING_PROFILES = ['libvirt', 'fake', 'instant'] as const;
+export type TimingProfile = (typeof TIMING_PROFILES)[number];
+export const LOG_FORMATS = ['pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Where the database lives unless told otherwise: $XDG_DATA_HOME/novabox, else ~/.local/share/novabox. */
+export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : join(env.HOME || homedir(), '.local', 'share');
+  return join(base, 'novabox', 'novabox.db');
+}
+
 export const DEFAULT_PASSWORD = 'secret';
 
-export function defaultConfig(): Config {
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     host: '127.0.0.1',
     port: 8774,
-    db: '.novabox/novabox.db',
+    db: defaultDbPath(env),
     time_scale: 1,
+    timings: 'libvirt',
     public_url: null,
     region: 'RegionOne',
     max_limit: 1000,
@@ -100,7 +123,10 @@ export function defaultConfig(): Config {
         { name: 'alt_demo', password: DEFAULT_PASSWORD, project: 'alt_demo', roles: ['member'] },
       ],
     },
-    log_level: 'warn',
+    log_level: 'info',
+    log_format: 'pretty',
+    report_interval: 10,
+    service_down_time: 60,
     clock: 'system',
     notifications: null,
     task_lease_ms: 5000,
@@ -115,9 +141,13 @@ function num(name: string, v: unknown, min = -Infinity): number {
   return n;
 }
 
+function oneOf(name: string, v: unknown, allowed: readonly string[]): void {
+  if (typeof v !== 'string' || !allowed.includes(v)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}; got ${String(v)}`);
+}
+
 /** Merge sources in order: defaults < file < env < overrides (flags). */
 export function loadConfig(overrides: Partial<Config> & { config?: string } = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const cfg = defaultConfig();
+  const cfg = defaultConfig(env);
   const file = overrides.config ?? env.NOVABOX_CONFIG;
   if (file) {
     const text = readFileSync(file, 'utf8');
@@ -129,6 +159,9 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (env.NOVABOX_PORT) cfg.port = num('NOVABOX_PORT', env.NOVABOX_PORT, 0);
   if (env.NOVABOX_DB) cfg.db = env.NOVABOX_DB;
   if (env.NOVABOX_TIME_SCALE) cfg.time_scale = num('NOVABOX_TIME_SCALE', env.NOVABOX_TIME_SCALE, 0);
+  if (env.NOVABOX_TIMINGS) cfg.timings = env.NOVABOX_TIMINGS as TimingProfile;
+  if (env.NOVABOX_LOG_LEVEL) cfg.log_level = env.NOVABOX_LOG_LEVEL;
+  if (env.NOVABOX_LOG_FORMAT) cfg.log_format = env.NOVABOX_LOG_FORMAT as LogFormat;
   if (env.NOVABOX_PUBLIC_URL) cfg.public_url = env.NOVABOX_PUBLIC_URL;
   if (env.NOVABOX_CLOCK) cfg.clock = env.NOVABOX_CLOCK as Config['clock'];
   if (env.NOVABOX_NOTIFICATIONS) cfg.notifications = env.NOVABOX_NOTIFICATIONS;
@@ -144,6 +177,13 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   cfg.max_limit = num('max_limit', cfg.max_limit, 1);
   cfg.reclaim_instance_interval = num('reclaim_instance_interval', cfg.reclaim_instance_interval, 0);
   cfg.shelved_offload_time = num('shelved_offload_time', cfg.shelved_offload_time, -1);
+  cfg.report_interval = num('report_interval', cfg.report_interval, 0.001);
+  cfg.service_down_time = num('service_down_time', cfg.service_down_time, 0.001);
+  oneOf('timings', cfg.timings, TIMING_PROFILES);
+  oneOf('log_format', cfg.log_format, LOG_FORMATS);
+  oneOf('log_level', cfg.log_level, LOG_LEVELS);
+  // A relative SQLite path is the working directory's; URLs (postgres://…) stay as given.
+  if (cfg.db !== ':memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(cfg.db)) cfg.db = resolve(cfg.db);
   cfg.task_lease_ms = num('task_lease_ms', cfg.task_lease_ms, 100);
   if (cfg.clock !== 'system' && cfg.clock !== 'manual') throw new ConfigError(`clock must be 'system' or 'manual', got ${String(cfg.clock)}`);
   if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);

@@ -1,9 +1,15 @@
 // Composition root: opens the store, builds the engine, the services and the HTTP app.
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createLogger, describeTransition } from './logging.ts';
+import type { RecoverySummary } from './engine/recovery.ts';
 import type { Config } from './config.ts';
 import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
 import { openDb, type Db } from './store/db.ts';
-import { DbLocationError, parseDbLocation } from './store/location.ts';
+import { parseDbLocation } from './store/location.ts';
+import { SqlComputeStore } from './store/sql-compute.ts';
+import { COMPUTE_MIGRATIONS } from './store/migrations/postgres-compute.ts';
+import type { ComputeStore } from './store/store.ts';
 import { buildApp } from './api/app.ts';
 import type { ImagePort, TokenValidator } from './api/ports.ts';
 import { createIdentityModel, type IdentityModel } from './api/identity/model.ts';
@@ -11,7 +17,7 @@ import { createImageModel, type ImageModel } from './api/image/model.ts';
 import { ComputeEngine } from './engine/compute.ts';
 import { SqliteComputeStore } from './store/sqlite.ts';
 import { SimulatedDriver } from './drivers/simulated.ts';
-import { SqliteSql, migrateSql, type SqlDatabase } from './store/sql.ts';
+import { SqliteSql, migrateSql, openPostgres, type SqlDatabase } from './store/sql.ts';
 import { identityMigrations } from './store/identity/schema.ts';
 import { imageMigrations } from './store/image/schema.ts';
 import { SqlImageStore } from './store/image/repository.ts';
@@ -39,7 +45,8 @@ export interface Services {
   images: ImageModel & ImagePort;
   engine: ComputeEngine;
   driver: SimulatedDriver;
-  store: SqliteComputeStore;
+  /** SqliteComputeStore on a SQLite file, SqlComputeStore on PostgreSQL. */
+  store: ComputeStore;
   /** Networking (Neutron v2.0): its repository, units of work and seeded topology. */
   network: NetworkService;
   /** Block storage: the volume engine (volumes, snapshots, attachments) over `sql`. */
@@ -52,13 +59,17 @@ export interface Services {
   infra: InfraRepositories;
   /** Nova's versioned notifications on AMQP, when --notifications is set. */
   notifier: Notifier | null;
+  /** The process's logger (Fastify's too): pretty lines by default, JSON with log_format json. */
+  log: Logger;
 }
 
 export interface Novabox {
   app: FastifyInstance;
   services: Services;
-  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. */
-  start(): Promise<void>;
+  /** Starts the engine (recovery, timers, leases); createNovabox does unless told not to. Says what recovery found. */
+  start(): Promise<RecoverySummary>;
+  /** What start-up recovered of the tasks a previous run left in flight (null until started). */
+  recovered: RecoverySummary | null;
   close(): Promise<void>;
 }
 
@@ -67,33 +78,39 @@ export interface Novabox {
  * `start: false`, in which case the caller starts it with `start()` (the CLI binds its port first,
  * so a second process that cannot bind never touches the first one's work).
  */
-export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean } = {}): Promise<Novabox> {
+export async function createNovabox(config: Config, opts: { clock?: Clock; start?: boolean; log?: Logger } = {}): Promise<Novabox> {
   // The manual clock starts at the wall time, so timestamps and token expiry stay plausible.
   const clock = opts.clock ?? (config.clock === 'manual' ? new ManualClock(Date.now()) : systemClock);
+  const log = opts.log ?? createLogger(config);
   const location = parseDbLocation(config.db);
+  // On PostgreSQL every replica shares the database and nothing is cached per process (SqlComputeStore);
+  // the nova-network security groups proxy (src/api/compute/resources/security-groups.ts) still needs
+  // a SQLite handle and gets a private in-memory one until networking replaces it.
+  let db: Db;
+  let sql: SqlDatabase;
+  let store: ComputeStore;
   if (location.kind === 'postgres') {
-    // The compute repositories and migrations run on PostgreSQL (src/store/migrations/postgres-compute.ts),
-    // but identity and image still keep their rows through the SQLite handle: refuse rather than half-work.
-    throw new DbLocationError(`--db ${location.url}: PostgreSQL is not available yet in this build (identity and image still need the SQLite store); use a SQLite file`);
+    sql = await openPostgres(location.url);
+    await migrateSql(sql, COMPUTE_MIGRATIONS);
+    db = openDb(':memory:');
+    store = new SqlComputeStore(sql);
+  } else {
+    db = openDb(location.path);
+    const sqlite = new SqliteSql(db);
+    sql = sqlite;
+    store = new SqliteComputeStore(db, sqlite);
   }
-  const db = openDb(location.path);
-  const sql = new SqliteSql(db);
   await migrateSql(sql, [...identityMigrations, ...imageMigrations]);
   const identity = createIdentityModel(new SqlIdentityStore(sql), config, clock);
   const images = createImageModel(new SqlImageStore(sql), config, clock);
-  const store = new SqliteComputeStore(db, sql);
   const repos = computeRepositories(sql);
-  const driver = new SimulatedDriver({ timeScale: config.time_scale });
+  const driver = new SimulatedDriver({ timeScale: config.time_scale, timings: config.timings });
   const infra = await openInfraRepositories(sql);
   const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
-  await identity.seed(catalogSeed(config));
-  await images.seed((await identity.store.projectByName('default', 'admin'))?.id ?? null);
-  await engine.seed();
   const network = new NetworkService(sql, clock, config);
   await network.migrate();
-  await seedNetwork(network, identity, config);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
-  await volumes.seed();
+  await seedCloud({ config, identity, images, engine, network, volumes });
   connectVolumesToCompute(engine, volumes);
   // The manual clock steps through server and volume steps alike, in due order.
   const nextDueAt = async () => {
@@ -102,22 +119,34 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   };
   const advanceClock = clock instanceof ManualClock ? clockAdvancer(clock, { settle: async () => { await engine.settle(); await volumes.settle(); }, nextDueAt }) : null;
   const journal = new Journal(engine.events, engine.store);
-  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null };
+  const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null, log };
   connectNovaToNeutron(services);
   const app = await buildApp(services);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
+  if (log.isLevelEnabled('info')) {
+    engine.events.on('transition', (t) => {
+      log.info({ event: 'transition', server_id: t.server_id, project_id: t.project_id, action: t.action, vm_state: t.vm_state, task_state: t.task_state, power_state: t.power_state, status: t.status }, describeTransition(t));
+    });
+  }
   let started = false;
-  const start = async () => {
-    if (started) return;
+  const start = async (): Promise<RecoverySummary> => {
+    if (started && nb.recovered) return nb.recovered;
     started = true;
-    await engine.start();
+    const recovered = await engine.start();
     await volumes.start();
+    nb.recovered = recovered;
+    if (recovered.tasks > 0) {
+      log.info({ event: 'recovery', recovered }, `start-up recovery: ${recovered.tasks} task(s) were in flight: ${recovered.resumed} resumed, ${recovered.rebooted} rebooted again, ${recovered.error} ended in error, ${recovered.success} completed`);
+    } else {
+      log.info({ event: 'recovery', recovered }, 'start-up recovery: nothing was in flight');
+    }
+    return recovered;
   };
-  if (opts.start !== false) await start();
-  return {
+  const nb: Novabox = {
     app,
     services,
     start,
+    recovered: null,
     async close() {
       await app.close();
       if (started) {
@@ -126,9 +155,21 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
       }
       await images.settled();
       await services.notifier?.close();
+      await sql.close();
       db.close();
     },
   };
+  if (opts.start !== false) await start();
+  return nb;
+}
+
+/** Every service's first-start data, in dependency order (idempotent); a reset runs it again on an empty database. */
+export async function seedCloud(s: Pick<Services, 'config' | 'identity' | 'images' | 'engine' | 'network' | 'volumes'>): Promise<void> {
+  await s.identity.seed(catalogSeed(s.config));
+  await s.images.seed((await s.identity.store.projectByName('default', 'admin'))?.id ?? null);
+  await s.engine.seed();
+  await seedNetwork(s.network, s.identity, s.config);
+  await s.volumes.seed();
 }
 
 /** devstack's topology: `public` owned by the admin project, `private` and `router1` by demo's. */

@@ -20,6 +20,12 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** --time-scale; 0 (instant transitions) unless a test wants actions to take their time. */
   timeScale?: number;
+  /** --timings; fake (Nova's fake driver, the calibration the harness's tests were written for) unless given. */
+  timings?: 'libvirt' | 'fake' | 'instant';
+  /** More `novabox serve` arguments (e.g. --reset, --log-format json). */
+  args?: string[];
+  /** NOVABOX_* variables for the child (every other NOVABOX_* of this process is dropped). */
+  env?: Record<string, string>;
 }
 
 export interface RunningNovabox {
@@ -28,6 +34,8 @@ export interface RunningNovabox {
   dir: string;
   logFile: string;
   child: ChildProcess;
+  /** Everything the child printed so far (stdout and stderr). */
+  output(): string;
   stop(opts?: { removeDir?: boolean }): Promise<void>;
 }
 
@@ -58,7 +66,7 @@ async function answers(url: string): Promise<boolean> {
 export async function startNovabox(opts: StartOptions = {}): Promise<RunningNovabox> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'novabox-conf-'));
   const logFile = join(dir, 'novabox.log');
-  const args = ['bin/novabox.js', 'serve', '--host', '127.0.0.1', '--db', join(dir, 'novabox.db'), '--time-scale', String(opts.timeScale ?? 0)];
+  const args = ['bin/novabox.js', 'serve', '--host', '127.0.0.1', '--db', join(dir, 'novabox.db'), '--time-scale', String(opts.timeScale ?? 0), '--timings', opts.timings ?? 'fake', ...(opts.args ?? [])];
   if (opts.config) {
     const cfgFile = join(dir, 'novabox-config.json');
     writeFileSync(cfgFile, JSON.stringify(opts.config, null, 2));
@@ -71,7 +79,7 @@ export async function startNovabox(opts: StartOptions = {}): Promise<RunningNova
     const url = `http://127.0.0.1:${port}`;
     const log = createWriteStream(logFile, { flags: 'a' });
     // Only the variables novabox reads from the environment could change its behaviour; drop them.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NOVABOX_')));
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NOVABOX_'))), ...(opts.env ?? {}) };
     const child = spawn(process.execPath, [...args, '--port', String(port)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let exited: number | null | undefined;
@@ -84,6 +92,7 @@ export async function startNovabox(opts: StartOptions = {}): Promise<RunningNova
         if (await answers(url)) {
           return {
             url, port, dir, logFile, child,
+            output: () => output,
             async stop({ removeDir = opts.dir === undefined } = {}) {
               if (child.exitCode === null && child.signalCode === null) {
                 const gone = new Promise((r) => child.once('exit', r));

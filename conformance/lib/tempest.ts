@@ -88,7 +88,11 @@ export function tempestConf(c: ConfInput): Ini {
   if (c.tier3Features) {
     // What a simulated compute host can do: snapshots, cold and live migration between its simulated
     // hosts, personality files, stable rescue. Consoles need a real guest and stay off.
-    Object.assign(f, { snapshot: true, cold_migration: true, live_migration: true, personality: true, stable_rescue: true });
+    Object.assign(f, {
+      snapshot: true, cold_migration: true, live_migration: true, block_migration_for_live_migration: true, personality: true, stable_rescue: true,
+      // The scheduler has the same_host/different_host filters as well as Nova's defaults.
+      scheduler_enabled_filters: 'all',
+    });
     ini.compute.min_compute_nodes = 2;
     ini['image-feature-enabled'].api_v2 = true;
   }
@@ -98,7 +102,9 @@ export function tempestConf(c: ConfInput): Ini {
   }
   if (svc.cinder) {
     Object.assign(f, { swap_volume: true, volume_multiattach: true });
+    if (c.tier3Features) f.volume_backed_live_migration = true;
     ini['volume-feature-enabled'] = { api_v3: true, api_v2: false, backup: false, snapshot: true };
+    ini.volume = { catalog_type: 'volumev3', max_microversion: 'latest' };
   }
   for (const o of c.overrides ?? []) {
     const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(o.trim());

@@ -1,5 +1,5 @@
 // Builds the HTTP server: one Fastify instance serving identity, image and compute.
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../novabox.ts';
 import { errorHandler, sendServiceFault } from './faults.ts';
@@ -7,10 +7,13 @@ import { clientErrorResponder } from './client-errors.ts';
 import { requireAuth } from './auth.ts';
 import { parseJsonBody } from './json.ts';
 import type { AuthContext } from './ports.ts';
-import { registerIdentity } from './identity/index.ts';
+import { catalogServices, registerIdentity } from './identity/index.ts';
+import { publicUrl } from '../config.ts';
 import { registerImage } from './image/index.ts';
 import { registerCompute } from './compute/index.ts';
-import { registerNovaboxAdmin } from './novabox/index.ts';
+import { isPublicControlPath, registerNovaboxAdmin } from './novabox/index.ts';
+import { ping } from '../store/maintenance.ts';
+import { VERSION } from '../version.ts';
 import { registerNetwork } from './network/index.ts';
 import { registerVolume } from './volume/index.ts';
 
@@ -42,12 +45,15 @@ const PROTECTED = [/^\/compute\/v2\.1\/./, /^\/image\/v2(\/|$)/, /^\/novabox(\/|
 
 export function isProtectedPath(url: string): boolean {
   const path = url.split('?')[0];
+  if (isPublicControlPath(path)) return false;
   return PROTECTED.some((re) => re.test(path));
 }
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: services.config.log_level === 'silent' ? false : { level: services.config.log_level },
+    loggerInstance: services.log as FastifyBaseLogger,
+    // One line per request is written by the onResponse hook below, not two by Fastify.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY,
     genReqId: () => `req-${randomUUID()}`,
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: true, caseSensitive: true },
@@ -81,6 +87,34 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       if (req.url.startsWith('/compute/')) reply.header('x-compute-request-id', req.requestId);
       await authenticate(req, reply);
     }
+  });
+  if (services.log.isLevelEnabled('info')) {
+    app.addHook('onResponse', async (req, reply) => {
+      const ms = Math.round(reply.elapsedTime * 10) / 10;
+      const path = req.url;
+      req.log.info({ method: req.method, path, status: reply.statusCode, duration_ms: ms, req_id: req.id }, `${req.method} ${path} ${reply.statusCode} ${ms} ms ${req.id}`);
+    });
+  }
+
+  // Readiness for scripts and CI jobs: 200 once serving with a working database, 503 while stopping.
+  let stopping = false;
+  app.addHook('preClose', async () => {
+    stopping = true;
+  });
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      if (stopping) throw new Error('stopping');
+      ping(services.db);
+    } catch (e) {
+      return reply.code(503).send({ status: 'unavailable', reason: e instanceof Error ? e.message : String(e) });
+    }
+    return { status: 'ok', version: VERSION, uptime_s: Math.round(process.uptime()) };
+  });
+  // The root says where everything is, for a person or a script that starts there.
+  app.get('/', async () => {
+    const base = publicUrl(services.config);
+    const catalog = Object.fromEntries(catalogServices(services.config).map((c) => [c.type, c.url]));
+    return { novabox: { version: VERSION, services: catalog, control: `${base}/novabox/v1/`, health: `${base}/healthz` } };
   });
 
   // JSON for application/json, Nova's vendor type, no type and text/plain; anything else is 415.

@@ -65,6 +65,8 @@ export interface Step {
   host?: 'target' | 'source' | 'none' | 'scheduled';
   /** How a failure of this step ends, when it differs from the plan's (e.g. a scheduling step). */
   onFailure?: OnFailure;
+  /** Nova's periodic work after the action (reclaim, shelved offload): the action finishes before it. */
+  background?: boolean;
 }
 
 export type MigrationStatus =
@@ -187,7 +189,7 @@ function shelveSteps(s: ServerRecord, input: PlanInput): Step[] {
     steps.push({ op: 'power_off', set: { vm_state: 'shelved', task_state: null, power_state: P.SHUTDOWN }, image: 'active' });
     if (input.shelved_offload_time > 0) {
       // Nova's periodic _poll_shelved_instances offloads it later; the wait is the configured time.
-      steps.push({ op: 'shelved_offload', wait_ms: input.shelved_offload_time * 1000, set: { task_state: 'shelving_offloading' } });
+      steps.push({ op: 'shelved_offload', wait_ms: input.shelved_offload_time * 1000, set: { task_state: 'shelving_offloading' }, background: true });
       steps.push({ op: 'shelve_offload', set: { vm_state: 'shelved_offloaded', task_state: null }, host: 'none' });
     }
   }
@@ -231,7 +233,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
           accept: { task_state: 'soft-deleting' },
           steps: [
             { op: 'soft_delete', event: 'compute_soft_delete_instance', set: { vm_state: 'soft-delete', task_state: null, power_state: P.SHUTDOWN } },
-            { op: 'reclaim', wait_ms: input.reclaim_instance_interval * 1000, event: 'compute_terminate_instance', ...hardDeleted() },
+            { op: 'reclaim', wait_ms: input.reclaim_instance_interval * 1000, background: true, ...hardDeleted() },
           ],
           onFailure: ERROR,
         };
@@ -509,7 +511,7 @@ export const ACTIONS: Record<ActionName, ActionRule> = {
   // Internal: Nova's power-state sync stops an active server whose guest is no longer running.
   power_sync_stop: {
     name: 'power_sync_stop', rule: 'os_compute_api:servers:stop', message_name: 'stop', record: 'stop', policy: 'admin', lock: false,
-    vm_states: ['active'], task_states: NULL_ONLY, launched: false, http: 202, replaces_task: false,
+    vm_states: ['active', 'paused'], task_states: NULL_ONLY, launched: false, http: 202, replaces_task: false,
     plan: simple('powering-off', 'power_off', 'compute_stop_instance', { vm_state: 'stopped', power_state: P.SHUTDOWN }),
   },
   // Internal: the reclaim of soft-deleted servers runs as the second step of delete; this row

@@ -16,6 +16,8 @@ export class SimulatedBlockDriver implements BlockDriver {
   constructor(private readonly virt: SimulatedDriver, private readonly durations: Partial<Record<BlockOp, number>> = {}) {}
 
   duration(op: BlockOp): number {
+    // The timing profile's `instant` holds for volumes too; the others keep the block calibration.
+    if (this.virt.timings === 'instant') return 0;
     return Math.round((this.durations[op] ?? BLOCK_OPS[op]) * this.virt.timeScale);
   }
 

@@ -20,7 +20,7 @@ import { EngineEvents, observeStore } from './events.ts';
 import { Transitions } from './transitions.ts';
 import { Leases } from './leases.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
-import { recoverAll } from './recovery.ts';
+import { recoverAll, type RecoverySummary } from './recovery.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
 
 export interface EngineDeps {
@@ -107,6 +107,7 @@ export class ComputeEngine {
 
   /** Idempotent first-start data: devstack's flavors and the configured compute hosts. */
   async seed(): Promise<void> {
+    this.scheduling.invalidate();
     for (const [flavorid, name, vcpus, memory_mb, root_gb] of DEVSTACK_FLAVORS) {
       if (!(await this.store.getFlavor(flavorid))) await this.store.createFlavor({ flavorid, name, vcpus, memory_mb, root_gb }, this.clock.now());
     }
@@ -122,11 +123,12 @@ export class ComputeEngine {
    * Recovery touches only tasks no live process holds (free, expired, or of a process on this
    * machine that is gone); then the timers run and the leases are renewed.
    */
-  async start(): Promise<void> {
+  async start(): Promise<RecoverySummary> {
     await this.leases.reapDead();
-    await recoverAll(this);
+    const summary = await recoverAll(this);
     this.leases.start();
     this.transitions.start();
+    return summary;
   }
 
   async stop(): Promise<void> {
@@ -500,6 +502,10 @@ export class ComputeEngine {
         const img = image!;
         return { context: { image_id: img.id }, taskParams: { rotation: p.rotation, backup_type: p.backup_type }, outcome: { image_id: img.id } };
       }
+      case 'restore':
+        // A soft-deleted server counts for no quota; coming back it must fit again (Nova rechecks).
+        await this.quotas.check(tx, s.project_id, { instances: 1, cores: s.flavor.vcpus, ram: s.flavor.memory_mb });
+        return {};
       case 'resetState':
         return {};
       default:
@@ -514,7 +520,10 @@ export class ComputeEngine {
       return this.images.createSnapshot({ name: `${s.display_name}-shelved`, owner: s.project_id, properties: { instance_uuid: s.uuid, image_type: 'snapshot', base_image_ref: s.image_ref }, min_disk: s.flavor.root_gb, min_ram: 0 });
     }
     const metadata = (p.metadata as Record<string, string> | undefined) ?? {};
-    const properties: Record<string, string> = { ...metadata, instance_uuid: s.uuid, user_id: ctx.user_id, image_type: rule.name === 'createImage' ? 'snapshot' : 'backup' };
+    const system = { instance_uuid: s.uuid, user_id: ctx.user_id, image_type: rule.name === 'createImage' ? 'snapshot' : 'backup' };
+    // A snapshot's request metadata overrides what Nova sets (tempest sets image_type itself); a
+    // backup keeps its own, which its rotation finds it by.
+    const properties: Record<string, string> = rule.name === 'createImage' ? { ...system, ...metadata } : { ...metadata, ...system };
     if (s.image_ref) properties.base_image_ref = s.image_ref;
     if (rule.name === 'createBackup') properties.backup_type = String(p.backup_type);
     return this.images.createSnapshot({ name: String(p.name), owner: s.project_id, properties, min_disk: s.flavor.root_gb, min_ram: 0 });
@@ -724,8 +733,8 @@ export class ComputeEngine {
   // ---- out-of-band events (the simulated hypervisor's view changes) -----------------------------
 
   /**
-   * The guest shut itself down or crashed. Nova's power-state sync then stops an active server
-   * through its own stop API (task powering-off → SHUTOFF).
+   * The guest shut itself down or crashed. Nova's power-state sync then stops an active or paused
+   * server through its own stop API (task powering-off → SHUTOFF).
    */
   async guestEvent(uuid: string, kind: 'shutdown' | 'crash'): Promise<void> {
     const now = this.clock.now();
@@ -735,7 +744,8 @@ export class ComputeEngine {
       const s = await tx.getServerForUpdate(uuid);
       if (!s || s.deleted) throw new NotFound(`Instance ${uuid} could not be found.`);
       await tx.updateServer(s.id, { power_state: kind === 'crash' ? 6 : 4 }, now);
-      if (s.vm_state !== 'active' || s.task_state !== null) return;
+      // Nova's _sync_instance_power_state stops an active or a paused server whose guest went down.
+      if ((s.vm_state !== 'active' && s.vm_state !== 'paused') || s.task_state !== null) return;
       const rule = ACTIONS.power_sync_stop;
       const plan = rule.plan(s, this.planInput(ctx, {}));
       await tx.updateServer(s.id, plan.accept, now);

@@ -59,6 +59,8 @@ export interface InstanceActionEvent {
 export interface EngineEventMap {
   transition: [TransitionEvent];
   instance_action: [InstanceActionEvent];
+  /** The cloud went back to its seed (POST /novabox/v1/reset): forget what you keep about servers. */
+  reset: [{ kind: 'reset'; time: number }];
 }
 
 export class EngineEvents extends EventEmitter<EngineEventMap> {

@@ -48,22 +48,40 @@ export function orphaned(t: TaskRow, wallNow: number): boolean {
   return !t.owner || (t.lease_until ?? 0) <= wallNow;
 }
 
-export async function recoverAll(engine: ComputeEngine): Promise<void> {
+/** What start-up found: tasks left in flight, and how many resumed, were rebooted again, or ended (as Error or Success). */
+export interface RecoverySummary { tasks: number; resumed: number; rebooted: number; error: number; success: number }
+
+type Outcome = 'resume' | 'reboot' | 'Error' | 'Success' | 'skipped';
+
+export async function recoverAll(engine: ComputeEngine): Promise<RecoverySummary> {
   const tasks = (await engine.store.allTasks()).filter((t) => orphaned(t, Date.now()));
-  for (const t of tasks) await recoverOne(engine, t);
+  const summary: RecoverySummary = { tasks: 0, resumed: 0, rebooted: 0, error: 0, success: 0 };
+  for (const t of tasks) {
+    const r = await recoverOne(engine, t);
+    if (r === 'skipped') continue;
+    summary.tasks++;
+    if (r === 'reboot') summary.rebooted++;
+    else if (r === 'Error') summary.error++;
+    else if (r === 'Success') summary.success++;
+    else summary.resumed++;
+  }
+  return summary;
 }
 
-async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
+async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<Outcome> {
   let image: string | undefined;
-  await engine.store.transaction(async (tx) => {
+  const outcome = await engine.store.transaction(async (tx): Promise<Outcome> => {
     // Another process may have taken the task over since it was listed.
     const cur = await tx.getTask(t.server_id);
-    if (!cur || cur.owner !== t.owner || !orphaned(cur, Date.now())) return;
+    if (!cur || cur.owner !== t.owner || !orphaned(cur, Date.now())) return 'skipped';
     const s = await tx.getServerById(t.server_id);
-    if (!s) return tx.deleteTask(t.server_id);
+    if (!s) {
+      await tx.deleteTask(t.server_id);
+      return 'skipped';
+    }
     const r = recoveryFor(s);
     const now = engine.clock.now();
-    if (r.kind === 'resume') return;
+    if (r.kind === 'resume') return 'resume';
     if (r.kind === 'reboot') {
       const rule = r.hard ? ACTIONS.reboot_hard : ACTIONS.reboot_soft;
       const plan = rule.plan(s, engine.planInput({ user_id: t.context.user_id, project_id: t.context.project_id, roles: [], request_id: t.context.request_id, microversion: [2, 1] }, {}));
@@ -72,7 +90,7 @@ async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
       const steps = plan.steps.slice(skip);
       await tx.updateServer(s.id, { task_state: r.hard ? 'reboot_pending_hard' : 'rebooting' }, now);
       await tx.putTask({ ...t, action: rule.name, step: 0, plan: { ...plan, steps }, context: { ...t.context, event_id: t.context.event_id }, due_at: now + engine.stepWait({ ...plan, steps }, 0, rule.name) });
-      return;
+      return 'reboot';
     }
     await tx.updateServer(s.id, r.patch, now);
     if (t.context.event_id) await tx.finishEvent(t.context.event_id, now, r.result, r.result === 'Error' ? 'Interrupted by a restart of the compute service' : null);
@@ -80,6 +98,8 @@ async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<void> {
     if (t.context.migration_id) await tx.updateMigration(t.context.migration_id, 'error', now);
     await tx.deleteTask(s.id);
     image = t.context.image_id;
+    return r.result;
   });
   if (image) await engine.images.deleteImage(image).catch(() => undefined);
+  return outcome;
 }

@@ -1,6 +1,8 @@
 // Durable timers: due steps of accepted tasks are fired in order, each exactly once. A step's
 // work is done by the driver, then its state change, events and the next timer are written in one
 // transaction guarded by the task's (action, step): a replaced or cancelled task's step is dropped.
+import { encryptedGuestPassword } from './guest-password.ts';
+import { SqlPasswordRepository } from '../store/compute/passwords.ts';
 import { ACTIONS, type ActionName, type Step } from '../domain/actions.ts';
 import type { ServerPatch, ServerRecord } from '../domain/server.ts';
 import { DriverFault } from '../drivers/driver.ts';
@@ -154,9 +156,10 @@ export class Transitions {
         return;
       }
       const ctx = cur.context;
-      if (step.event) {
-        if (ctx.event_id) await tx.finishEvent(ctx.event_id, now, 'Success');
-        ctx.event_id = cur.action_id !== null ? await tx.startEvent(cur.action_id, step.event, now, s.host) : null;
+      // An event spans its steps: it began when its first step began (the first step's when the
+      // action was accepted) and ends when the next event's step begins, or with the action.
+      if (step.event && cur.step === 0 && !ctx.event_id && cur.action_id !== null) {
+        ctx.event_id = await tx.startEvent(cur.action_id, step.event, Math.min(now, cur.due_at - engine.stepWait(cur.plan, 0, cur.action)), s.host);
       }
       const patch: ServerPatch = { ...step.set };
       for (const k of step.stamp ?? []) patch[k] = now;
@@ -169,7 +172,20 @@ export class Transitions {
       await tx.updateServer(s.id, patch, now);
       const next = cur.step + 1;
       if (next < cur.plan.steps.length) {
-        await tx.putTask({ ...cur, step: next, context: ctx, due_at: Math.min(cur.due_at, now) + engine.stepWait(cur.plan, next, cur.action) });
+        const nextStep = cur.plan.steps[next];
+        let action_id = cur.action_id;
+        if (nextStep.background) {
+          // What follows is Nova's periodic work (reclaim, shelved offload), no part of the action:
+          // the action ends here, and a later action (restore, unshelve) finds nothing to supersede.
+          if (ctx.event_id) await tx.finishEvent(ctx.event_id, now, 'Success');
+          if (action_id !== null) await tx.finishAction(action_id, now, null);
+          ctx.event_id = null;
+          action_id = null;
+        } else if (nextStep.event) {
+          if (ctx.event_id) await tx.finishEvent(ctx.event_id, now, 'Success');
+          ctx.event_id = action_id !== null ? await tx.startEvent(action_id, nextStep.event, now, host ?? s.host) : null;
+        }
+        await tx.putTask({ ...cur, action_id, step: next, context: ctx, due_at: Math.min(cur.due_at, now) + engine.stepWait(cur.plan, next, cur.action) });
         return;
       }
       await tx.deleteTask(s.id);
@@ -248,6 +264,11 @@ export class Transitions {
   /** Side effects of a finished action beyond the server row (images it made or used). */
   private async afterSuccess(t: TaskRow, s: ServerRecord, imageStatus: { id: string; status: 'saving' | 'active' | 'delete' }[]): Promise<void> {
     const { engine } = this;
+    // A guest booted with an RSA key posts its encrypted password to the metadata service.
+    if (t.action === 'create') {
+      const blob = encryptedGuestPassword(s.key_data);
+      if (blob) await new SqlPasswordRepository(engine.store.sql).set(s.uuid, blob);
+    }
     if (t.plan.after === 'delete_shelved_image' && s.system_metadata.shelved_image_id) {
       imageStatus.push({ id: s.system_metadata.shelved_image_id, status: 'delete' });
     }

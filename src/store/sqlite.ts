@@ -3,47 +3,16 @@
 // and the synchronous statements here wait while any unit of work is open.
 import type { Db } from './db.ts';
 import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
-import { BadRequest } from '../domain/errors.ts';
 import type {
   ComputeHostRow, ComputeStore, ComputeTx, FaultRow, FlavorInput, InstanceActionEventRow, InstanceActionRow,
-  Lease, MigrationFilter, MigrationRow, ServerStateCount, ServerColumn, ServerQuery, TaskRow, Usage,
+  Lease, MigrationFilter, MigrationRow, ServerStateCount, ServerQuery, TaskRow, Usage,
 } from './store.ts';
-import { SERVER_COLUMNS } from './store.ts';
 import { SqliteSql } from './sql.ts';
+import {
+  COLUMN_FIELDS, DOC_FIELDS, DOC_SET, flavorRow, listServersSql, rowToServer, serverParams, taskRow, usageOf,
+  type DocField, type ServerRow,
+} from './server-rows.ts';
 import { newLeaseOwner } from './lease-owner.ts';
-
-/** Record fields kept in the JSON `doc` column rather than their own columns. */
-const DOC_FIELDS = [
-  'flavor', 'old_flavor', 'new_flavor', 'image_properties', 'key_data', 'user_data', 'metadata', 'system_metadata',
-  'tags', 'addresses', 'security_groups', 'block_device_mapping', 'scheduler_hints', 'trusted_image_certificates',
-  'locked_reason', 'pinned_availability_zone',
-] as const satisfies readonly (keyof ServerRecord)[];
-type DocField = (typeof DOC_FIELDS)[number];
-const DOC_SET = new Set<string>(DOC_FIELDS);
-
-/** Record fields stored as columns of the same name (booleans as 0/1). */
-const COLUMN_FIELDS = [
-  'uuid', 'project_id', 'user_id', 'display_name', 'display_description', 'hostname', 'vm_state', 'task_state',
-  'power_state', 'host', 'node', 'availability_zone', 'image_ref', 'key_name', 'reservation_id', 'launch_index',
-  'locked_by', 'access_ip_v4', 'access_ip_v6', 'config_drive', 'auto_disk_config', 'progress', 'created_at',
-  'updated_at', 'launched_at', 'terminated_at', 'deleted_at',
-] as const satisfies readonly (keyof ServerRecord)[];
-
-interface ServerRow {
-  id: number;
-  [k: string]: unknown;
-  doc: string;
-}
-
-function rowToServer(r: ServerRow): ServerRecord {
-  const doc = JSON.parse(r.doc) as Pick<ServerRecord, DocField>;
-  const s = { id: r.id } as Record<string, unknown>;
-  for (const f of COLUMN_FIELDS) s[f] = r[f];
-  s.auto_disk_config = r.auto_disk_config === 1;
-  s.deleted = r.deleted !== 0;
-  Object.assign(s, doc);
-  return s as unknown as ServerRecord;
-}
 
 type Stmt = ReturnType<Db['prepare']>;
 
@@ -65,47 +34,6 @@ function rawServerReader(stmt: Stmt): (r: unknown[]) => ServerRecord {
     Object.assign(s, doc);
     return s as unknown as ServerRecord;
   };
-}
-
-function docOf(s: Pick<ServerRecord, DocField>): string {
-  const d: Record<string, unknown> = {};
-  for (const f of DOC_FIELDS) d[f] = s[f];
-  return JSON.stringify(d);
-}
-
-function flavorRow(r: Record<string, unknown>): FlavorSnapshot {
-  return {
-    id: r.id as number, flavorid: r.flavorid as string, name: r.name as string, vcpus: r.vcpus as number,
-    memory_mb: r.memory_mb as number, root_gb: r.root_gb as number, ephemeral_gb: r.ephemeral_gb as number,
-    swap: r.swap as number, rxtx_factor: r.rxtx_factor as number, is_public: r.is_public === 1, disabled: r.disabled === 1,
-    description: (r.description as string | null) ?? null, extra_specs: JSON.parse(r.extra_specs as string),
-  };
-}
-
-function taskRow(r: Record<string, unknown>): TaskRow {
-  return {
-    server_id: r.server_id as number, action: r.action as string, action_id: r.action_id as number | null,
-    step: r.step as number, due_at: r.due_at as number, plan: JSON.parse(r.plan as string), context: JSON.parse(r.context as string),
-    owner: (r.owner as string | null) ?? null, lease_until: Number(r.lease_until ?? 0), parked_host: (r.parked_host as string | null) ?? null,
-  };
-}
-
-
-const SORT_COLUMN: Record<ServerColumn, string> = Object.fromEntries(SERVER_COLUMNS.map((c) => [c, c])) as Record<ServerColumn, string>;
-// Columns the schema does not have: Nova's instances carry them but novabox's servers are always blank.
-SORT_COLUMN.kernel_id = "''";
-SORT_COLUMN.ramdisk_id = "''";
-SORT_COLUMN.root_device_name = "'/dev/vda'";
-
-/** Sort columns the schema declares NOT NULL (and the id tie-breaker). */
-const NOT_NULL_SORT = new Set([
-  's.id', 'uuid', 'project_id', 'user_id', 'display_name', 'hostname', 'vm_state', 'power_state', 'image_ref', 'instance_type_id',
-  'reservation_id', 'launch_index', 'locked', 'access_ip_v4', 'access_ip_v6', 'config_drive', 'auto_disk_config', 'progress', 'created_at',
-]);
-
-/** What a server adds to its project's quota usage (the `usage` statement's rule). */
-function usageOf(r: { deleted: number; vm_state: string; vcpus: number; memory_mb: number } | undefined): Usage {
-  return !r || r.deleted !== 0 || r.vm_state === 'soft-delete' ? { instances: 0, cores: 0, ram: 0 } : { instances: 1, cores: r.vcpus, ram: r.memory_mb };
 }
 
 export class SqliteComputeStore implements ComputeStore {
@@ -207,7 +135,7 @@ export class SqliteComputeStore implements ComputeStore {
         return r && rowToServer(r);
       },
       async insertServer(s) {
-        const info = st.insertServer.run(self.serverParams(s));
+        const info = st.insertServer.run(serverParams(s));
         const id = Number(info.lastInsertRowid);
         self.syncSide(id, s.tags, s.addresses);
         self.addUsage(s.project_id, usageOf({ deleted: s.deleted ? 1 : 0, vm_state: s.vm_state, vcpus: s.flavor.vcpus, memory_mb: s.flavor.memory_mb }), 1);
@@ -268,19 +196,6 @@ export class SqliteComputeStore implements ComputeStore {
         return self.hostsNow();
       },
     };
-  }
-
-  private serverParams(s: Omit<ServerRecord, 'id'>): Record<string, unknown> {
-    const p: Record<string, unknown> = {};
-    for (const f of COLUMN_FIELDS) p[f] = s[f];
-    p.auto_disk_config = s.auto_disk_config ? 1 : 0;
-    p.instance_type_id = s.flavor.id;
-    p.vcpus = s.flavor.vcpus;
-    p.memory_mb = s.flavor.memory_mb;
-    p.locked = s.locked_by ? 1 : 0;
-    p.deleted = s.deleted ? 1 : 0;
-    p.doc = docOf(s);
-    return p;
   }
 
   /** Rewrites a server's tag and address rows; a new server (`fresh`) has none to delete. */
@@ -424,135 +339,10 @@ export class SqliteComputeStore implements ComputeStore {
   }
 
   private listSql(q: ServerQuery): { sql: string; params: unknown[] } {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (q.project_id !== undefined) {
-      where.push('s.project_id = ?');
-      params.push(q.project_id);
-    }
-    switch (q.deleted) {
-      case 'exclude':
-        where.push("s.deleted = 0 AND s.vm_state <> 'soft-delete'");
-        break;
-      case 'include_soft':
-        where.push('s.deleted = 0');
-        break;
-      case 'only':
-        where.push("(s.deleted <> 0 OR s.vm_state = 'soft-delete')");
-        break;
-      case 'include':
-        break;
-    }
-    if (q.vm_states) {
-      where.push(`s.vm_state IN (${q.vm_states.map(() => '?').join(', ')})`);
-      params.push(...q.vm_states);
-    }
-    if (q.task_states) {
-      const vals = q.task_states.filter((t): t is string => t !== null);
-      const parts: string[] = [];
-      if (vals.length) {
-        parts.push(`s.task_state IN (${vals.map(() => '?').join(', ')})`);
-        params.push(...vals);
-      }
-      if (q.task_states.includes(null)) parts.push('s.task_state IS NULL');
-      where.push(parts.length ? `(${parts.join(' OR ')})` : '0');
-    }
-    for (const f of q.exact ?? []) {
-      const col = SORT_COLUMN[f.column];
-      const vals = f.values.filter((v) => v !== null);
-      const parts: string[] = [];
-      if (vals.length) {
-        parts.push(`${col} IN (${vals.map(() => '?').join(', ')})`);
-        params.push(...vals);
-      }
-      if (f.values.includes(null)) parts.push(`${col} IS NULL`);
-      where.push(parts.length ? `(${parts.join(' OR ')})` : '0');
-    }
-    for (const f of q.regex ?? []) {
-      where.push(`regexp(?, ${SORT_COLUMN[f.column]})`);
-      params.push(f.pattern);
-    }
-    if (q.changes_since !== undefined) {
-      where.push('COALESCE(s.updated_at, s.created_at) >= ?');
-      params.push(q.changes_since);
-    }
-    if (q.changes_before !== undefined) {
-      where.push('COALESCE(s.updated_at, s.created_at) <= ?');
-      params.push(q.changes_before);
-    }
-    for (const [ip, version] of [[q.ip, 4], [q.ip6, 6]] as const) {
-      if (ip === undefined) continue;
-      where.push("EXISTS (SELECT 1 FROM server_ips i WHERE i.server_id = s.id AND i.version = ? AND instr(i.address, ?) > 0)");
-      params.push(version, ip);
-    }
-    const tagCount = (tags: string[]) => {
-      params.push(...tags);
-      return `(SELECT COUNT(*) FROM server_tags t WHERE t.server_id = s.id AND t.tag IN (${tags.map(() => '?').join(', ')}))`;
-    };
-    if (q.tags?.length) {
-      const n = new Set(q.tags).size;
-      where.push(`${tagCount([...new Set(q.tags)])} = ${n}`);
-    }
-    if (q.tags_any?.length) where.push(`${tagCount(q.tags_any)} > 0`);
-    if (q.not_tags?.length) {
-      const n = new Set(q.not_tags).size;
-      where.push(`${tagCount([...new Set(q.not_tags)])} < ${n}`);
-    }
-    if (q.not_tags_any?.length) where.push(`${tagCount(q.not_tags_any)} = 0`);
-    if (q.locked !== undefined) {
-      where.push('s.locked = ?');
-      params.push(q.locked ? 1 : 0);
-    }
-
-    // Keyset pagination: the sort keys plus the id tie-breaker, compared lexicographically.
-    const sort = [...q.sort.map((s) => ({ col: SORT_COLUMN[s.key], dir: s.dir })), { col: 's.id', dir: q.sort[0]?.dir ?? 'desc' }];
-    if (q.marker !== undefined) {
-      const m = this.st.byUuid.get(q.marker) as ServerRow | undefined;
-      if (!m) throw new BadRequest(`marker [${q.marker}] not found`);
-      const mv = (col: string): unknown => {
-        if (col === 's.id') return m.id;
-        if (col === 'locked') return m.locked;
-        if (col.startsWith("'")) return col.slice(1, -1);
-        return m[col];
-      };
-      if (sort.every((x) => NOT_NULL_SORT.has(x.col) && x.dir === sort[0].dir)) {
-        // Same order as the expansion below when no key can be NULL, and SQLite seeks the index
-        // with a row value (a deep page costs what the first does; the OR form scans up to the marker).
-        where.push(`(${sort.map((x) => x.col).join(', ')}) ${sort[0].dir === 'asc' ? '>' : '<'} (${sort.map(() => '?').join(', ')})`);
-        params.push(...sort.map((x) => mv(x.col)));
-      } else {
-        const ors: string[] = [];
-        for (let i = 0; i < sort.length; i++) {
-          const ands: string[] = [];
-          for (let j = 0; j < i; j++) {
-            ands.push(`${sort[j].col} IS ?`);
-            params.push(mv(sort[j].col));
-          }
-          const v = mv(sort[i].col);
-          // NULL sorts first ascending (as SQLite and Nova's MySQL do).
-          if (sort[i].dir === 'asc') {
-            if (v === null) ands.push(`${sort[i].col} IS NOT NULL`);
-            else {
-              ands.push(`${sort[i].col} > ?`);
-              params.push(v);
-            }
-          } else {
-            if (v === null) ands.push('0');
-            else {
-              ands.push(`(${sort[i].col} < ? OR ${sort[i].col} IS NULL)`);
-              params.push(v);
-            }
-          }
-          ors.push(`(${ands.join(' AND ')})`);
-        }
-        where.push(`(${ors.join(' OR ')})`);
-      }
-    }
-    const order = sort.map((s) => `${s.col} ${s.dir.toUpperCase()}`).join(', ');
-    const sql = `SELECT s.* FROM servers s ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${order} LIMIT ?`;
-    params.push(q.limit);
-    return { sql, params };
+    const marker = q.marker === undefined ? undefined : (this.st.byUuid.get(q.marker) as ServerRow | undefined);
+    return listServersSql(q, 'sqlite', marker);
   }
+
 
   async claimDueTasks(now: number, limit: number): Promise<TaskRow[]> {
     if (this.sql.lock.locked) await this.idle();
@@ -783,7 +573,7 @@ export class SqliteComputeStore implements ComputeStore {
     this.usageCache.clear();
     this.db.transaction(() => {
       for (const s of servers) {
-        const id = Number(this.st.insertServer.run(this.serverParams(s)).lastInsertRowid);
+        const id = Number(this.st.insertServer.run(serverParams(s)).lastInsertRowid);
         this.syncSide(id, s.tags, s.addresses, true);
       }
     })();

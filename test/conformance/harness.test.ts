@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { debianEnv, PYTHON } from '../../conformance/lib/debian.ts';
 import { computeRoot } from '../../conformance/lib/discover.ts';
 import { REPO_ROOT } from '../../conformance/lib/novabox.ts';
-import { errorRequests, logKey, parseResults, summarize, summaryLine } from '../../conformance/lib/results.ts';
+import { errorRequests, judge, logKey, parseResults, summarize, summaryLine } from '../../conformance/lib/results.ts';
 import { accountsFor, readList, renderAccountsYaml, renderIni, seedFor, servicesInCatalog, tempestConf } from '../../conformance/lib/tempest.ts';
 
 const lists = join(REPO_ROOT, 'conformance', 'lists');
@@ -126,6 +126,30 @@ test('summary: passes, skips, failures, and listed tests that never ran count as
   assert.equal(reasons['tempest.x.A.test_bad[id-3]'], 'AssertionError: 1 != 2');
   const noList = summarize(parseResults(lines));
   assert.equal(summaryLine(noList), '1 passed, 2 failed, 1 skipped');
+});
+
+test('summary: a class skipped as a whole skips its listed tests', () => {
+  const results = [{ id: 'setUpClass (tempest.x.D)', status: 'skip', reason: 'neutron is available' }, { id: 'tempest.x.A.test_ok[id-1]', status: 'success', reason: '' }];
+  const s = summarize(results, ['tempest.x.A.test_ok[id-1]', 'tempest.x.D.test_one[id-6]', 'tempest.x.D.test_two[id-7]']);
+  assert.deepEqual([s.passed, s.failed, s.skipped], [1, 0, 2]);
+  assert.equal(s.skips[0].reason, 'neutron is available');
+});
+
+test('judge: listed expected failures are forgiven, others are not; an expected failure that passed is named', () => {
+  const results = [
+    { id: 'tempest.x.A.test_gone[id-1]', status: 'fail', reason: 'Gone' },
+    { id: 'tempest.x.A.test_bad[id-2]', status: 'fail', reason: 'boom' },
+    { id: 'tempest.x.A.test_ok[id-3]', status: 'success', reason: '' },
+  ];
+  const s = summarize(results, ['tempest.x.A.test_gone[id-1]', 'tempest.x.A.test_bad[id-2]', 'tempest.x.A.test_ok[id-3]']);
+  const j = judge(s, new Set(['tempest.x.A.test_gone', 'tempest.x.A.test_ok']), true);
+  assert.deepEqual(j.unexpected.map((f) => f.id), ['tempest.x.A.test_bad[id-2]']);
+  assert.equal(j.expectedFailures, 1);
+  assert.deepEqual(j.unexpectedPasses, ['tempest.x.A.test_ok']);
+  const xf = readList(readFileSync(join(lists, 'tier2-xfail.txt'), 'utf8'));
+  const tier2 = new Set(readList(readFileSync(join(lists, 'tier2.txt'), 'utf8')));
+  assert.equal(xf.length, 6);
+  for (const id of xf) assert.ok(tier2.has(id), id);
 });
 
 test('errorRequests finds the last failing request of each test in tempest.log', () => {

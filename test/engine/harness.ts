@@ -50,7 +50,7 @@ export interface Harness {
 }
 
 export async function makeEngine(opts: { db?: string; config?: Partial<Config>; clock?: ManualClock; images?: MemoryImages } = {}): Promise<Harness> {
-  const config = loadConfig({ db: opts.db ?? ':memory:', time_scale: 0, log_level: 'silent', ...opts.config }, {});
+  const config = loadConfig({ db: opts.db ?? ':memory:', time_scale: 0, timings: 'fake', log_level: 'silent', ...opts.config }, {});
   const clock = opts.clock ?? new ManualClock();
   const db = openDb(config.db);
   const driver = new SimulatedDriver({ timeScale: config.time_scale });

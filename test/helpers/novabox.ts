@@ -6,12 +6,16 @@
 //   await nb.close();
 //
 // `overrides` are config overrides (db defaults to ':memory:', time_scale 0, log_level silent,
-// port 0); pass `db` to reuse a file. The environment is ignored, so NOVABOX_* cannot leak in.
+// port 0); pass `db` to reuse a file. The environment is ignored, so NOVABOX_* cannot leak in, with
+// one exception: NOVABOX_TEST_DB=postgres runs every novabox that does not name its own `db` on a
+// throw-away PostgreSQL database (test/helpers/postgres.ts), dropped again by close(), so the whole
+// HTTP suite can be run a second time against PostgreSQL.
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Clock } from '../../src/engine/clock.ts';
 import { createNovabox, type Services } from '../../src/novabox.ts';
+import { createPostgresDatabase, PG_ADMIN_URL } from './postgres.ts';
 
 export interface TestNovabox {
   app: FastifyInstance;
@@ -27,8 +31,13 @@ export interface TestNovabox {
 }
 
 export async function startNovabox(overrides: Partial<Config> = {}, opts: { clock?: Clock } = {}): Promise<TestNovabox> {
-  const config = loadConfig({ db: ':memory:', time_scale: 0, log_level: 'silent', port: 0, ...overrides }, {});
-  const nb = await createNovabox(config, opts);
+  const pg = process.env.NOVABOX_TEST_DB === 'postgres' && overrides.db === undefined ? await createPostgresDatabase() : null;
+  if (process.env.NOVABOX_TEST_DB === 'postgres' && overrides.db === undefined && !pg) throw new Error(`NOVABOX_TEST_DB=postgres but no PostgreSQL answers at ${PG_ADMIN_URL}`);
+  const config = loadConfig({ db: pg?.url ?? ':memory:', time_scale: 0, timings: 'fake', log_level: 'silent', port: 0, ...overrides }, {});
+  const nb = await createNovabox(config, opts).catch(async (e: unknown) => {
+    await pg?.drop();
+    throw e;
+  });
   const projectIds = new Map((await nb.services.identity.store.listProjects({ domain_id: 'default' })).map((p) => [p.name, p.id]));
   const tokens = new Map<string, string>();
   const seedProject = (user: string): string => config.seed.users.find((u) => u.name === user)?.project ?? user;
@@ -59,7 +68,10 @@ export async function startNovabox(overrides: Partial<Config> = {}, opts: { cloc
       assert.ok(id, `project ${name} is seeded`);
       return id;
     },
-    close: () => nb.close(),
+    async close() {
+      await nb.close();
+      await pg?.drop();
+    },
   };
   return helper;
 }

@@ -41,7 +41,7 @@ interface Family {
   absent?: boolean;
   /** Extra request headers (a volume microversion). */
   headers?: Record<string, string>;
-  /** The answer streams (server-sent events): only the refusals are tried. */
+  /** The answer streams (server-sent events) or the call resets the cloud: only the refusals are tried. */
   stream?: boolean;
   with(o: Partial<Omit<Family, 'with'>>): Family;
 }
@@ -244,6 +244,11 @@ export const FAMILIES: Record<string, Family> = {
   'DELETE /novabox/v1/faults': adminOnly(), 'POST /novabox/v1/servers/:id/guest': adminOnly().with({ body: () => ({ event: 'shutdown' }) }),
   'GET /novabox/v1/hosts': adminOnly(), 'PUT /novabox/v1/hosts/:name': adminOnly().with({ body: () => ({ up: true }) }),
   'PUT /novabox/v1/time-scale': adminOnly().with({ body: () => ({ time_scale: 0 }) }),
+  'GET /novabox/v1/time-scale': adminOnly(), 'GET /novabox/v1/hosts/:name': adminOnly().with({ absent: true }),
+  'GET /novabox/v1/timings': adminOnly(), 'PUT /novabox/v1/timings': adminOnly().with({ body: () => ({ timings: 'instant' }) }),
+  // Only the refusals: an admin's reset would revoke every token this matrix holds (test/http/control-api.test.ts resets).
+  'POST /novabox/v1/reset': adminOnly().with({ stream: true }),
+  'GET /novabox/v1': open(), 'GET /': open(), 'GET /healthz': open(),
   'GET /novabox/v1/clock': adminOnly(), 'POST /novabox/v1/clock': adminOnly().with({ body: () => ({ advance: 0 }) }),
   'GET /novabox/v1/events': adminOnly().with({ stream: true }),
 };
@@ -346,6 +351,13 @@ Object.assign(FAMILIES, {
   'GET /compute/v2.1/os-volumes/:id': owned().with({ absent: true }), 'DELETE /compute/v2.1/os-volumes/:id': owned().with({ absent: true }),
   'GET /compute/v2.1/os-snapshots': anyMember(), 'GET /compute/v2.1/os-snapshots/detail': anyMember(), 'POST /compute/v2.1/os-snapshots': anyMember(),
   'GET /compute/v2.1/os-snapshots/:id': owned().with({ absent: true }), 'DELETE /compute/v2.1/os-snapshots/:id': owned().with({ absent: true }),
+  'GET /compute/v2.1/servers/:server_id/os-interface': owned(), 'GET /compute/v2.1/servers/:server_id/os-interface/:port_id': owned().with({ absent: true }),
+  'POST /compute/v2.1/servers/:server_id/os-interface': owned().with({ absent: true, body: () => ({ interfaceAttachment: { net_id: randomUUID() } }) }),
+  'DELETE /compute/v2.1/servers/:server_id/os-interface/:port_id': owned().with({ absent: true }),
+  'GET /healthz': open(), 'GET /novabox/v1': open(), 'GET /novabox/v1/hosts/:name': adminOnly(), 'GET /novabox/v1/time-scale': adminOnly(),
+  'GET /novabox/v1/timings': adminOnly(), 'PUT /novabox/v1/timings': adminOnly().with({ body: () => ({}) }),
+  // Resetting the cloud would take the fixtures with it: only the refusals are tried.
+  'POST /novabox/v1/reset': adminOnly().with({ stream: true }),
   // Prometheus metrics and the dashboard: open on loopback (app.inject comes from 127.0.0.1).
   'GET /metrics': open(), 'GET /dashboard/': open(), 'GET /dashboard/*': open().with({ stream: true }),
   'GET /dashboard/api/summary': open(), 'GET /dashboard/api/servers': open(), 'GET /dashboard/api/servers/:id/timeline': open().with({ absent: true }),

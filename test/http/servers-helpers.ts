@@ -24,7 +24,7 @@ async function token(nb: Novabox, user: string, project: string): Promise<{ toke
 }
 
 export async function setup(overrides: Record<string, unknown> = {}): Promise<Env> {
-  const nb = await createNovabox(loadConfig({ db: ':memory:', time_scale: 0, log_level: 'silent', port: 0, ...overrides }));
+  const nb = await createNovabox(loadConfig({ db: ':memory:', time_scale: 0, timings: 'fake', log_level: 'silent', port: 0, ...overrides }));
   const a = await token(nb, 'admin', 'admin');
   const d = await token(nb, 'demo', 'demo');
   const al = await token(nb, 'alt_demo', 'alt_demo');

@@ -104,6 +104,19 @@ function count(v: unknown, dflt: number): number {
   return typeof v === 'number' ? v : Number(v);
 }
 
+/** Injected files (personality, below 2.57) within the injected_file* quotas; 403 with Nova's messages otherwise. */
+function checkPersonality(files: unknown, limits: Record<string, number>): void {
+  if (!Array.isArray(files)) return;
+  const max = (k: string, d: number) => limits[k] ?? d;
+  if (max('injected_files', 5) >= 0 && files.length > max('injected_files', 5)) throw new Forbidden('Personality file limit exceeded');
+  for (const f of files as { path?: string; contents?: string }[]) {
+    const pathMax = max('injected_file_path_bytes', 255);
+    if (pathMax >= 0 && Buffer.byteLength(f.path ?? '') > pathMax) throw new Forbidden(`Personality file path exceeds maximum ${pathMax}`);
+    const contentMax = max('injected_file_content_bytes', 10240);
+    if (contentMax >= 0 && Buffer.from(f.contents ?? '', 'base64').length > contentMax) throw new Forbidden(`Personality file content exceeds maximum ${contentMax}`);
+  }
+}
+
 async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   const body = req.body as Body;
   validateBody(createSchema(req.microversion), body);
@@ -195,6 +208,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   const limits = await svc.engine.quotaLimits(project_id);
   const maxMeta = limits.metadata_items ?? 128;
   if (maxMeta >= 0 && Object.keys(metadata).length > maxMeta) throw new Forbidden(`Maximum number of metadata items exceeds ${maxMeta}`);
+  checkPersonality(srv.personality, limits);
 
   let user_data: string | null = null;
   if (typeof srv.user_data === 'string') {
@@ -207,6 +221,9 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
     // Nova looks the group up in the caller's project (all projects for an admin).
     const group = await svc.repos.serverGroups.get(g);
     if (!group || (group.project_id !== auth.project_id && !adminOf(req))) throw new BadRequest(`Instance group ${g} could not be found.`);
+    // The group's project quota of members counts the servers this request would add.
+    const limit = (await svc.engine.quotaLimits(group.project_id)).server_group_members ?? -1;
+    if (limit >= 0 && (await svc.repos.serverGroups.members(group.id)).length + maxCount > limit) throw new Forbidden('Quota exceeded, too many servers in group');
   }
 
   let key_data: string | null = null;
@@ -313,7 +330,7 @@ async function show(svc: Services, req: FastifyRequest, reply: FastifyReply) {
 const showCaches = new WeakMap<Services, ShowCache>();
 function showCacheOf(svc: Services): ShowCache {
   let c = showCaches.get(svc);
-  if (!c) showCaches.set(svc, (c = new ShowCache(svc.db)));
+  if (!c) showCaches.set(svc, (c = new ShowCache(svc.sql.dialect === 'sqlite' ? svc.db : null)));
   return c;
 }
 

@@ -25,9 +25,9 @@ async function view(svc: Services): Promise<Record<string, unknown>> {
 
 /** Routes of the admin scope (admin token already checked). */
 export async function registerClock(scope: FastifyInstance, svc: Services): Promise<void> {
-  scope.get('/clock', async () => view(svc));
+  scope.get('/clock', { schema: { description: 'The clock: system or manual, now, when the next step is due' } }, async () => view(svc));
   scope.post<{ Body: { advance: number } }>('/clock', {
-    schema: { body: { type: 'object', required: ['advance'], additionalProperties: false, properties: { advance: { type: 'number', minimum: 0, maximum: MAX_ADVANCE } } } },
+    schema: { description: 'Move the manual clock forward ({"advance": seconds}); answers once every step due on the way has run', body: { type: 'object', required: ['advance'], additionalProperties: false, properties: { advance: { type: 'number', minimum: 0, maximum: MAX_ADVANCE } } } },
   }, async (req) => {
     if (!svc.advanceClock) throw new Conflict('The clock is not manual: start novabox with --clock manual (config key clock: manual) to advance it.');
     await svc.advanceClock(Math.round(req.body.advance * 1000));

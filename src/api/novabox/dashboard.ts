@@ -48,10 +48,12 @@ export async function registerDashboard(app: FastifyInstance, svc: Services): Pr
       };
     });
 
-    scope.get<{ Querystring: { status?: string; limit?: string } }>('/servers', async (req) => {
+    scope.get<{ Querystring: { status?: string | string[]; limit?: string | string[] } }>('/servers', async (req) => {
       const last_event_id = svc.journal.lastId;
-      const limit = Math.min(MAX_ROWS, Math.max(1, Number(req.query.limit ?? 200) || 200));
-      const status = req.query.status?.trim();
+      // A repeated parameter arrives as an array: the last one counts, as in the compute API.
+      const last = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[v.length - 1] : v);
+      const limit = Math.min(MAX_ROWS, Math.max(1, Number(last(req.query.limit) ?? 200) || 200));
+      const status = last(req.query.status)?.trim();
       let filter: ReturnType<typeof statusFilter> | undefined;
       if (status) {
         filter = statusFilter([status]);

@@ -78,7 +78,7 @@ export function endStreams(app: FastifyInstance): void {
 /** Routes of the admin scope (admin token already checked). */
 export async function registerEvents(scope: FastifyInstance, svc: Services, root: FastifyInstance): Promise<void> {
   scope.addHook('preClose', async () => endStreams(root));
-  scope.get('/events', async (req, reply) => {
+  scope.get('/events', { schema: { description: 'Server transitions and instance actions as Server-Sent Events (Last-Event-ID resumes; ?project_id=, ?server_id=)' } }, async (req, reply) => {
     streamEvents(root, svc.journal, req, reply, filterOf(req.query as Record<string, unknown>));
   });
 }

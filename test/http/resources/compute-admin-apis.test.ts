@@ -211,3 +211,32 @@ describe('servers: disk config, x509 keypairs, hypervisor uptime', () => {
     assert.equal(typeof d.running_vms, 'number');
   });
 });
+
+describe('tier3 fixes', () => {
+  test('createImage: the request metadata overrides image_type, as Nova does', async () => {
+    const vm = await boot(env, env.demo);
+    const r = await act(env, env.demo, vm, { createImage: { name: 'snap-meta', metadata: { image_type: 'test' } } });
+    assert.equal(r.statusCode, 202, r.body);
+    await settle(env);
+    const id = String(r.headers.location).split('/').pop();
+    const img = (await env.nb.app.inject({ method: 'GET', url: `/image/v2/images/${id}`, headers: { 'x-auth-token': env.demo } })).json();
+    assert.deepEqual([img.image_type, img.instance_uuid], ['test', vm]);
+  });
+
+  test('personality beyond the injected_files quota is 403 (below 2.57)', async () => {
+    const files = Array.from({ length: 6 }, (_, i) => ({ path: `/etc/f${i}`, contents: Buffer.from('x').toString('base64') }));
+    const r = await call(env, { method: 'POST', url: '/servers', token: env.demo, body: { server: { name: 'p', imageRef: env.imageId, flavorRef: '1', personality: files } } });
+    fault(r, 403, 'Personality file limit exceeded');
+    const long = await call(env, { method: 'POST', url: '/servers', token: env.demo, body: { server: { name: 'p', imageRef: env.imageId, flavorRef: '1', personality: [{ path: `/${'a'.repeat(300)}`, contents: '' }] } } });
+    fault(long, 403, 'Personality file path exceeds maximum 255');
+  });
+
+  test('image PATCH also takes Glance\'s older {"add": "/path", "value": …} operations (tempest sends them)', async () => {
+    const r = await env.nb.app.inject({
+      method: 'PATCH', url: `/image/v2/images/${env.imageId}`, headers: { 'x-auth-token': env.admin, 'content-type': 'application/openstack-images-v2.0-json-patch' },
+      payload: JSON.stringify([{ add: '/hw_rescue_bus', value: 'virtio' }]),
+    });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.json().hw_rescue_bus, 'virtio');
+  });
+});

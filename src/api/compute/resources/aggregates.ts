@@ -119,7 +119,8 @@ export function registerAggregates(scope: FastifyInstance, svc: Services): void 
   });
 
   route(scope, 'POST', '/os-aggregates/:id/action', async (req) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const raw = req.body;
+    const body = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
     const id = params(req).id;
     if ('add_host' in body) {
       authorize(req, 'admin', 'os_compute_api:os-aggregates:add_host');

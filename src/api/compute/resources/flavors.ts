@@ -258,7 +258,8 @@ export function registerFlavors(scope: FastifyInstance, svc: Services): void {
 
   route(scope, 'POST', '/flavors/:flavor_id/action', async (req) => {
     const id = params(req).flavor_id;
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const raw = req.body;
+    const body = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
     if ('addTenantAccess' in body) {
       authorize(req, 'admin', 'os_compute_api:os-flavor-access:add_tenant_access');
       const tenant = validate<{ addTenantAccess: { tenant: string } }>(ADD, body).addTenantAccess.tenant;

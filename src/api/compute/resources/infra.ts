@@ -4,10 +4,11 @@ import type { Services } from '../../../novabox.ts';
 import type { ComputeHostRow, MigrationRow } from '../../../store/store.ts';
 import type { ServerRecord } from '../../../domain/server.ts';
 import { BadRequest, NotFound } from '../../../domain/errors.ts';
+import { heartbeat } from '../../../domain/heartbeat.ts';
 import { uuidV5 } from '../network.ts';
 import { perHost } from '../../../store/compute/host-usage.ts';
 import { authorize, mv } from '../context.ts';
-import { isoMicro, limitMarker, noQueryFrom2102, linkRoots, nextLink, page, params, parseTime, q1, query, route, strictQuery, toBool, validate } from './common.ts';
+import { beforeBound, isoMicro, limitMarker, noQueryFrom2102, linkRoots, nextLink, page, params, parseTime, q1, query, route, sinceBound, strictQuery, toBool, validate } from './common.ts';
 
 /** The control-plane services Nova lists beside nova-compute, on one controller host in zone `internal`. */
 const CONTROLLER = 'controller';
@@ -24,24 +25,29 @@ export interface ServiceView {
   forced_down: boolean;
   up: boolean;
   updated_at: number | null;
+  /** From the heartbeat: down when forced down or silent for longer than service_down_time. */
+  state: 'up' | 'down';
   compute?: ComputeHostRow;
 }
 
 export async function services(svc: Services): Promise<ServiceView[]> {
+  const now = svc.clock.now();
+  // The control services have reported every interval since the epoch, as if always running.
+  const control = heartbeat({ since: 0, reporting: true, forced_down: false }, now, svc.config);
   const out: ServiceView[] = CONTROL_BINARIES.map((binary, i) => ({
     seq: i + 1, uuid: uuidV5(`service:${binary}:${CONTROLLER}`), binary, host: CONTROLLER, zone: 'internal',
-    disabled: false, disabled_reason: null, forced_down: false, up: true, updated_at: svc.clock.now(),
+    disabled: false, disabled_reason: null, forced_down: false, up: true, ...control,
   }));
   const hosts = await svc.engine.listHosts();
   hosts.forEach((h, i) => out.push({
     seq: CONTROL_BINARIES.length + i + 1, uuid: uuidV5(`service:nova-compute:${h.name}`), binary: 'nova-compute', host: h.name,
     zone: h.availability_zone, disabled: h.disabled, disabled_reason: h.disabled_reason, forced_down: h.forced_down, up: h.up,
-    updated_at: h.updated_at ?? svc.clock.now(), compute: h,
+    ...heartbeat({ since: h.updated_at ?? now, reporting: h.up, forced_down: h.forced_down }, now, svc.config), compute: h,
   }));
   return out;
 }
 
-const stateOf = (s: { up: boolean; forced_down: boolean }) => (s.up && !s.forced_down ? 'up' : 'down');
+const stateOf = (s: { state: 'up' | 'down' }) => s.state;
 
 function serviceView(req: FastifyRequest, s: ServiceView): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -392,12 +398,12 @@ export function registerInfra(scope: FastifyInstance, svc: Services): void {
       const before = mv(req, 66) ? q1(req, 'changes-before') : undefined;
       if (since !== undefined) {
         const t = parseTime('changes-since', since);
-        rows = rows.filter((m) => (m.updated_at ?? m.created_at) >= t);
+        rows = rows.filter((m) => (m.updated_at ?? m.created_at) >= sinceBound(t));
       }
       if (before !== undefined) {
         const t = parseTime('changes-before', before);
         if (since !== undefined && parseTime('changes-since', since) > t) throw new BadRequest('The value of changes-since must be less than or equal to changes-before.');
-        rows = rows.filter((m) => (m.updated_at ?? m.created_at) <= t);
+        rows = rows.filter((m) => (m.updated_at ?? m.created_at) <= beforeBound(t));
       }
       const { limit, marker } = limitMarker(req, svc.config.max_limit);
       rows = page(rows, (m) => m.uuid, limit, marker, (m) => new BadRequest(`Marker ${m} could not be found.`));

@@ -4,6 +4,7 @@ import type { Services } from '../../../novabox.ts';
 import { BadRequest, Forbidden } from '../../../domain/errors.ts';
 import { allows, isAdmin, policyMessage } from '../../../domain/policy.ts';
 import { authorize, mv } from '../context.ts';
+import { countSecurityGroups } from '../../../store/compute/project-counts.ts';
 import { params, q1, route, strictQuery, toBool, toInt, validate } from './common.ts';
 
 /** Quota resources by microversion: network ones go at 2.36, injected files at 2.57. */
@@ -97,7 +98,7 @@ export function registerQuotas(scope: FastifyInstance, svc: Services): void {
     if (!mv(req, 36)) {
       abs.maxTotalFloatingIps = lim.floating_ips;
       abs.totalFloatingIpsUsed = 0;
-      abs.totalSecurityGroupsUsed = 0;
+      abs.totalSecurityGroupsUsed = await countSecurityGroups(svc.sql, project_id);
     }
     return { limits: { absolute: abs, rate: [] } };
   });

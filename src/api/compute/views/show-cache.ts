@@ -17,7 +17,15 @@ export class ShowCache {
   private readonly entries = new Map<string, Entry>();
   private readonly changes: () => string;
 
-  constructor(db: Db) {
+  /** Without a SQLite handle (PostgreSQL, several replicas) nothing is memoized: every show renders. */
+  private readonly enabled: boolean;
+
+  constructor(db: Db | null) {
+    this.enabled = db !== null;
+    if (!db) {
+      this.changes = () => '';
+      return;
+    }
     const total = db.prepare('SELECT total_changes() AS n');
     const other = db.prepare('PRAGMA data_version');
     this.changes = () => `${(total.get() as { n: number }).n}/${(other.get() as { data_version: number }).data_version}`;
@@ -25,6 +33,7 @@ export class ShowCache {
 
   /** The cached body for `key` if nothing was written since it was rendered. */
   get(key: string): { project_id: string; body: unknown } | undefined {
+    if (!this.enabled) return undefined;
     const e = this.entries.get(key);
     if (!e) return undefined;
     if (e.changes !== this.changes()) {
@@ -36,6 +45,7 @@ export class ShowCache {
 
   /** Remember a body rendered at the write count read before the render started. */
   set(key: string, changes: string, project_id: string, body: unknown): void {
+    if (!this.enabled) return;
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
     this.entries.set(key, { changes, project_id, body });
   }

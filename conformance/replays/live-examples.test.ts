@@ -1,4 +1,5 @@
-// Replays every exchange recorded from a real Nova (shared/reference/nova-live-examples) against
+// Replays every exchange recorded from a real Nova (shared/reference/nova-live-examples, outside this
+// repository: run by `npm run conformance`, fails saying where it looked when missing) against
 // novabox, in order, with real tokens and paths under /compute: same status, same fault body,
 // same microversion headers, request-id headers present. Ids, times and the advertised maximum
 // version are mapped; success bodies are compared by their key sets.
@@ -6,12 +7,11 @@ import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatVersion, MAX_VERSION } from '../../src/api/microversion.ts';
-import { setup, settle, type Env } from './servers-helpers.ts';
+import { setup, settle, type Env } from '../../test/http/servers-helpers.ts';
+import { referencePath } from '../lib/reference.ts';
 
-// shared/ lies beside the checkout (CI clones main next to a copy of it).
-const DIR = fileURLToPath(new URL('../../../shared/reference/nova-live-examples', import.meta.url));
+const DIR = referencePath('reference/nova-live-examples');
 const RECORDED_IMAGE = 'b480e72e-ffcd-4042-91b4-90515ecfd965';
 
 interface Exchange { file: string; method: string; path: string; headers: Record<string, string>; body: string; status: number; rheaders: Record<string, string>; rbody: string }

@@ -1,14 +1,15 @@
 // Nova's API samples (../shared/reference/nova-api-samples) mapped to requests novabox answers.
 // One row per kind of response sample: which files it matches and how to produce the equivalent
-// request (prerequisites created first, ids substituted). Shared by test/http/samples.test.ts and
-// scripts/samples-coverage.ts.
+// request (prerequisites created first, ids substituted). Shared by conformance/replays/samples.test.ts
+// and scripts/samples-coverage.ts.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MAX_VERSION } from '../../src/api/microversion.ts';
 
-// shared/ lies beside the checkout (CI clones main next to a copy of it).
-export const SAMPLES_DIR = process.env.NOVA_API_SAMPLES ?? fileURLToPath(new URL('../../../shared/reference/nova-api-samples', import.meta.url));
+import { referencePath } from '../lib/reference.ts';
+
+/** $NOVA_API_SAMPLES, else shared/reference/nova-api-samples; throws saying where it looked when missing. */
+export const SAMPLES_DIR = referencePath('reference/nova-api-samples', process.env.NOVA_API_SAMPLES);
 
 export interface Sample {
   /** Path under SAMPLES_DIR, e.g. `flavors/v2.55/flavor-get-resp.json`. */

@@ -1,0 +1,4 @@
+// novabox's own version (package.json), for the banner, /healthz and the control API index.
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
