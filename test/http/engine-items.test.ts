@@ -143,3 +143,24 @@ describe('absolute limits', () => {
     assert.equal(afterCount, (await call(env, { url: '/os-security-groups', token: env.demo, mv: '2.35' })).json().security_groups.length);
   });
 });
+
+describe('changes-before', () => {
+  let env: Env;
+  before(async () => {
+    env = await setup();
+  });
+  after(() => env.close());
+
+  test('the boundary second is included by changes-before as by changes-since (Nova keeps whole seconds)', async () => {
+    const id = await boot(env, env.demo);
+    const updated = (await show(env, env.demo, id)).updated as string; // whole seconds, e.g. 2026-12-02T08:20:01Z
+    const list = async (q: string) => (await call(env, { url: `/servers?${q}`, token: env.demo, mv: '2.66' })).json().servers.map((s: { id: string }) => s.id);
+    assert.ok((await list(`changes-since=${updated}`)).includes(id));
+    assert.ok((await list(`changes-before=${updated}`)).includes(id));
+    assert.ok((await list(`changes-since=${updated}&changes-before=${updated}`)).includes(id));
+    const earlier = new Date(Date.parse(updated) - 1000).toISOString().replace('.000', '');
+    assert.ok(!(await list(`changes-before=${earlier}`)).includes(id));
+    const actions = (await call(env, { url: `/servers/${id}/os-instance-actions?changes-before=${updated}`, token: env.demo, mv: '2.66' })).json().instanceActions;
+    assert.ok(actions.some((a: { action: string }) => a.action === 'create'));
+  });
+});

@@ -1,5 +1,6 @@
 // GET /servers and /servers/detail query processing (Nova's ServersController._get_servers):
 // schema per microversion, admin/non-admin filter whitelist, status, deleted, tenants, sorting, paging.
+import { beforeBound, sinceBound } from './resources/common.ts';
 import { BadRequest, Forbidden } from '../../domain/errors.ts';
 import { policyMessage } from '../../domain/policy.ts';
 import { statusFilter } from '../../domain/states.ts';
@@ -209,9 +210,11 @@ export async function buildServerQuery(raw: RawQuery, r: ListRequest): Promise<P
   // 5. changes-since / changes-before.
   const since = last('changes-since');
   const before = last('changes-before');
-  if (since !== undefined) q.changes_since = parseIsoTime(since)!;
-  if (before !== undefined) q.changes_before = parseIsoTime(before)!;
-  if (q.changes_since !== undefined && q.changes_before !== undefined && q.changes_before < q.changes_since) {
+  const tSince = since === undefined ? undefined : parseIsoTime(since)!;
+  const tBefore = before === undefined ? undefined : parseIsoTime(before)!;
+  if (tSince !== undefined) q.changes_since = sinceBound(tSince);
+  if (tBefore !== undefined) q.changes_before = beforeBound(tBefore);
+  if (tSince !== undefined && tBefore !== undefined && tBefore < tSince) {
     throw new BadRequest('The value of changes-since must be less than or equal to changes-before.');
   }
 

@@ -67,6 +67,18 @@ export function isoMicro(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : serverIsoMicro(ms);
 }
 
+/**
+ * Nova's database keeps whole seconds, so a row changed at 12:00:00.7 is 12:00:00 to its filters:
+ * changes-since T matches from the first whole second at or after T, changes-before T up to the
+ * end of T's second (the boundary second is in both, as in Nova). Bounds in ms for `>=` and `<=`.
+ */
+export function sinceBound(t: number): number {
+  return Math.ceil(t / 1000) * 1000;
+}
+export function beforeBound(t: number): number {
+  return Math.floor(t / 1000) * 1000 + 999;
+}
+
 /** Parses changes-since / changes-before (ISO 8601); 400 with Nova's message otherwise. */
 export function parseTime(name: string, v: string): number {
   const t = parseIsoTime(v);

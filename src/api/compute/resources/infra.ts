@@ -8,7 +8,7 @@ import { heartbeat } from '../../../domain/heartbeat.ts';
 import { uuidV5 } from '../network.ts';
 import { perHost } from '../../../store/compute/host-usage.ts';
 import { authorize, mv } from '../context.ts';
-import { isoMicro, limitMarker, noQueryFrom2102, linkRoots, nextLink, page, params, parseTime, q1, query, route, strictQuery, toBool, validate } from './common.ts';
+import { beforeBound, isoMicro, limitMarker, noQueryFrom2102, linkRoots, nextLink, page, params, parseTime, q1, query, route, sinceBound, strictQuery, toBool, validate } from './common.ts';
 
 /** The control-plane services Nova lists beside nova-compute, on one controller host in zone `internal`. */
 const CONTROLLER = 'controller';
@@ -398,12 +398,12 @@ export function registerInfra(scope: FastifyInstance, svc: Services): void {
       const before = mv(req, 66) ? q1(req, 'changes-before') : undefined;
       if (since !== undefined) {
         const t = parseTime('changes-since', since);
-        rows = rows.filter((m) => (m.updated_at ?? m.created_at) >= t);
+        rows = rows.filter((m) => (m.updated_at ?? m.created_at) >= sinceBound(t));
       }
       if (before !== undefined) {
         const t = parseTime('changes-before', before);
         if (since !== undefined && parseTime('changes-since', since) > t) throw new BadRequest('The value of changes-since must be less than or equal to changes-before.');
-        rows = rows.filter((m) => (m.updated_at ?? m.created_at) <= t);
+        rows = rows.filter((m) => (m.updated_at ?? m.created_at) <= beforeBound(t));
       }
       const { limit, marker } = limitMarker(req, svc.config.max_limit);
       rows = page(rows, (m) => m.uuid, limit, marker, (m) => new BadRequest(`Marker ${m} could not be found.`));

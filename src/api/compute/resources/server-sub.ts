@@ -9,7 +9,7 @@ import { isAdmin } from '../../../domain/policy.ts';
 import { publicUrl } from '../../../config.ts';
 import type { InstanceActionEventRow, InstanceActionRow } from '../../../store/store.ts';
 import { authorize, ctxOf, mv } from '../context.ts';
-import { isoMicro, limitMarker, linkRoots, nextLink, noQueryFrom2102, page, params, parseTime, q1, route, strictQuery, validate } from './common.ts';
+import { beforeBound, isoMicro, limitMarker, linkRoots, nextLink, noQueryFrom2102, page, params, parseTime, q1, route, sinceBound, strictQuery, validate } from './common.ts';
 import { MIGRATION_IN_PROGRESS, migrationView } from './infra.ts';
 import { extraActions } from '../server-actions.ts';
 
@@ -70,8 +70,8 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
       const tb = before === undefined ? undefined : parseTime('changes-before', before);
       if (ts !== undefined && tb !== undefined && ts > tb) throw new BadRequest('The value of changes-since must be less than or equal to changes-before.');
       const upd = (a: InstanceActionRow) => a.updated_at ?? a.finish_time ?? a.start_time;
-      if (ts !== undefined) rows = rows.filter((a) => upd(a) >= ts);
-      if (tb !== undefined) rows = rows.filter((a) => upd(a) <= tb);
+      if (ts !== undefined) rows = rows.filter((a) => upd(a) >= sinceBound(ts));
+      if (tb !== undefined) rows = rows.filter((a) => upd(a) <= beforeBound(tb));
       const { limit, marker } = limitMarker(req, svc.config.max_limit);
       rows = page(rows, (a) => a.request_id, limit, marker, (m) => new BadRequest(`Marker ${m} could not be found.`));
       links = nextLink(svc, req, `servers/${params(req).server_id}/os-instance-actions`, rows, limit, rows.at(-1)?.request_id);
