@@ -9,8 +9,6 @@ Prints one JSON object per step on stdout: {"step": ..., "status": <server statu
 {"step": ..., "error": <exception class>, "message": ...} and exits 1. The script decides nothing
 about what is right: it only drives the SDK and reports what it sees.
 """
-import argparse
-import json
 import time
 import sys
 import uuid
@@ -18,21 +16,13 @@ import uuid
 import openstack
 from openstack import exceptions
 
+from sdk_report import WAIT, arguments, emit
+
 INTERVAL = 0.2
-WAIT = 60
-
-
-def emit(step, **fields):
-    print(json.dumps(dict(step=step, **fields), default=str), flush=True)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--cloud', required=True)
-    ap.add_argument('--image', required=True)
-    ap.add_argument('--flavor', required=True)
-    ap.add_argument('--flavor-alt', required=True)
-    args = ap.parse_args()
+    args = arguments('--flavor-alt')
 
     conn = openstack.connect(cloud=args.cloud)
     compute = conn.compute

@@ -10,25 +10,15 @@ test/conformance/volumes-sdk.test.ts asserts them. On an exception it prints {"s
 "error": <exception class>, "message": ...} and exits 1. The script only drives the SDK and
 reports what it sees.
 """
-import argparse
-import json
 import sys
 
 import openstack
 
-WAIT = 60
-
-
-def emit(step, **fields):
-    print(json.dumps(dict(step=step, **fields), default=str), flush=True)
+from sdk_report import WAIT, arguments, emit
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--cloud', required=True)
-    ap.add_argument('--image', required=True)
-    ap.add_argument('--flavor', required=True)
-    args = ap.parse_args()
+    args = arguments()
 
     conn = openstack.connect(cloud=args.cloud)
     bs = conn.block_storage

@@ -354,6 +354,8 @@ Object.assign(FAMILIES, {
   'GET /compute/v2.1/servers/:server_id/os-interface': owned(), 'GET /compute/v2.1/servers/:server_id/os-interface/:port_id': owned().with({ absent: true }),
   'POST /compute/v2.1/servers/:server_id/os-interface': owned().with({ absent: true, body: () => ({ interfaceAttachment: { net_id: randomUUID() } }) }),
   'DELETE /compute/v2.1/servers/:server_id/os-interface/:port_id': owned().with({ absent: true }),
+  'GET /compute/v2.1/os-floating-ip-pools': anyMember(), 'GET /compute/v2.1/os-floating-ips': anyMember(), 'POST /compute/v2.1/os-floating-ips': anyMember(),
+  'GET /compute/v2.1/os-floating-ips/:id': owned().with({ absent: true }), 'DELETE /compute/v2.1/os-floating-ips/:id': owned().with({ absent: true }),
   'GET /healthz': open(), 'GET /novabox/v1': open(), 'GET /novabox/v1/hosts/:name': adminOnly(), 'GET /novabox/v1/time-scale': adminOnly(),
   'GET /novabox/v1/timings': adminOnly(), 'PUT /novabox/v1/timings': adminOnly().with({ body: () => ({}) }),
   // Resetting the cloud would take the fixtures with it: only the refusals are tried.

@@ -41,9 +41,14 @@ describe('hostile input', () => {
       const q = encodeURIComponent(pattern);
       for (const url of [`/servers?name=${q}`, `/servers/detail?name=${q}`, `/flavors?name=${q}`]) {
         const token = url.startsWith('/flavors') ? env.admin : env.demo;
-        const { result: r, maxGap } = await loopHeld(() => call(env, { url, token }));
-        assert.equal(r.statusCode, 200, `${url}: ${r.body}`);
-        assert.ok(maxGap < 100, `${url} held the event loop ${maxGap.toFixed(0)} ms`);
+        // The best of three: a busy shared machine can delay one tick; a backtracking engine holds every time.
+        let best = Infinity;
+        for (let attempt = 0; attempt < 3 && best >= 100; attempt++) {
+          const { result: r, maxGap } = await loopHeld(() => call(env, { url, token }));
+          assert.equal(r.statusCode, 200, `${url}: ${r.body}`);
+          best = Math.min(best, maxGap);
+        }
+        assert.ok(best < 100, `${url} held the event loop ${best.toFixed(0)} ms`);
       }
     }
     // Nova's meaning is kept: an unanchored search.
@@ -214,5 +219,19 @@ describe('hostile input', () => {
     // The server still answers afterwards.
     const ok = await raw(`GET /compute/v2.1/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     assert.equal(ok.status, 200);
+  });
+
+  test('generating a keypair (ssh or x509) does not hold the event loop', async () => {
+    for (const [i, body] of [{ keypair: { name: 'gen-ssh' } }, { keypair: { name: 'gen-x509', type: 'x509' } }].entries()) {
+      let best = Infinity;
+      for (let attempt = 0; attempt < 3 && best >= 100; attempt++) {
+        const name = `${body.keypair.name}-${attempt}`;
+        const { result: r, maxGap } = await loopHeld(() => call(env, { method: 'POST', url: '/os-keypairs', token: env.demo, mv: i ? '2.2' : undefined, body: { keypair: { ...body.keypair, name } } }));
+        assert.ok(r.statusCode === 200 || r.statusCode === 201, r.body);
+        assert.ok(r.json().keypair.private_key);
+        best = Math.min(best, maxGap);
+      }
+      assert.ok(best < 100, `${body.keypair.name} held the event loop ${best.toFixed(0)} ms`);
+    }
   });
 });

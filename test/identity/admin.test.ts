@@ -96,11 +96,12 @@ describe('identity administration', () => {
     assert.equal(proj.statusCode, 201);
     const project = proj.json().project;
     assert.equal((await call('admin', 'POST', '/projects', { project: { name: 'tmp-proj', domain_id: domain.id } })).statusCode, 409);
-    const usr = await call('admin', 'POST', '/users', { user: { name: 'tmp-user', password: 'pw1', domain_id: domain.id, project_id: project.id, email: 'a@b.c' } });
+    const usr = await call('admin', 'POST', '/users', { user: { name: 'tmp-user', password: 'pw1', domain_id: domain.id, project_id: project.id, default_project_id: project.id, email: 'a@b.c' } });
     assert.equal(usr.statusCode, 201);
     const user = usr.json().user;
     assert.equal(user.email, 'a@b.c');
     assert.equal(user.default_project_id, project.id);
+    assert.equal(user.project_id, project.id, "tempest's `project_id` comes back as Keystone keeps it, an extra attribute");
     assert.equal((await call('admin', 'POST', '/users', { user: { name: 'tmp-user', password: 'x' } })).statusCode, 409);
 
     const login = () => nb.app.inject({ method: 'POST', url: `${V3}/auth/tokens`, payload: passwordAuth('tmp-user', 'pw1', { project: { id: project.id } }) });

@@ -1,6 +1,7 @@
 // POST /servers/{id}/action: one handler per body key, Nova's codes, headers and bodies.
 // Order as Nova: body shape → known action at this microversion → schema (400) → engine (404, 403, 409).
 import { snapshotVolumeBacked } from './resources/volumes.ts';
+import { floatingIpAction as floatingIpOnServer } from './resources/floating-ips.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
 import { publicUrl } from '../../config.ts';
@@ -376,7 +377,9 @@ function floatingIpAction(key: string, schema: Schema): ActionHandler {
       validateBody(schema, c.body);
       const s = await lookup(c);
       requirePolicy(c, 'member', `os_compute_api:os-floating-ips:${key === 'addFloatingIp' ? 'add' : 'remove'}`, s);
-      throw new NotFound(`Floating IP not found for address ${c.body[key].address}.`);
+      const b = c.body[key] as { address: string; fixed_address?: string };
+      await floatingIpOnServer(c.svc, c.req, s, key === 'addFloatingIp', b.address, b.fixed_address);
+      return empty(202)(c);
     },
   };
 }

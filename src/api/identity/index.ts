@@ -451,8 +451,14 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
       const service_id = str(b, 'service_id', 64);
       if (creating && service_id === undefined) throw required('service_id');
       if (service_id !== undefined && !(await store.getService(service_id))) throw notFound('service', service_id);
-      const region_id = optStr(b, 'region_id', { nullable: true }) ?? optStr(b, 'region', { nullable: true });
-      if (region_id && !(await store.getRegion(region_id))) throw notFound('region', region_id);
+      const byId = optStr(b, 'region_id', { nullable: true });
+      const legacy = optStr(b, 'region', { nullable: true });
+      const region_id = byId ?? legacy;
+      if (region_id && !(await store.getRegion(region_id))) {
+        // Keystone creates a region named only by the legacy `region` attribute, for old clients.
+        if (byId) throw notFound('region', region_id);
+        await model.write((s) => s.insertRegion({ id: region_id, description: '', parent_region_id: null, created_at: Date.now() })).catch(uniqueAs(conflict('region', `Duplicate ID, ${region_id}`)));
+      }
       return { interface: iface, url, service_id, region_id, enabled: optBool(b, 'enabled') };
     };
     r.post('/v3/endpoints', on, async (req, reply) => {
@@ -665,7 +671,8 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
     });
 
     // ---- users ----
-    const USER_KNOWN = ['id', 'name', 'domain_id', 'password', 'email', 'description', 'default_project_id', 'project_id', 'enabled', 'options', 'links', 'password_expires_at'];
+    // `project_id` (which tempest sends) is not Keystone's attribute: it is kept and shown as an extra one.
+    const USER_KNOWN = ['id', 'name', 'domain_id', 'password', 'email', 'description', 'default_project_id', 'enabled', 'options', 'links', 'password_expires_at'];
     r.get('/v3/users', on, async (req) => {
       requireReader(req, 'list_users');
       const q = qs(req);
@@ -680,8 +687,7 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
         password: optStr(u, 'password', { nullable: true }) ?? null,
         email: optStr(u, 'email', { nullable: true }) ?? null,
         description: description(u) ?? null,
-        // tempest sends `project_id`; Keystone's own attribute is default_project_id.
-        default_project_id: optStr(u, 'default_project_id', { nullable: true, max: 64 }) ?? optStr(u, 'project_id', { nullable: true }) ?? null,
+        default_project_id: optStr(u, 'default_project_id', { nullable: true, max: 64 }) ?? null,
         enabled: optBool(u, 'enabled'),
         options: optOptions(u) ?? {},
         extra: extras(u, USER_KNOWN),
@@ -923,6 +929,13 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
       if (prior.id === implied.id || (await model.expandImplied([implied.id])).includes(prior.id)) throw serviceError(403, `You are not authorized to perform the requested action: implying role ${implied.name} from ${prior.name} would create a cycle.`);
       await model.write((s) => s.addImplied(prior.id, implied.id));
       return reply.code(201).send({ role_inference: await inference(prior, implied), links: { self: `${v3()}/roles/${prior.id}/implies/${implied.id}` } });
+    });
+    r.head<Imp>('/v3/roles/:id/implies/:iid', on, async (req, reply) => {
+      requireReader(req, 'check_implied_role');
+      const prior = await mustRole(req.params.id);
+      const implied = await mustRole(req.params.iid);
+      if (!(await impliedOf(prior.id)).some((x) => x.id === implied.id)) throw serviceError(404, `${prior.id} does not imply ${implied.id}.`);
+      return reply.code(204).send();
     });
     r.get<Imp>('/v3/roles/:id/implies/:iid', on, async (req) => {
       requireReader(req, 'get_implied_role');

@@ -497,8 +497,8 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
       const hash = typeof u.password === 'string' ? await hashPassword(u.password) : null;
       const id = newId();
       await write(async (s) => {
-        // Keystone answers 400 (not 404) for a reference in the body that names nothing.
-        if (!(await s.getDomain(u.domain_id))) throw serviceError(400, `Could not find domain: ${u.domain_id}.`);
+        if (!(await s.getDomain(u.domain_id))) throw notFound('domain', u.domain_id);
+        // A default project that names nothing is a 400, as from Keystone.
         if (u.default_project_id && !(await s.getProject(u.default_project_id))) throw serviceError(400, `Could not find project: ${u.default_project_id}.`);
         if (await s.userByName(u.domain_id, u.name)) throw conflict('user', `Duplicate entry found with name ${u.name} at domain ID ${u.domain_id}`);
         await s.insertUser({

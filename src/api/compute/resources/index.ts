@@ -21,6 +21,7 @@ import { registerAuditLog } from './audit-log.ts';
 import { registerQuotaClasses } from './quota-classes.ts';
 import { registerExternalEvents } from './external-events.ts';
 import { registerInterfaces } from './interfaces.ts';
+import { registerFloatingIps } from './floating-ips.ts';
 
 export async function registerComputeResources(scope: FastifyInstance, svc: Services): Promise<void> {
   registerFlavors(scope, svc);
@@ -42,4 +43,5 @@ export async function registerComputeResources(scope: FastifyInstance, svc: Serv
   registerQuotaClasses(scope, svc);
   registerExternalEvents(scope, svc);
   registerInterfaces(scope, svc);
+  registerFloatingIps(scope, svc);
 }

@@ -1,6 +1,7 @@
 // os-keypairs: generate (below 2.92), import, list (paged from 2.35), show, delete; per user.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPair, generateKeyPairSync, type KeyObject, sign as signWith, X509Certificate } from 'node:crypto';
+import { promisify } from 'node:util';
 import forge from 'node-forge';
 import type { Services } from '../../../novabox.ts';
 import { BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
@@ -29,9 +30,19 @@ function colonHex(digest: Buffer): string {
   return digest.toString('hex').match(/../g)!.join(':');
 }
 
-/** A fresh RSA key pair: OpenSSH public key and PKCS#1 PEM private key. */
+const generateRsa = promisify(generateKeyPair);
+
+/** A fresh RSA key pair: OpenSSH public key and PKCS#1 PEM private key (synchronous: tests and tools). */
 export function generateSshKey(comment = 'Generated-by-Nova'): { public_key: string; private_key: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return sshKey(generateKeyPairSync('rsa', { modulusLength: 2048 }), comment);
+}
+
+/** The same, generated on libuv's thread pool: an RSA prime search must not hold the event loop. */
+export async function newSshKey(comment = 'Generated-by-Nova'): Promise<{ public_key: string; private_key: string }> {
+  return sshKey(await generateRsa('rsa', { modulusLength: 2048 }), comment);
+}
+
+function sshKey({ publicKey, privateKey }: { publicKey: KeyObject; privateKey: KeyObject }, comment: string): { public_key: string; private_key: string } {
   const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
   const blob = Buffer.concat([sshString(Buffer.from('ssh-rsa')), mpint(jwk.e), mpint(jwk.n)]);
   return {
@@ -45,10 +56,11 @@ export function generateSshKey(comment = 'Generated-by-Nova'): { public_key: str
  * certificate for CN=<user_id>, valid ten years, for client authentication. public_key is the
  * certificate PEM.
  */
-export function generateX509Key(user_id: string): { public_key: string; private_key: string } {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
+export async function generateX509Key(user_id: string): Promise<{ public_key: string; private_key: string }> {
+  // The key off the event loop and the RSA signature natively (node's crypto); forge lays out the certificate.
+  const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
   const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }) as string);
   cert.serialNumber = '01';
   cert.validity.notBefore = new Date();
   cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 86400_000);
@@ -57,8 +69,12 @@ export function generateX509Key(user_id: string): { public_key: string; private_
   cert.setIssuer(subject);
   // Nova also puts the user's UPN in an otherName subjectAltName; node-forge cannot encode otherName.
   cert.setExtensions([{ name: 'extKeyUsage', clientAuth: true }]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { public_key: forge.pki.certificateToPem(cert), private_key: forge.pki.privateKeyToPem(keys.privateKey) };
+  const oid = forge.pki.oids.sha256WithRSAEncryption;
+  cert.siginfo.algorithmOid = oid;
+  (cert as unknown as { signatureOid: string }).signatureOid = oid;
+  const tbs = Buffer.from(forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(), 'binary');
+  cert.signature = signWith('sha256', tbs, privateKey).toString('binary');
+  return { public_key: forge.pki.certificateToPem(cert), private_key: privateKey.export({ type: 'pkcs1', format: 'pem' }) as string };
 }
 
 /** Fingerprint as Nova computes it: MD5 of the SSH key blob, SHA-1 of an x509 certificate. */
@@ -140,7 +156,7 @@ export function registerKeypairs(scope: FastifyInstance, svc: Services): void {
     let public_key = kp.public_key;
     let private_key: string | undefined;
     if (public_key === undefined) {
-      ({ public_key, private_key } = type === 'x509' ? generateX509Key(user_id) : generateSshKey());
+      ({ public_key, private_key } = type === 'x509' ? await generateX509Key(user_id) : await newSshKey());
     }
     const fp = fingerprint(type, public_key);
     const now = svc.clock.now();
