@@ -127,11 +127,20 @@ export class ComputeEngine {
     await this.leases.reapDead();
     const summary = await recoverAll(this);
     this.leases.start();
+    // Another replica wrote a task or changed a host: look now rather than at the next lease beat.
+    this.unsubscribe = (await this.store.subscribe?.((what) => {
+      if (what === 'hosts') this.scheduling.invalidate();
+      this.transitions.kick();
+    })) ?? null;
     this.transitions.start();
     return summary;
   }
 
+  private unsubscribe: (() => Promise<void>) | null = null;
+
   async stop(): Promise<void> {
+    await this.unsubscribe?.();
+    this.unsubscribe = null;
     await this.transitions.stop();
     await this.leases.stop();
   }

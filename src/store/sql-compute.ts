@@ -8,7 +8,7 @@ import type {
   ComputeHostRow, ComputeStore, ComputeTx, FaultRow, FlavorInput, InstanceActionEventRow, InstanceActionRow,
   Lease, MigrationFilter, MigrationRow, ServerQuery, ServerStateCount, TaskRow, Usage,
 } from './store.ts';
-import type { Param, Sql, SqlDatabase } from './sql.ts';
+import type { Param, PostgresSql, Sql, SqlDatabase } from './sql.ts';
 import { newLeaseOwner } from './lease-owner.ts';
 import { DOC_FIELDS, DOC_SET, flavorRow, listServersSql, rowToServer, serverParams, taskRow, type ServerRow } from './server-rows.ts';
 
@@ -59,10 +59,29 @@ export class SqlComputeStore implements ComputeStore {
   }
 
   transaction<T>(fn: (tx: ComputeTx) => Promise<T>): Promise<T> {
-    return this.sql.transaction((x) => fn(this.unitOfWork(x)));
+    const wrote = { task: false };
+    return this.sql.transaction(async (x) => {
+      const out = await fn(this.unitOfWork(x, wrote));
+      // Delivered at commit, to every replica listening (PostgreSQL drops it on rollback).
+      if (wrote.task && this.pg) await x.run("SELECT pg_notify('novabox_tasks', '')");
+      return out;
+    });
   }
 
-  private unitOfWork(x: Sql): ComputeTx {
+  async subscribe(wake: (what: 'tasks' | 'hosts') => void): Promise<() => Promise<void>> {
+    if (!this.pg) return async () => undefined;
+    const client = await (this.sql as PostgresSql).pool.connect();
+    const onNotify = (m: { payload?: string }) => wake(m.payload === 'hosts' ? 'hosts' : 'tasks');
+    client.on('notification', onNotify);
+    await client.query('LISTEN novabox_tasks');
+    return async () => {
+      client.off('notification', onNotify);
+      await client.query('UNLISTEN novabox_tasks').catch(() => undefined);
+      client.release();
+    };
+  }
+
+  private unitOfWork(x: Sql, wrote: { task: boolean }): ComputeTx {
     const self = this;
     const forUpdate = this.pg ? ' FOR UPDATE' : '';
     return {
@@ -90,6 +109,7 @@ export class SqlComputeStore implements ComputeStore {
         return r && taskRow(r);
       },
       async putTask(t) {
+        wrote.task = true;
         await x.run(
           `INSERT INTO tasks (server_id, action, action_id, step, due_at, plan, context, owner, lease_until, parked_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
            ON CONFLICT (server_id) DO UPDATE SET action = excluded.action, action_id = excluded.action_id, step = excluded.step, due_at = excluded.due_at,
@@ -246,7 +266,9 @@ export class SqlComputeStore implements ComputeStore {
   }
 
   async unparkHost(host: string): Promise<number> {
-    return (await this.sql.run('UPDATE tasks SET parked_host = NULL WHERE parked_host = ?', [host])).changes;
+    const n = (await this.sql.run('UPDATE tasks SET parked_host = NULL WHERE parked_host = ?', [host])).changes;
+    if (n > 0 && this.pg) await this.sql.run("SELECT pg_notify('novabox_tasks', '')");
+    return n;
   }
 
   async countServersByState(): Promise<ServerStateCount[]> {
@@ -364,5 +386,6 @@ export class SqlComputeStore implements ComputeStore {
        disabled_reason = excluded.disabled_reason, forced_down = excluded.forced_down, up = excluded.up, updated_at = excluded.updated_at`,
       [h.name, h.availability_zone, h.disabled ? 1 : 0, h.disabled_reason, h.forced_down ? 1 : 0, h.up ? 1 : 0, h.updated_at],
     );
+    if (this.pg) await this.sql.run("SELECT pg_notify('novabox_tasks', 'hosts')");
   }
 }

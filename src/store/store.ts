@@ -231,6 +231,11 @@ export interface ComputeStore {
   otherOwners(): Promise<string[]>;
   /** Wakes the tasks parked for `host`; how many. */
   unparkHost(host: string): Promise<number>;
+  /**
+   * Calls `wake` when another process wrote a task or changed a host (PostgreSQL LISTEN/NOTIFY);
+   * returns the unsubscribe. Absent where the lease beat's polling is the only wake-up (SQLite).
+   */
+  subscribe?(wake: (what: 'tasks' | 'hosts') => void): Promise<() => Promise<void>>;
   /** Servers counted per project and state (deleted rows too): one GROUP BY, for the metrics gauge. */
   countServersByState(): Promise<ServerStateCount[]>;
   /** Durable tasks waiting for their next step (the task queue depth). */

@@ -172,6 +172,9 @@ describe('servers on Neutron ports', () => {
     assert.deepEqual({ ...fip, id: 'x', ip: 'y' }, { id: 'x', ip: 'y', pool: 'public', fixed_ip: null, instance_id: null });
     assert.equal((await net(env.demo, 'GET', `/floatingips/${fip.id}`)).body.floatingip.floating_ip_address, fip.ip);
     fault(await call(env, { method: 'POST', url: '/os-floating-ips', token: env.demo, body: { pool: 'nope' } }), 404, 'Floating IP pool not found.');
+    const pub = (await net(env.demo, 'GET', '/networks?name=public')).body.networks[0];
+    const byId = (await call(env, { method: 'POST', url: '/os-floating-ips', token: env.demo, body: { pool: pub.id } })).json().floating_ip;
+    assert.equal(byId.pool, 'public', 'a pool named by its network id');
     const id = await boot(env, env.demo);
     await quiet();
     assert.equal((await act(env, env.demo, id, { addFloatingIp: { address: fip.ip } })).statusCode, 202);
@@ -180,6 +183,9 @@ describe('servers on Neutron ports', () => {
     assert.equal(shown.instance_id, id);
     assert.ok((await show(env, env.demo, id)).addresses.private.some((a: any) => a.addr === fip.ip && a['OS-EXT-IPS:type'] === 'floating'));
     fault(await act(env, env.demo, id, { addFloatingIp: { address: '172.24.4.250' } }), 404);
+    // A second floating IP for the same fixed IP: Neutron's 409 is Nova's 400.
+    fault(await act(env, env.demo, id, { addFloatingIp: { address: byId.ip } }), 400);
+    assert.equal((await call(env, { method: 'DELETE', url: `/os-floating-ips/${byId.id}`, token: env.demo })).statusCode, 202);
     assert.equal((await act(env, env.demo, id, { removeFloatingIp: { address: fip.ip } })).statusCode, 202);
     fault(await act(env, env.demo, id, { removeFloatingIp: { address: fip.ip } }), 409, `Floating IP ${fip.ip} is not associated with instance ${id}.`);
     assert.equal((await call(env, { method: 'DELETE', url: `/os-floating-ips/${fip.id}`, token: env.demo })).statusCode, 202);

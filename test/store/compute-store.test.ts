@@ -192,8 +192,36 @@ test('replicas on one PostgreSQL database: every step once; a crashed replica’
         assert.equal(new Set(events.map((ev) => ev.event)).size, events.length, `no event of ${id} repeated`);
       }
     } finally {
-      for (const e of engines.slice(1)) await e.stop();
+      for (const e of engines) await e.stop(); // the crashed one too: its LISTEN connection goes back to its pool
       for (const p of pools.slice(1)) await p.close();
+    }
+  });
+});
+
+test('PostgreSQL: a task or host written by one replica wakes the others at commit (LISTEN/NOTIFY)', async (t) => {
+  await withPostgresDatabase(t, async (db, url) => {
+    const { openPostgres } = await import('../../src/store/sql.ts');
+    const other = await openPostgres(url);
+    const a = await pgStore(db);
+    const woke: string[] = [];
+    const off = await new SqlComputeStore(other).subscribe((what) => woke.push(what));
+    try {
+      const e = engineOn(a, new ManualClock());
+      await e.seed();
+      await sleep(100);
+      woke.length = 0;
+      await assert.rejects(a.transaction(async (tx) => {
+        await tx.putTask({ server_id: 1, action: 'x', action_id: null, step: 0, due_at: 0, plan: { steps: [] } as never, context: {} as never });
+      }), 'a task for no server is refused');
+      await e.create(ctx(DEMO), await request(e));
+      for (let i = 0; i < 100 && !woke.includes('tasks'); i++) await sleep(20);
+      assert.deepEqual(woke, ['tasks'], 'one wake, at the commit of the create (none for the rolled-back unit of work)');
+      await e.setHost('compute-0', { disabled: true });
+      for (let i = 0; i < 100 && !woke.includes('hosts'); i++) await sleep(20);
+      assert.ok(woke.includes('hosts'));
+    } finally {
+      await off();
+      await other.close();
     }
   });
 });

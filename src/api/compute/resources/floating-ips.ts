@@ -72,7 +72,8 @@ export function registerFloatingIps(scope: FastifyInstance, svc: Services): void
     const pool = ((req.body as { pool?: unknown } | undefined)?.pool as string | undefined) ?? DEFAULT_POOL;
     return svc.network.run(req.auth!, async (u) => {
       const l = await lookups(u);
-      const netId = [...l.pools].find(([, name]) => name === pool)?.[0];
+      // Nova finds the pool by name or by network id.
+      const netId = [...l.pools].find(([id, name]) => name === pool || id === pool)?.[0];
       if (!netId) throw new NotFound('Floating IP pool not found.');
       let f: ResourceRow;
       try {
