@@ -132,7 +132,8 @@ export const FAMILIES: Record<string, Family> = {
   'DELETE /image/v2/images/:id': owned(),
   'PUT /image/v2/images/:id/file': owned().with({ contentType: 'application/octet-stream', body: () => Buffer.from('bytes') }),
   'GET /image/v2/images/:id/file': owned().with({ absent: true }),
-  'POST /image/v2/images/:id/actions/:action': adminOnlyAfterLookup(),
+  // Glance's default for deactivate/reactivate: an admin or a member of the owning project.
+  'POST /image/v2/images/:id/actions/:action': owned(),
   'PUT /image/v2/images/:id/tags/:tag': owned(), 'DELETE /image/v2/images/:id/tags/:tag': owned(),
   'GET /image/v2/images/:id/members': owned(), 'POST /image/v2/images/:id/members': owned().with({ body: (fx) => ({ member: fx.projects.alt_demo }) }),
   // The other project is the member here: it sees its own membership, and only it answers the share.

@@ -99,11 +99,12 @@ describe('image import', () => {
     assert.equal((await call('demo', 'PUT', `/v2/images/${id}/stage`, { body: big })).statusCode, 413);
   });
 
-  test('deactivate and reactivate: admin only; a deactivated image is not downloadable by members', async () => {
+  test('deactivate and reactivate: the owner or an admin; a deactivated image is not downloadable but by an admin', async () => {
     const id = (await create('demo', { name: 'deact', disk_format: 'raw', container_format: 'bare' })).json().id;
     await call('demo', 'PUT', `/v2/images/${id}/file`, { body: Buffer.from('x') });
-    assert.equal((await call('demo', 'POST', `/v2/images/${id}/actions/deactivate`)).statusCode, 403);
-    assert.equal((await call('admin', 'POST', `/v2/images/${id}/actions/deactivate`)).statusCode, 204);
+    assert.equal((await call('alt_demo', 'POST', `/v2/images/${id}/actions/deactivate`)).statusCode, 404);
+    assert.equal((await call('demo', 'POST', `/v2/images/${id}/actions/deactivate`)).statusCode, 204);
+    assert.equal((await call('admin', 'GET', `/v2/images/${id}/file`)).statusCode, 200);
     assert.equal((await show('demo', id)).status, 'deactivated');
     assert.equal((await call('demo', 'GET', `/v2/images/${id}/file`)).statusCode, 403);
     assert.equal((await call('admin', 'POST', `/v2/images/${id}/actions/reactivate`)).statusCode, 204);

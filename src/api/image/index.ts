@@ -86,7 +86,7 @@ function boolParam(name: string, v: string | undefined): boolean | undefined {
 /** `in:a,b` selects several values; a plain value selects one. */
 const choices = (v: string): string[] => (v.startsWith('in:') ? v.slice(3).split(',').map((s) => s.trim().replace(/^"(.*)"$/, '$1')) : [v]);
 
-const HANDLED = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'sort', 'visibility', 'member_status', 'os_hidden', 'tag', 'size_min', 'size_max', 'protected',
+const HANDLED = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'sort', 'visibility', 'member_status', 'os_hidden', 'tag', 'size', 'size_min', 'size_max', 'protected',
   'name', 'status', 'owner', 'container_format', 'disk_format', 'id', 'created_at', 'updated_at', 'min_disk', 'min_ram']);
 
 /** Glance's list query: filters, `sort_key`/`sort_dir` or `sort=k:dir,…`, `limit` and `marker`. */
@@ -108,6 +108,9 @@ export function parseListQuery(qs: Record<string, unknown>): ListQuery {
   lq.os_hidden = boolParam('os_hidden', one(qs.os_hidden)) ?? false;
   lq.protected = boolParam('protected', one(qs.protected));
   lq.size_min = intParam('size_min', one(qs.size_min));
+  // `size` is an attribute like the others: an exact match.
+  const size = intParam('size', one(qs.size));
+  if (size !== undefined) lq.size_min = lq.size_max = size;
   lq.size_max = intParam('size_max', one(qs.size_max));
   lq.min_disk = intParam('min_disk', one(qs.min_disk));
   lq.min_ram = intParam('min_ram', one(qs.min_ram));

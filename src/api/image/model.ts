@@ -439,7 +439,7 @@ export function createImageModel(store: ImageStore, _config: Config, clock: Cloc
     async download(id, c) {
       const image = await seen(id, c);
       if (image.status === 'deactivated' && !isAdmin(c)) throw serviceError(403, 'The requested image has been deactivated. Image data download is forbidden.');
-      const data = image.status === 'active' ? await store.getData(id) : undefined;
+      const data = image.status === 'active' || image.status === 'deactivated' ? await store.getData(id) : undefined;
       return { image, data: data ?? null };
     },
 
@@ -450,8 +450,8 @@ export function createImageModel(store: ImageStore, _config: Config, clock: Cloc
     },
 
     async setActive(id, c, active) {
-      const img = await seen(id, c);
-      if (!isAdmin(c)) throw policyDenied(active ? 'reactivate' : 'deactivate');
+      // Glance's default: an admin, or a member of the owning project.
+      const img = await owned(id, c, active ? 'reactivate' : 'deactivate');
       const from = active ? 'deactivated' : 'active';
       const to = active ? 'active' : 'deactivated';
       if (img.status === to) return;
