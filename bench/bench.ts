@@ -111,7 +111,12 @@ async function startChild(args: string[], port: number, probe: string, timeoutMs
 }
 
 function startNovabox(db: string, port: number): Promise<Child> {
-  return startChild([join(ROOT, 'bin/novabox.js'), 'serve', '--db', db, '--port', String(port), '--time-scale', '0', '--log-level', 'silent'], port, '/compute/');
+  // The seeded servers sit on the two simulated hosts: at 1M servers no real host could hold them, so
+  // the scheduler's capacity filters would answer NoValidHost to every create. The bench measures
+  // the API and the engine, not placement, so the hosts are given room for any number of servers.
+  const config = join(dirname(db), 'bench-config.json');
+  writeFileSync(config, JSON.stringify({ cpu_allocation_ratio: 1e9, ram_allocation_ratio: 1e9, disk_allocation_ratio: 1e9 }));
+  return startChild([join(ROOT, 'bin/novabox.js'), 'serve', '--db', db, '--port', String(port), '--time-scale', '0', '--log-level', 'silent', '--config', config], port, '/compute/');
 }
 
 /** Resident memory of a process in MB (VmRSS and VmHWM from /proc). */
