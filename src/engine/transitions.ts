@@ -8,6 +8,7 @@ import type { ServerPatch, ServerRecord } from '../domain/server.ts';
 import { DriverFault } from '../drivers/driver.ts';
 import type { ComputeTx, TaskRow } from '../store/store.ts';
 import type { ComputeEngine } from './compute.ts';
+import { DueTimer } from './due-timer.ts';
 
 /** Due steps claimed at once. */
 const BATCH = 32;
@@ -20,67 +21,23 @@ const SLICE_MS = 8;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Transitions {
-  private timer: unknown = null;
-  private timerAt = Infinity;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
+  private readonly due: DueTimer;
 
-  constructor(private readonly engine: ComputeEngine) {}
+  constructor(private readonly engine: ComputeEngine) {
+    this.due = new DueTimer({ clock: engine.clock, nextDueAt: () => this.engine.store.nextDueAt(), runDue: () => this.runDue() });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.kick();
+    this.due.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) this.engine.clock.clearTimer(this.timer);
-    this.timer = null;
-    this.timerAt = Infinity;
-    await this.running;
+    await this.due.stop();
   }
 
   /** Something changed: (re)arm the timer for the earliest due step. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    void this.arm();
-  }
-
-  private async arm(): Promise<void> {
-    const next = await this.engine.store.nextDueAt();
-    if (this.stopped || next === null) return;
-    if (next >= this.timerAt && this.timer !== null) return;
-    if (this.timer !== null) this.engine.clock.clearTimer(this.timer);
-    this.timerAt = next;
-    this.timer = this.engine.clock.setTimer(() => {
-      this.timer = null;
-      this.timerAt = Infinity;
-      void this.fire();
-    }, next - this.engine.clock.now());
-  }
-
-  private async fire(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.runDue();
-        } while (this.again && !this.stopped);
-      } finally {
-        this.running = null;
-      }
-    })();
-    await this.running;
-    this.kick();
+    this.due.kick();
   }
 
   /** Apply every step due now, in bounded batches that yield to the event loop; returns how many were applied. */
@@ -111,7 +68,7 @@ export class Transitions {
 
   /** Run due steps until none is due at the current time (instant mode and tests). */
   async settle(): Promise<void> {
-    while (this.running) await this.running;
+    await this.due.idle();
     for (let i = 0; i < 10000; i++) {
       if ((await this.runDue()) === 0) break;
     }

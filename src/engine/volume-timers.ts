@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { BlockOp } from '../domain/volume/actions.ts';
 import type { VolumeTask } from '../store/volume/repository.ts';
 import type { VolumeEngine } from './volume.ts';
+import { DueTimer } from './due-timer.ts';
 
 const BATCH = 100;
 /** How long a claimed step stays ours before another process may take it (ms). */
@@ -14,71 +15,31 @@ const LEASE_MS = 30_000;
 
 export class VolumeTimers {
   readonly owner = `volume-${randomUUID()}`;
-  private timer: unknown = null;
-  private timerAt = Infinity;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
+  private readonly due: DueTimer;
 
-  constructor(private readonly engine: VolumeEngine) {}
+  constructor(private readonly engine: VolumeEngine) {
+    this.due = new DueTimer({
+      clock: engine.clock,
+      nextDueAt: () => this.engine.store.nextDueAt(this.engine.sql),
+      runDue: () => this.runDue(),
+      // A failed batch (database closed at shutdown) leaves its tasks to the next start.
+      onError: () => undefined,
+    });
+  }
 
   async start(): Promise<void> {
     // One process owns an SQLite file: leases left by a dead predecessor are released at once.
     if (this.engine.sql.dialect === 'sqlite') await this.engine.sql.run('UPDATE volume_tasks SET locked_by = NULL, locked_until = NULL');
-    this.stopped = false;
-    this.kick();
+    this.due.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) this.engine.clock.clearTimer(this.timer);
-    this.timer = null;
-    this.timerAt = Infinity;
-    while (this.running) await this.running;
+    await this.due.stop();
   }
 
   /** Something changed: (re)arm the timer for the earliest due step. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    void this.arm().catch(() => undefined);
-  }
-
-  private async arm(): Promise<void> {
-    const next = await this.engine.store.nextDueAt(this.engine.sql);
-    if (this.stopped || next === null) return;
-    if (next >= this.timerAt && this.timer !== null) return;
-    if (this.timer !== null) this.engine.clock.clearTimer(this.timer);
-    this.timerAt = next;
-    this.timer = this.engine.clock.setTimer(() => {
-      this.timer = null;
-      this.timerAt = Infinity;
-      void this.fire();
-    }, next - this.engine.clock.now());
-  }
-
-  private async fire(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.runDue();
-        } while (this.again && !this.stopped);
-      } catch {
-        // A failed batch (database closed at shutdown) leaves its tasks to the next start.
-      } finally {
-        this.running = null;
-      }
-    })();
-    await this.running;
-    this.kick();
+    this.due.kick();
   }
 
   private claim(limit: number): Promise<VolumeTask[]> {
@@ -90,7 +51,7 @@ export class VolumeTimers {
   async runDue(): Promise<number> {
     let applied = 0;
     for (;;) {
-      if (this.stopped && applied > 0) return applied;
+      if (this.due.isStopped && applied > 0) return applied;
       const due = await this.claim(BATCH);
       if (due.length === 0) return applied;
       for (const t of due) {
@@ -110,7 +71,7 @@ export class VolumeTimers {
 
   /** Run due steps until none is due at the current time. */
   async settle(): Promise<void> {
-    while (this.running) await this.running;
+    await this.due.idle();
     for (let i = 0; i < 10000; i++) if ((await this.runDue()) === 0) break;
   }
 
