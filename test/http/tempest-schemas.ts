@@ -1,5 +1,5 @@
 // Tempest's compute response schemas (tempest 33, module tempest.lib.api_schema.response.compute), written
-// here from the digest in ../shared/conformance/TEMPEST-SCHEMAS.md as JSON Schema (draft 4 semantics):
+// once, by hand, as the project's own JSON Schemas (draft 4 semantics); nothing here reads ../shared:
 // every object tempest closes is closed here too (additionalProperties: false), so a key novabox adds
 // that tempest does not expect fails just as it would fail tempest.
 //
