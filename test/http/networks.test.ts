@@ -1,6 +1,6 @@
 // The os-networks proxy (2.1–2.35): Neutron's networks as Nova's network_dict shows them (id and
-// label; admins see the admin field set, all null), so a client resolving a network by label
-// (tempest's fixed_network_name, with an admin token) gets the shared `private` every project boots on.
+// label; admins see the admin field set, all null): each caller sees what Neutron shows it, so the
+// seeded `private` (the demo project's, unshared as in devstack) is listed to demo and admins only.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OS_NETWORKS_FIELDS } from '../fixtures/os-networks.ts';
@@ -27,21 +27,24 @@ describe('os-networks', () => {
     assert.deepEqual(one.json(), { network: priv });
   });
 
-  it('shows members the short field set and the same id as os-tenant-networks', async () => {
+  it('shows members the short field set and the same id as os-tenant-networks; another project sees only public', async () => {
     const nets = (await call(env, { url: '/os-networks', token: env.demo })).json().networks;
     assert.deepEqual(Object.keys(nets[0]).sort(), MEMBER_KEYS);
-    const tenant = (await call(env, { url: '/os-tenant-networks', token: env.alt })).json().networks;
     const label = (l: string) => (n: { label: string }) => n.label === l;
+    const tenant = (await call(env, { url: '/os-tenant-networks', token: env.demo })).json().networks;
     assert.equal(tenant.find(label('private')).id, nets.find(label('private')).id);
     assert.equal(tenant.find(label('private')).cidr, '10.0.0.0/16');
+    const alt = (await call(env, { url: '/os-tenant-networks', token: env.alt })).json().networks;
+    assert.deepEqual(alt.map((n: { label: string }) => n.label), ['public']);
+    fault(await call(env, { url: `/os-networks/${nets.find(label('private')).id}`, token: env.alt }), 404, 'Network not found');
   });
 
-  it('the admin\'s network id boots servers in any project, addressed on it by label', async () => {
+  it('the private network id boots the demo project\'s servers, addressed on it by label; another project cannot use it', async () => {
     const id = (await call(env, { url: '/os-networks', token: env.admin })).json().networks.find((n: { label: string }) => n.label === 'private').id;
-    for (const token of [env.demo, env.alt]) {
-      const s = await boot(env, token, { networks: [{ uuid: id }] });
-      assert.equal((await show(env, token, s)).addresses.private.length, 2);
-    }
+    const s = await boot(env, env.demo, { networks: [{ uuid: id }] });
+    assert.equal((await show(env, env.demo, s)).addresses.private.length, 2);
+    const r = await call(env, { method: 'POST', url: '/servers', token: env.alt, body: { server: { name: 'x', imageRef: env.imageId, flavorRef: '1', networks: [{ uuid: id }] } } });
+    fault(r, 400, `Network ${id} could not be found.`);
   });
 
   it('answers 404 for another id and from 2.36; network management is gone (410)', async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { act, boot, call, type Env, fault, setup, show } from './servers-helpers.ts';
+import { act, boot, call, type Env, fault, setup, show, neutron } from './servers-helpers.ts';
 import { checkResponse, tempestSchema } from './tempest-schemas.ts';
 
 function schema(method: string, r: LightMyRequestResponse): void {
@@ -15,6 +15,8 @@ describe('server security groups', () => {
   let env: Env;
   const sg = (token: string, name: string) => call(env, { method: 'POST', url: '/os-security-groups', token, body: { security_group: { name, description: '' } } });
   const create = (token: string, groups: unknown[]) => call(env, { method: 'POST', url: '/servers', token, body: { server: { name: 'x', imageRef: env.imageId, flavorRef: '1', security_groups: groups } } });
+  const net = (token: string, method: string, path: string, body?: unknown) => neutron(env, token, method, path, body);
+  const portGroups = async (id: string) => (await net(env.admin, 'GET', `/ports?device_id=${id}`)).body.ports.map((p: { security_groups: string[] }) => p.security_groups);
   before(async () => { env = await setup(); });
   after(async () => { await env.close(); });
 
@@ -34,6 +36,9 @@ describe('server security groups', () => {
     await env.nb.services.engine.settle();
     const id = r.json().server.id;
     assert.deepEqual((await show(env, env.demo, id)).security_groups, [{ name: 'by-id' }, { name: 'default' }]);
+    // The groups are the port's, in Neutron.
+    const defId = (await net(env.demo, 'GET', '/security-groups?name=default')).body.security_groups[0].id;
+    assert.deepEqual(await portGroups(id), [[g.id, defId]]);
     const detail = (await call(env, { url: '/servers/detail', token: env.demo })).json().servers.find((x: { id: string }) => x.id === id);
     assert.deepEqual(detail.security_groups, [{ name: 'by-id' }, { name: 'default' }]);
     // A renamed group shows its new name; a group in use cannot be deleted.
@@ -59,6 +64,16 @@ describe('server security groups', () => {
     assert.equal(add.body, '');
     s = await show(env, env.demo, id);
     assert.deepEqual(s.security_groups, [{ name: 'default' }, { name: 'extra' }]);
+    const extraId = (await net(env.demo, 'GET', '/security-groups?name=extra')).body.security_groups[0].id;
+    const [[defId, onPort]] = await portGroups(id);
+    assert.equal(onPort, extraId);
+    // Adding it again changes nothing; a change made through Neutron shows in Nova.
+    assert.equal((await act(env, env.demo, id, { addSecurityGroup: { name: extraId } })).statusCode, 202);
+    assert.deepEqual(await portGroups(id), [[defId, extraId]]);
+    const [port] = (await net(env.demo, 'GET', `/ports?device_id=${id}`)).body.ports;
+    assert.equal((await net(env.demo, 'PUT', `/ports/${port.id}`, { port: { security_groups: [extraId] } })).status, 200);
+    assert.deepEqual((await show(env, env.demo, id)).security_groups, [{ name: 'extra' }]);
+    assert.equal((await net(env.demo, 'PUT', `/ports/${port.id}`, { port: { security_groups: [defId, extraId] } })).status, 200);
     const listed = await call(env, { url: `/servers/${id}/os-security-groups`, token: env.demo });
     schema('ServersClient.list_security_groups_by_server', listed);
     assert.deepEqual(listed.json().security_groups.map((g: { name: string }) => g.name), ['default', 'extra']);
@@ -71,6 +86,7 @@ describe('server security groups', () => {
     assert.equal((await act(env, env.demo, id, { removeSecurityGroup: { name: 'extra' } })).statusCode, 202);
     fault(await act(env, env.demo, id, { removeSecurityGroup: { name: 'extra' } }), 404, `Security group extra not associated with the instance ${id}`);
     assert.equal((await act(env, env.demo, id, { removeSecurityGroup: { name: 'default' } })).statusCode, 202);
+    assert.deepEqual(await portGroups(id), [[]]);
     s = await show(env, env.demo, id);
     assert.equal('security_groups' in s, false);
     const detail = (await call(env, { url: '/servers/detail', token: env.demo })).json().servers.find((x: { id: string }) => x.id === id);

@@ -27,7 +27,9 @@ test('security group rules: protocols, port ranges, remote group or prefix, dupl
   const rule = (body: Record<string, unknown>) => cloud.api.call('demo', 'POST', '/security-group-rules', { security_group_rule: { security_group_id: g.id, direction: 'ingress', ...body } });
   const ssh = await rule({ protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '10.0.0.1/8' });
   assert.equal(ssh.status, 201);
-  assert.equal(ssh.body.security_group_rule.remote_ip_prefix, '10.0.0.0/8');
+  // The prefix as given; its network as normalized_cidr (duplicates compare that).
+  assert.equal(ssh.body.security_group_rule.remote_ip_prefix, '10.0.0.1/8');
+  assert.equal(ssh.body.security_group_rule.normalized_cidr, '10.0.0.0/8');
   assert.equal(ssh.body.security_group_rule.ethertype, 'IPv4');
   const dup = await rule({ protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '10.0.0.0/8' });
   fault(dup, 409, 'SecurityGroupRuleExists');
@@ -148,15 +150,36 @@ test('network IP availability is admin-only and counts allocations', async () =>
 test('auto-allocated topology: made once per project, dry-run, torn down', async () => {
   const alt = cloud.api.nb.projectId('alt_demo');
   const dry = await cloud.api.call('alt_demo', 'GET', `/auto-allocated-topology/${alt}?fields=dry-run`);
-  assert.deepEqual(dry.body.auto_allocated_topology, { 'dry-run': 'dry-run=pass' });
+  assert.deepEqual(dry.body.auto_allocated_topology, { id: 'dry-run=pass', tenant_id: alt, project_id: alt });
+  fault(await cloud.api.call('alt_demo', 'GET', `/auto-allocated-topology/${alt}?fields=id`), 400, 'BadRequest');
+  // Nothing to tear down yet: Neutron answers 204 all the same.
+  assert.equal((await cloud.api.call('alt_demo', 'DELETE', `/auto-allocated-topology/${alt}`)).status, 204);
   const first = await cloud.api.call('alt_demo', 'GET', `/auto-allocated-topology/${alt}`);
   assert.equal(first.status, 200, JSON.stringify(first.body));
-  const again = await cloud.api.call('alt_demo', 'GET', `/auto-allocated-topology/${alt}`);
+  assert.equal(first.body.auto_allocated_topology.project_id, alt);
+  // 'None' is the caller's own project.
+  const again = await cloud.api.call('alt_demo', 'GET', '/auto-allocated-topology/None');
   assert.equal(again.body.auto_allocated_topology.id, first.body.auto_allocated_topology.id);
   const net = (await cloud.api.call('alt_demo', 'GET', `/networks/${first.body.auto_allocated_topology.id}`)).body.network;
-  assert.equal(net.subnets.length, 1);
-  assert.equal((await cloud.api.call('alt_demo', 'GET', '/routers?name=auto_allocated_network')).body.routers.length, 1);
+  assert.deepEqual([net.name, net.shared, net.admin_state_up, net.subnets.length], ['auto_allocated_network', false, true, 1]);
+  const routers = (await cloud.api.call('alt_demo', 'GET', '/routers?name=auto_allocated_router')).body.routers;
+  assert.equal(routers.length, 1);
+  const pub = (await cloud.api.call('admin', 'GET', '/networks?name=public')).body.networks[0];
+  assert.equal(routers[0].external_gateway_info.network_id, pub.id);
   fault(await cloud.api.call('alt_demo', 'GET', `/auto-allocated-topology/${cloud.api.nb.projectId('demo')}`), 403, 'PolicyNotAuthorized');
   assert.equal((await cloud.api.call('alt_demo', 'DELETE', `/auto-allocated-topology/${alt}`)).status, 204);
   fault(await cloud.api.call('alt_demo', 'GET', `/networks/${net.id}`), 404, 'NetworkNotFound');
+  assert.equal((await cloud.api.call('alt_demo', 'GET', '/routers?name=auto_allocated_router')).body.routers.length, 0);
+  // Without a default external network: Neutron's AutoAllocationFailure (409), dry-run or not, and nothing made.
+  assert.equal((await cloud.api.call('admin', 'PUT', `/networks/${pub.id}`, { network: { is_default: false } })).status, 200);
+  try {
+    for (const q of ['?fields=dry-run', '']) {
+      const r = await cloud.api.call('alt_demo', 'GET', `/auto-allocated-topology/${alt}${q}`);
+      fault(r, 409, 'AutoAllocationFailure');
+      assert.equal(r.body.NeutronError.message, 'Deployment error: No default router:external network.');
+    }
+    assert.equal((await cloud.api.call('alt_demo', 'GET', '/networks?name=auto_allocated_network')).body.networks.length, 0);
+  } finally {
+    await cloud.api.call('admin', 'PUT', `/networks/${pub.id}`, { network: { is_default: true } });
+  }
 });

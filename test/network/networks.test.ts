@@ -27,19 +27,23 @@ test('extensions list what is served, and one can be shown by alias', async () =
   const r = await cloud.api.call('demo', 'GET', '/extensions');
   const aliases = r.body.extensions.map((e: any) => e.alias);
   for (const a of ['router', 'security-group', 'external-net', 'binding', 'quotas', 'standard-attr-tag', 'revision-if-match', 'auto-allocated-topology']) assert.ok(aliases.includes(a), a);
-  assert.ok(!aliases.includes('trunk'));
+  assert.ok(aliases.includes('trunk'));
+  assert.ok(!aliases.includes('qos'));
   assert.equal((await cloud.api.call('demo', 'GET', '/extensions/router')).body.extension.alias, 'router');
-  fault(await cloud.api.call('demo', 'GET', '/extensions/trunk'), 404, 'HTTPNotFound');
+  fault(await cloud.api.call('demo', 'GET', '/extensions/qos'), 404, 'HTTPNotFound');
 });
 
-test('seeded as devstack: external public, shared private with IPv4 and SLAAC IPv6, router1 between them', async () => {
-  const nets = (await cloud.api.call('alt_demo', 'GET', '/networks?sort_key=name')).body.networks;
+test('seeded as devstack: external default public, demo-owned unshared private with IPv4 and SLAAC IPv6, router1 between them', async () => {
+  // Another project sees only the external network; the demo project sees its own private too.
+  assert.deepEqual((await cloud.api.call('alt_demo', 'GET', '/networks?sort_key=name')).body.networks.map((n: any) => n.name), ['public']);
+  const nets = (await cloud.api.call('demo', 'GET', '/networks?sort_key=name')).body.networks;
   assert.deepEqual(nets.map((n: any) => n.name), ['private', 'public']);
   const [priv, pub] = nets;
-  assert.equal(pub['router:external'], true);
-  assert.equal(priv.shared, true);
+  assert.deepEqual([pub['router:external'], pub.shared, pub.is_default], [true, false, true]);
+  assert.deepEqual([priv['router:external'], priv.shared], [false, false]);
   assert.equal(priv.project_id, cloud.api.nb.projectId('demo'));
   assert.equal(pub.project_id, cloud.api.nb.projectId('admin'));
+  fault(await cloud.api.call('alt_demo', 'GET', `/networks/${priv.id}`), 404, 'NetworkNotFound');
   const subs = (await cloud.api.call('demo', 'GET', `/subnets?network_id=${priv.id}`)).body.subnets;
   assert.deepEqual(subs.map((s: any) => [s.name, s.ip_version]).sort(), [['ipv6-private-subnet', 6], ['private-subnet', 4]]);
   assert.equal(subs.find((s: any) => s.ip_version === 6).ipv6_address_mode, 'slaac');
@@ -66,8 +70,9 @@ test('networks: create with defaults, filters, fields, sorting, paging with link
   }
   const byName = await cloud.api.call('alt_demo', 'GET', '/networks?name=pg-a&name=pg-b&fields=name&fields=id');
   assert.deepEqual(byName.body.networks.map((n: any) => Object.keys(n).sort()), [['id', 'name'], ['id', 'name']]);
-  const shared = await cloud.api.call('alt_demo', 'GET', '/networks?shared=true');
-  assert.deepEqual(shared.body.networks.map((n: any) => n.name), ['private']);
+  const shared = await cloud.api.call('alt_demo', 'GET', '/networks?shared=false&sort_key=name&name=pg-a&name=public');
+  assert.deepEqual(shared.body.networks.map((n: any) => n.name), ['pg-a', 'public']);
+  assert.deepEqual((await cloud.api.call('alt_demo', 'GET', '/networks?shared=true')).body.networks, []);
   const sorted = await cloud.api.call('alt_demo', 'GET', '/networks?sort_key=name&sort_dir=desc&description=net%20pg-a&description=net%20pg-b&description=net%20pg-c');
   assert.deepEqual(sorted.body.networks.map((n: any) => n.name), ['pg-c', 'pg-b', 'pg-a']);
   const page1 = await cloud.api.call('alt_demo', 'GET', '/networks?sort_key=name&sort_dir=asc&limit=2&name=pg-a&name=pg-b&name=pg-c');

@@ -1,7 +1,6 @@
-// The simulated network (no Neutron): one network labelled `private`, shared by every project, as
-// a provider network is. Its id is the same for everyone, so a network named to clients (tempest's
-// fixed_network_name through GET /os-networks) boots servers in any project; the fixed addresses
-// the engine allocates are already unique across projects.
+// Name-based ids and the `private` label. Without networking (no Neutron) the engine's simulated
+// network is labelled `private`; with it, `private` is devstack's seeded network (the demo project's,
+// not shared; src/api/network/service.ts), whose id is this same name-based UUID.
 import { createHash } from 'node:crypto';
 
 export const PRIVATE_NETWORK = 'private';

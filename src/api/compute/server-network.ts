@@ -8,12 +8,14 @@ import type { Services } from '../../novabox.ts';
 import type { Credentials } from '../../domain/policy.ts';
 import type { FixedAddress, ServerRecord } from '../../domain/server.ts';
 import type { NetworkRequest } from '../../engine/types.ts';
-import { BadRequest, Conflict } from '../../domain/errors.ts';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../../domain/errors.ts';
+import { NeutronFault } from '../../domain/network/errors.ts';
+import { isAdmin } from '../../domain/policy.ts';
 import type { ResourceRow } from '../../store/network/repository.ts';
 import { atLeast } from '../microversion.ts';
 import type { Unit } from '../network/unit.ts';
-import { createPort, deletePort, updatePort, type FixedIp } from '../network/plugin/ports.ts';
-import { networkVisible } from '../network/plugin/networks.ts';
+import { createPort, deletePort, portVisible, updatePort, type FixedIp } from '../network/plugin/ports.ts';
+import { networkVisible, subnetVisible } from '../network/plugin/networks.ts';
 import { ensureDefaultGroup } from '../network/plugin/security-groups.ts';
 import { autoAllocatedTopology } from '../network/plugin/auto-allocate.ts';
 import { isOwner } from '../network/plugin/handler.ts';
@@ -35,27 +37,56 @@ const novaCreds = (project_id: string): Credentials => ({ user_id: 'nova', proje
 
 const isComputePort = (p: ResourceRow) => String(p.doc.device_owner ?? '').startsWith('compute:');
 
-/** Networks a project boots on when it names none: its own and shared ones, not external ones. */
-async function availableNetworks(u: Unit): Promise<ResourceRow[]> {
+/**
+ * Nova's _get_available_networks: the networks a project boots on when it names none are its own
+ * unshared ones (only those up when auto-allocating: a topology being built is not yet) and the
+ * shared ones. External networks are not left out: an admin project owning `public` boots on it.
+ */
+async function availableNetworks(u: Unit, autoAllocate: boolean): Promise<ResourceRow[]> {
   const out: ResourceRow[] = [];
   for (const n of await u.list('network')) {
-    if (n.doc['router:external'] === true) continue;
-    if (n.project_id === u.ctx.project_id || n.doc.shared === true) out.push(n);
+    const own = n.project_id === u.ctx.project_id && n.doc.shared !== true && (!autoAllocate || n.doc.admin_state_up === true);
+    if (own || n.doc.shared === true) out.push(n);
   }
   return out;
 }
 
-/** Nova's validate_networks: every network and port exists for the caller and can be used. */
+/**
+ * Nova's validate_networks: every network and port exists for the caller and can be used. With no
+ * networks named (before 2.37, or 'auto'): the one available network; more than one is ambiguous
+ * (409); none boots without NICs before 2.37, and with 'auto' gets the project's auto-allocated
+ * topology, after Neutron's dry run says it can be made (else Nova's 400).
+ */
 export async function validateNetworks(svc: Services, creds: Credentials, microversion: [number, number], networks: NetworkRequest, maxCount: number): Promise<Nic[]> {
   if (networks === 'none') return [];
   const userCreds = creds;
   if (networks === 'auto') {
     const explicit = atLeast(microversion, 37);
-    const found = await svc.network.run(userCreds, availableNetworks);
+    const found = await svc.network.run(userCreds, (u) => availableNetworks(u, explicit));
     if (found.length > 1) throw new Conflict('Multiple possible networks found, use a Network ID to be more specific.');
-    if (found.length === 1) return [{ network_id: found[0].id }];
+    if (found.length === 1) {
+      const net = found[0];
+      if (net.doc['router:external'] === true && net.doc.shared !== true && !isAdmin(creds)) {
+        throw new Forbidden(`It is not allowed to create an interface on external network ${net.id}`);
+      }
+      return [{ network_id: net.id }];
+    }
     if (!explicit) return [];
-    const topo = await autoAllocatedTopology(svc.network, userCreds, creds.project_id ?? '', false);
+    const project = creds.project_id ?? '';
+    const unable = () => new BadRequest(`Unable to automatically allocate a network for project ${project}`);
+    // Neutron's 409s (no default external network…) are Nova's UnableToAutoAllocateNetwork.
+    const allocate = async (fields: string[]) => {
+      try {
+        return await autoAllocatedTopology(svc.network, userCreds, project, fields);
+      } catch (e) {
+        if (e instanceof NeutronFault && e.status === 409) throw unable();
+        throw e;
+      }
+    };
+    await allocate(['dry-run']);
+    // Nova's compute makes the topology while building the first server; here before any is accepted,
+    // so every server of a multiple create lands on the one network.
+    const topo = await allocate([]);
     return [{ network_id: String(topo.id) }];
   }
   return svc.network.run(userCreds, async (u) => {
@@ -86,19 +117,8 @@ export async function validateNetworks(svc: Services, creds: Credentials, microv
   });
 }
 
-/** The Neutron ids of the groups a server asked for by name or id (its project's `default` when none). */
-async function groupIds(u: Unit, project_id: string, names: string[]): Promise<string[]> {
-  const out: string[] = [];
-  const groups = await u.list('security_group', { project_id });
-  for (const name of names.length ? names : ['default']) {
-    const g = name === 'default' ? await ensureDefaultGroup(u, project_id) : groups.find((x) => x.id === name || x.doc.name === name);
-    if (g && !out.includes(g.id)) out.push(g.id);
-  }
-  return out;
-}
-
 /** Makes or binds one port for `server`; returns it. */
-async function plug(u: Unit, server: ServerRecord, nic: Nic, sgNames: string[]): Promise<ResourceRow> {
+async function plug(u: Unit, server: ServerRecord, nic: Nic, sgIds: string[]): Promise<ResourceRow> {
   const owner = `compute:${server.availability_zone ?? 'nova'}`;
   const host = server.host ?? '';
   if (nic.port_id) {
@@ -110,21 +130,30 @@ async function plug(u: Unit, server: ServerRecord, nic: Nic, sgNames: string[]):
   return createPort(u, {
     network_id: nic.network_id, project_id: server.project_id, device_id: server.uuid, device_owner: owner, name: '', admin_state_up: true,
     'binding:host_id': host, ...(nic.fixed_ip ? { fixed_ips: [{ ip_address: nic.fixed_ip }] } : {}),
-    ...(security ? { security_groups: await groupIds(u, server.project_id, sgNames) } : {}),
+    ...(security ? { security_groups: sgIds.length ? sgIds : [(await ensureDefaultGroup(u, server.project_id)).id] } : {}),
     [MADE_BY_NOVA]: true, [TAG]: nic.tag ?? null,
   }, [], { trusted: true });
 }
 
+const ALLOCATION_SLICE_MS = 8;
+
 /** After the engine accepted the servers: their ports, then their addresses. */
-export async function allocateForServers(svc: Services, servers: ServerRecord[], nics: Nic[], sgNames: string[]): Promise<void> {
+export async function allocateForServers(svc: Services, servers: ServerRecord[], nics: Nic[], sgIds: string[]): Promise<void> {
+  let slice = performance.now();
   for (const s of servers) {
     if (!nics.length) continue;
+    // A multi-create makes hundreds of ports: every few ms other requests get their turn (the
+    // units of work only await the lock and SQLite, so without this nothing else would run).
+    if (performance.now() - slice > ALLOCATION_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
     // The server may already be on a host (instant transitions): bind to where it is now.
     const current = (await svc.engine.store.getServer(s.uuid)) ?? s;
     // A port that cannot be made now (a race for the last address) leaves the server without it,
     // as a failed allocation leaves Nova's instance; the request itself still succeeds.
     await svc.network.run(novaCreds(s.project_id), async (u) => {
-      for (const nic of nics) await plug(u, current, nic, sgNames);
+      for (const nic of nics) await plug(u, current, nic, sgIds);
     }).catch((e: unknown) => process.emitWarning(`port allocation for ${s.uuid} failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 }
@@ -148,6 +177,74 @@ export async function networkInfo(u: Unit, server_uuid: string): Promise<FixedAd
   return out;
 }
 
+/** The server's compute ports the caller sees in Neutron (Nova lists them with the caller's token). */
+async function visibleComputePorts(u: Unit, server_uuid: string, network_id?: string): Promise<ResourceRow[]> {
+  const out: ResourceRow[] = [];
+  for (const p of await u.list('port', { device_id: server_uuid, ...(network_id !== undefined ? { network_id } : {}) })) {
+    if (isComputePort(p) && (await portVisible(u, p))) out.push(p);
+  }
+  return out;
+}
+
+/** A port's fixed IPs as a port update names them. */
+function portAddresses(p: ResourceRow): { subnet_id: string; ip_address: string }[] {
+  return (p.doc.fixed_ips as FixedIp[]).map((f) => ({ subnet_id: f.subnet_id, ip_address: f.ip_address }));
+}
+
+/** One port update as its own Neutron request; Nova moves on when Neutron refuses it. */
+async function tryUpdateFixedIps(svc: Services, creds: Credentials, port_id: string, fixed_ips: { subnet_id?: string; ip_address?: string }[]): Promise<boolean> {
+  try {
+    await svc.network.run(creds, async (u) => {
+      const cur = await u.get('port', port_id);
+      if (!cur) throw new NeutronFault(404, 'PortNotFound', `Port ${port_id} could not be found.`);
+      await updatePort(u, cur, { fixed_ips });
+    });
+    return true;
+  } catch (e) {
+    if (e instanceof NeutronFault) return false;
+    throw e;
+  }
+}
+
+/**
+ * Nova's add_fixed_ip_to_instance over Neutron, with the caller's credentials: the network's
+ * subnets, then the server's ports on it; each port asks for one more address on each subnet in
+ * turn until Neutron grants one. Nova appends to the port's own list, so a subnet Neutron refused
+ * is asked for again with the next. No subnet, no port or no grant: NetworkNotFoundForInstance.
+ * Neutron's policy refuses the update (it names the port's addresses) unless the caller owns the
+ * network or is an admin.
+ */
+export async function addFixedIpToInstance(svc: Services, creds: Credentials, server: ServerRecord, network_id: string): Promise<void> {
+  const notFound = () => new NotFound(`Network could not be found for instance ${server.uuid}.`);
+  const subnets = await svc.network.run(creds, async (u) => {
+    const out: string[] = [];
+    for (const s of await u.list('subnet', { network_id })) if (await subnetVisible(u, s)) out.push(s.id);
+    return out;
+  });
+  if (!subnets.length) throw notFound();
+  const ports = await svc.network.run(creds, (u) => visibleComputePorts(u, server.uuid, network_id));
+  for (const p of ports) {
+    const fixed: { subnet_id: string; ip_address?: string }[] = portAddresses(p);
+    for (const subnet_id of subnets) {
+      fixed.push({ subnet_id });
+      if (await tryUpdateFixedIps(svc, creds, p.id, fixed)) return;
+    }
+  }
+  throw notFound();
+}
+
+/**
+ * Nova's remove_fixed_ip_from_instance over Neutron: the first of the server's ports holding the
+ * address loses it (Nova only logs a refusal by Neutron); none holding it is FixedIpNotFoundForInstance.
+ */
+export async function removeFixedIpFromInstance(svc: Services, creds: Credentials, server: ServerRecord, address: string): Promise<void> {
+  const ports = await svc.network.run(creds, (u) => visibleComputePorts(u, server.uuid));
+  const p = ports.find((x) => (x.doc.fixed_ips as FixedIp[]).some((f) => f.ip_address === address));
+  if (!p) throw new NotFound(`Instance ${server.uuid} does not have fixed IP '${address}'.`);
+  const rest = portAddresses(p).filter((f) => f.ip_address !== address);
+  await tryUpdateFixedIps(svc, creds, p.id, rest);
+}
+
 /** Ports follow their server: bound to its host (ACTIVE), unbound without one, gone or released with it. */
 async function followServer(svc: Services, server_uuid: string, project_id: string, host: string | null, deleted: boolean): Promise<void> {
   await svc.network.run(novaCreds(project_id), async (u) => {
@@ -166,7 +263,11 @@ async function followServer(svc: Services, server_uuid: string, project_id: stri
 export function connectNovaToNeutron(svc: Services): void {
   const warn = (e: unknown) => process.emitWarning(`nova-neutron: ${e instanceof Error ? e.message : String(e)}`);
   svc.engine.events.on('transition', (t) => {
-    svc.network.track(followServer(svc, t.server_id, t.project_id, t.host, t.vm_state === 'deleted').catch(warn));
+    // Ports need a look when the server moved or went, and once it settles (a port made while the
+    // server was being placed may carry the host it had then); the steps between change nothing.
+    const deleted = t.vm_state === 'deleted';
+    if (!deleted && t.host === t.from_host && t.task_state !== null) return;
+    svc.network.track(followServer(svc, t.server_id, t.project_id, t.host, deleted).catch(warn));
   });
   svc.network.onDevicesChanged(async (uuids) => {
     for (const uuid of uuids) {

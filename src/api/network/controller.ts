@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Attribute, ResourceDef } from '../../domain/network/attributes.ts';
 import { badRequest, conflict, invalidAttribute, NeutronFault, policyNotAuthorized } from '../../domain/network/errors.ts';
 import { convert, validate } from '../../domain/network/validators.ts';
-import type { Doc, ResourceRow } from '../../store/network/repository.ts';
+import type { Doc, Field, ListQuery, ResourceRow } from '../../store/network/repository.ts';
 import type { Unit } from './unit.ts';
 import type { Handler } from './plugin/handler.ts';
 import { isOwner } from './plugin/handler.ts';
@@ -101,38 +101,42 @@ function ifMatch(req: FastifyRequest): number | undefined {
   return Number(m[1]);
 }
 
-function text(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'boolean') return v ? 'True' : 'False';
-  return String(v);
-}
-
-/** Does a rendered value match one query value of a filter (booleans and numbers as Neutron converts them)? */
-function matches(a: Attribute | undefined, value: unknown, wanted: string): boolean {
-  if (typeof value === 'boolean') {
-    const c = convert('boolean', wanted);
-    return 'value' in c && c.value === value;
-  }
-  if (Array.isArray(value)) return value.map(String).includes(wanted);
-  if (typeof value === 'number') return String(value) === wanted;
-  if (value === null) return wanted === '' || wanted === 'None';
-  void a;
-  return text(value) === wanted;
-}
-
-function compare(x: unknown, y: unknown): number {
-  if (x === y) return 0;
-  if (x === null || x === undefined) return -1;
-  if (y === null || y === undefined) return 1;
-  if (typeof x === 'number' && typeof y === 'number') return x - y;
-  if (typeof x === 'boolean' && typeof y === 'boolean') return Number(x) - Number(y);
-  return String(x) < String(y) ? -1 : 1;
-}
-
 const PAGING = new Set(['fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse', 'tags', 'tags-any', 'not-tags', 'not-tags-any']);
 
-/** GET on a collection: visibility, filters on any attribute, tags, sorting, paging with links. */
-export async function listResources(u: Unit, h: Handler, q: Query, selfUrl: string, extraFilter?: (r: ResourceRow) => boolean): Promise<Doc> {
+const COLUMNS: Record<string, NonNullable<Field['column']>> = {
+  id: 'id', project_id: 'project_id', tenant_id: 'project_id', created_at: 'created_at', updated_at: 'updated_at', revision_number: 'revision_number',
+};
+
+/** Where an attribute lives and how it sorts, from its declaration. */
+function fieldOf(name: string, a: Attribute): Field {
+  const column = COLUMNS[name];
+  if (column) return { column, type: column === 'id' || column === 'project_id' ? 'text' : 'number' };
+  const numeric = a.convert === 'int' || a.convert === 'int_or_none' || a.validate?.kind === 'range' || a.validate?.kind === 'range_or_none';
+  return { key: name, type: a.convert === 'boolean' ? 'boolean' : numeric ? 'number' : 'text' };
+}
+
+/** A query value as the stored value is written as text (booleans as Neutron converts them); null when it cannot match. */
+function queryValue(a: Attribute, wanted: string): string | null {
+  if (a.convert !== 'boolean') return wanted;
+  const c = convert('boolean', wanted);
+  return 'value' in c ? String(c.value) : null;
+}
+
+/** Does a rendered (derived) value match one query value? */
+function matches(a: Attribute, value: unknown, wanted: string): boolean {
+  if (Array.isArray(value)) return value.map(String).includes(wanted);
+  if (value === null || value === undefined) return wanted === '' || wanted === 'None';
+  if (typeof value === 'boolean') return queryValue({ ...a, convert: 'boolean' }, wanted) === String(value);
+  return String(value) === wanted;
+}
+
+/**
+ * GET on a collection (Neutron's native sorting and pagination): the query is checked against the
+ * attribute map, then filters, tags, sorting and the keyset after the marker run in the store's
+ * SQL; visibility (the default policy) and filters on derived attributes are applied to the rows
+ * as they come, a page at a time, until the limit is reached. Links as Neutron gives them.
+ */
+export async function listResources(u: Unit, h: Handler, q: Query, selfUrl: string): Promise<Doc> {
   const def = h.def;
   for (const key of Object.keys(q)) {
     if (PAGING.has(key)) continue;
@@ -153,80 +157,76 @@ export async function listResources(u: Unit, h: Handler, q: Query, selfUrl: stri
     if (limit === 0) limit = undefined;
   }
   const reverse = many(q.page_reverse)[0]?.toLowerCase() === 'true';
-  const marker = many(q.marker)[0];
+  const marker = limit === undefined ? undefined : many(q.marker)[0];
 
-  const rows: { row: ResourceRow; view: Doc }[] = [];
-  for (const row of await u.list(def.member, u.ctx.admin ? {} : undefined)) {
-    if (extraFilter && !extraFilter(row)) continue;
-    if (!(await h.visible(u, row))) continue;
-    rows.push({ row, view: await render(u, h, row) });
-  }
-  let items = rows.filter(({ row, view }) => {
-    for (const [key, raw] of Object.entries(q)) {
-      if (PAGING.has(key)) continue;
-      const wanted = many(raw);
-      if (key === 'fixed_ips') {
-        const ips = view.fixed_ips as { subnet_id: string; ip_address: string }[];
-        for (const w of wanted) {
-          const [k, v] = w.split('=');
-          if (!ips.some((f) => (f as Doc)[k] === v)) return false;
-        }
-        continue;
+  // Filters: stored attributes in SQL, derived ones (and timestamps, rendered as text) on the rendered rows.
+  const filters: ListQuery['filters'] = [];
+  const later: [string, string[]][] = [];
+  let fixedIps: ListQuery['fixedIps'];
+  for (const [key, raw] of Object.entries(q)) {
+    if (PAGING.has(key)) continue;
+    const a = def.attributes[key];
+    const wanted = many(raw);
+    if (key === 'fixed_ips') {
+      // Each `subnet_id=…` or `ip_address=…` must be held by the port; any other form matches nothing.
+      fixedIps = [];
+      for (const w of wanted) {
+        const [k, v] = w.split('=');
+        if (k === 'subnet_id' || k === 'ip_address') fixedIps.push({ [k]: v });
+        else filters.push({ field: { column: 'id', type: 'text' }, values: [] });
       }
-      if (!wanted.some((w) => matches(def.attributes[key], view[key] ?? row.doc[key], w))) return false;
+      continue;
     }
-    const tags = new Set(row.tags);
-    const list = (k: string) => many(q[k]).flatMap((x) => x.split(','));
-    if (q.tags !== undefined && !list('tags').every((t) => tags.has(t))) return false;
-    if (q['tags-any'] !== undefined && !list('tags-any').some((t) => tags.has(t))) return false;
-    if (q['not-tags'] !== undefined && list('not-tags').every((t) => tags.has(t))) return false;
-    if (q['not-tags-any'] !== undefined && list('not-tags-any').some((t) => tags.has(t))) return false;
-    return true;
-  });
-  const keys = sortKeys.length ? sortKeys.map((k, i) => [k, sortDirs[i] ?? 'asc'] as const) : limit || marker ? [['id', 'asc'] as const] : [];
-  if (keys.length && !keys.some(([k]) => k === 'id')) (keys as (readonly [string, string])[]).push(['id', keys[0][1]]);
-  if (keys.length) {
-    items.sort((x, y) => {
-      for (const [k, d] of keys) {
-        const c = compare(k in x.view ? x.view[k] : x.row.doc[k], k in y.view ? y.view[k] : y.row.doc[k]);
-        if (c) return d === 'asc' ? c : -c;
-      }
-      return 0;
-    });
+    if (a.derived || key === 'created_at' || key === 'updated_at') {
+      later.push([key, wanted]);
+      continue;
+    }
+    filters.push({ field: fieldOf(key, a), values: wanted.map((w) => queryValue(a, w)).filter((w): w is string => w !== null) });
   }
-  let hasPrev = false;
-  let hasNext = false;
-  if (reverse) items.reverse();
+  const list = (k: string) => many(q[k]).flatMap((x) => x.split(','));
+  const tags = { all: list('tags'), any: list('tags-any'), notAll: list('not-tags'), notAny: list('not-tags-any') };
+
+  // The order: the sort keys (id ascending appended, as Neutron's native pagination does), or creation order.
+  const order: ListQuery['order'] = sortKeys.map((k, i) => ({ field: fieldOf(k, def.attributes[k]), desc: (sortDirs[i] ?? 'asc') === 'desc' }));
+  if (!sortKeys.includes('id')) order.push(...(sortKeys.length || limit !== undefined ? [] : [{ field: { column: 'seq' as const, type: 'number' as const }, desc: false }]), { field: { column: 'id', type: 'text' }, desc: false });
+  const walk = reverse ? order.map((o) => ({ ...o, desc: !o.desc })) : order;
+
+  let after: unknown[] | undefined;
   if (marker) {
-    const at = items.findIndex((x) => x.row.id === marker);
-    if (at < 0) {
-      throw new NeutronFault(404, def.notFound.type, def.notFound.message(marker));
+    const m = await u.get(def.member, marker);
+    after = m && (await h.visible(u, m)) ? await u.repo.keysOf(u.tx, def.member, marker, walk) : undefined;
+    if (!after) throw new NeutronFault(404, def.notFound.type, def.notFound.message(marker));
+  }
+  const batch = limit === undefined ? undefined : u.ctx.admin ? limit : Math.max(limit, 64);
+  const items: { row: ResourceRow; view: Doc }[] = [];
+  for (;;) {
+    const got = await u.repo.page(u.tx, def.member, { filters, tags, fixedIps, order: walk, after, limit: batch });
+    for (const { row } of got) {
+      if (limit !== undefined && items.length === limit) break;
+      if (!(await h.visible(u, row))) continue;
+      const view = await render(u, h, row);
+      if (later.some(([key, wanted]) => !wanted.some((w) => matches(def.attributes[key], view[key], w)))) continue;
+      items.push({ row, view });
     }
-    items = items.slice(at + 1);
-    hasPrev = true;
+    if (batch === undefined || got.length < batch || items.length === limit) break;
+    after = got[got.length - 1].keys;
   }
-  if (limit !== undefined && items.length > limit) {
-    items = items.slice(0, limit);
-    hasNext = true;
-  }
-  if (reverse) {
-    items.reverse();
-    [hasPrev, hasNext] = [hasNext, hasPrev];
-  }
+  if (reverse) items.reverse();
+
   const fields = many(q.fields);
   const body: Doc = { [def.collection.replace(/-/g, '_')]: items.map((x) => pick(x.view, fields)) };
   if (limit !== undefined) {
+    // Neutron's links: next unless a short forward page, previous unless a short reverse page.
     const links: Doc[] = [];
-    const base = new URLSearchParams();
-    for (const [k, v] of Object.entries(q)) if (k !== 'marker' && k !== 'page_reverse') for (const x of many(v)) base.append(k, x);
-    const link = (rel: string, m: string, rev: boolean) => {
-      const p = new URLSearchParams(base);
-      p.set('marker', m);
+    const link = (rel: string, at: ResourceRow | undefined, rev: boolean) => {
+      const p = new URLSearchParams();
+      for (const [k, v] of Object.entries(q)) if (k !== 'marker' && k !== 'page_reverse') for (const x of many(v)) p.append(k, x);
+      if (at) p.set('marker', at.id);
       if (rev) p.set('page_reverse', 'True');
       return { rel, href: `${selfUrl}?${p.toString()}` };
     };
-    if (hasNext && items.length) links.push(link('next', items[items.length - 1].row.id, false));
-    if (hasPrev && items.length) links.push(link('previous', items[0].row.id, true));
+    if (!(items.length < limit && !reverse)) links.push(link('next', items[items.length - 1]?.row, false));
+    if (!(items.length < limit && reverse)) links.push(link('previous', items[0]?.row, true));
     if (links.length) body[`${def.collection.replace(/-/g, '_')}_links`] = links;
   }
   return body;
@@ -253,6 +253,15 @@ async function quotaCheck(u: Unit, svc: NetworkService, def: ResourceDef, projec
   if ((await u.repo.count(u.tx, def.member, project_id)) + n > limit) {
     throw conflict('OverQuota', `Quota exceeded for resources: ['${def.quota}'].`);
   }
+}
+
+/** One create as POST does it (body preparation, policy, quota, the plugin): Nova's proxies call it too. */
+export async function createResource(u: Unit, svc: NetworkService, h: Handler, attrs: Doc): Promise<ResourceRow> {
+  const prepared = prepareBody(u, h.def, { [h.def.member]: attrs }, true);
+  await quotaCheck(u, svc, h.def, String(prepared.project_id), 1);
+  const tags = (prepared.tags as string[] | undefined) ?? [];
+  delete prepared.tags;
+  return h.create(u, prepared, tags);
 }
 
 /** Registers the routes of one resource under `scope` (already at /networking/v2.0). */

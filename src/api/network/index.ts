@@ -6,16 +6,19 @@ import type { Services } from '../../novabox.ts';
 import { DEFAULT_QUOTAS, EXTENSIONS, RESOURCES } from '../../domain/network/attributes.ts';
 import { badRequest, NeutronFault, notFound, policyNotAuthorized } from '../../domain/network/errors.ts';
 import { errorHandler, neutronErrorBody } from '../faults.ts';
-import { registerResource, visibleRow } from './controller.ts';
+import { registerResource, render, visibleRow } from './controller.ts';
 import type { Handler } from './plugin/handler.ts';
+import type { Unit } from './unit.ts';
+import type { ResourceRow } from '../../store/network/repository.ts';
 import { networks, subnets } from './plugin/networks.ts';
 import { ports } from './plugin/ports.ts';
 import { securityGroupRules, securityGroups, ensureDefaultGroup } from './plugin/security-groups.ts';
 import { floatingIps, routerInterface, routers } from './plugin/l3.ts';
 import { autoAllocatedTopology, deleteAutoAllocatedTopology } from './plugin/auto-allocate.ts';
+import { addSubPorts, removeSubPorts, trunks } from './plugin/trunks.ts';
 import { poolSize, type Pool } from '../../domain/network/ip.ts';
 
-export const HANDLERS: Handler[] = [networks, subnets, ports, securityGroups, securityGroupRules, routers, floatingIps];
+export const HANDLERS: Handler[] = [networks, subnets, ports, securityGroups, securityGroupRules, routers, floatingIps, trunks];
 
 function neutronError(reply: FastifyReply, status: number, type: string, message: string): FastifyReply {
   return reply.code(status).header('content-type', 'application/json').send(neutronErrorBody(status, message, type));
@@ -59,16 +62,27 @@ export async function registerNetwork(app: FastifyInstance, svc: Services): Prom
       });
       for (const h of HANDLERS) registerResource(v2, net, h);
 
-      for (const [action, add] of [['add_router_interface', true], ['remove_router_interface', false]] as const) {
-        v2.put(`/routers/:id/${action}`, async (req) =>
+      // Member actions (PUT /{collection}/{id}/{action}): the owner's or an admin's, with a body.
+      const memberAction = (h: Handler, action: string, run: (u: Unit, row: ResourceRow, body: Record<string, unknown>) => Promise<unknown>) =>
+        v2.put(`/${h.def.collection}/:id/${action}`, async (req) =>
           net.write(req, async (u) => {
-            const router = await visibleRow(u, routers, (req.params as { id: string }).id);
-            if (!u.ctx.admin && router.project_id !== u.ctx.project_id) throw policyNotAuthorized(action);
+            const row = await visibleRow(u, h, (req.params as { id: string }).id);
+            if (!u.ctx.admin && row.project_id !== u.ctx.project_id) throw policyNotAuthorized(action);
             const body = req.body;
             if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Resource body required');
-            return routerInterface(u, router, body as Record<string, unknown>, add);
+            return run(u, row, body as Record<string, unknown>);
           }));
+      memberAction(routers, 'add_router_interface', (u, router, body) => routerInterface(u, router, body, true));
+      memberAction(routers, 'remove_router_interface', (u, router, body) => routerInterface(u, router, body, false));
+      // Trunk sub-ports: add and remove answer the trunk (unwrapped), get_subports its sub-ports.
+      for (const [action, change] of [['add_subports', addSubPorts], ['remove_subports', removeSubPorts]] as const) {
+        memberAction(trunks, action, async (u, trunk, body) => {
+          if (!('sub_ports' in body)) throw badRequest("Failed to parse request. Required attribute 'sub_ports' not specified");
+          return render(u, trunks, await change(u, trunk, body.sub_ports));
+        });
       }
+      v2.get('/trunks/:id/get_subports', async (req) =>
+        net.read(req, async (u) => ({ sub_ports: (await visibleRow(u, trunks, (req.params as { id: string }).id)).doc.sub_ports })));
 
       // Quotas (quotas, quota_details).
       const quotaOf = async (req: FastifyRequest, project_id: string) => net.read(req, async (u) => {
@@ -163,11 +177,11 @@ export async function registerNetwork(app: FastifyInstance, svc: Services): Prom
       });
       v2.get('/network-ip-availabilities/:id', async (req) => ({ network_ip_availability: (await availability(req, (req.params as { id: string }).id))[0] }));
 
-      // Auto-allocated topology: a network, subnet and router for the project on first request.
+      // Auto-allocated topology: a network, subnet and router for the project on first request (plugin/auto-allocate.ts).
       v2.get('/auto-allocated-topology/:project_id', async (req) => {
         const p = (req.params as { project_id: string }).project_id;
-        const dry = (req.query as { fields?: string | string[] }).fields;
-        return { auto_allocated_topology: await autoAllocatedTopology(net, req.auth!, p, [dry].flat().includes('dry-run')) };
+        const fields = [(req.query as { fields?: string | string[] }).fields ?? []].flat();
+        return { auto_allocated_topology: await autoAllocatedTopology(net, req.auth!, p, fields) };
       });
       v2.delete('/auto-allocated-topology/:project_id', async (req, reply) => {
         await deleteAutoAllocatedTopology(net, req.auth!, (req.params as { project_id: string }).project_id);

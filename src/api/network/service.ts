@@ -93,10 +93,14 @@ export class NetworkService {
   }
 
   /**
-   * devstack's topology: `public` (external, admin's, flat) with an IPv4 and an IPv6 subnet;
-   * `private` (the demo project's, shared so every project can boot on it as tempest's
-   * fixed_network_name expects) with an IPv4 and a SLAAC IPv6 subnet; `router1` (demo's) joining
-   * them. Seeded once; later changes by users are kept.
+   * devstack's topology (lib/neutron_plugins/services/l3, create_neutron_initial_network):
+   * `public` (admin's, external, not shared, flat, and `is_default` as devstack marks it when the
+   * auto-allocated-topology extension is on) with an IPv4 and an IPv6 subnet; `private` (the demo
+   * project's, NOT shared: only demo and admins see it, as in devstack) with an IPv4 and a SLAAC
+   * IPv6 subnet; `router1` (demo's) with its gateway on `public` and an interface on each private
+   * subnet. Other projects boot on networks of their own (tempest makes one per test project), on
+   * their auto-allocated topology (2.37 `networks: auto`), or without NICs. Seeded once; later
+   * changes by users are kept. devstack also makes default subnet pools; novabox has none.
    */
   async seed(admin_project: string, demo_project: string): Promise<void> {
     const admin: Credentials = { user_id: 'neutron', project_id: admin_project, roles: ['admin'] };
@@ -107,7 +111,7 @@ export class NetworkService {
         'provider:network_type': 'flat', 'provider:physical_network': 'public', 'provider:segmentation_id': null,
       });
       await this.insertFixed(u, 'network', SEED_IDS.private, demo_project, {
-        name: 'private', shared: true, mtu: 1442, 'provider:network_type': 'geneve', 'provider:physical_network': null, 'provider:segmentation_id': 1,
+        name: 'private', shared: false, mtu: 1442, 'provider:network_type': 'geneve', 'provider:physical_network': null, 'provider:segmentation_id': 1,
       });
       const sub = (id: string, project: string, network_id: string, name: string, ip_version: 4 | 6, cidr: string, extra: Record<string, unknown> = {}) =>
         this.insertFixed(u, 'subnet', id, project, { name, network_id, ip_version, cidr, ...extra });

@@ -15,6 +15,9 @@ export interface NetContext {
   now: number;
 }
 
+/** Port attributes that Nova's view of a server's addresses is made from (server-network.ts networkInfo). */
+const ADDRESS_FIELDS = ['device_id', 'device_owner', 'network_id', 'mac_address', 'fixed_ips'];
+
 export class Unit {
   /** Server uuids whose ports (or their floating IPs) changed. */
   readonly devices = new Set<string>();
@@ -64,8 +67,12 @@ export class Unit {
       if (!cur) throw resourceNotFound(row.kind, row.id);
       throw new NeutronFault(412, 'RevisionNumberConstraintFailed', `Constrained to ${expected_revision}, but current revision is ${cur.revision_number}`);
     }
-    this.touch(row.kind, row.doc);
-    this.touch(row.kind, doc);
+    // A server's addresses come from its ports' device, network, MAC and fixed IPs: a change of
+    // binding or name leaves Nova's network info as it is.
+    if (ADDRESS_FIELDS.some((k) => JSON.stringify(row.doc[k]) !== JSON.stringify(doc[k]))) {
+      this.touch(row.kind, row.doc);
+      this.touch(row.kind, doc);
+    }
     this.cache.delete(`${row.kind}/${row.id}`);
     return (await this.get(row.kind, row.id))!;
   }

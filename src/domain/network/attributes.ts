@@ -25,6 +25,8 @@ export interface Attribute {
   is_sort_key?: boolean;
   /** Filled by the plugin (status, mac_address when left out …): the controller never defaults it. */
   computed?: boolean;
+  /** Worked out at read time from other resources (a group's rules, `shared`): lists filter it after reading. */
+  derived?: boolean;
 }
 
 export interface ResourceDef {
@@ -58,12 +60,12 @@ export const NETWORK: ResourceDef = {
   collection: 'networks', member: 'network', quota: 'network',
   notFound: { type: 'NetworkNotFound', message: (x) => `Network ${x} could not be found.` },
   attributes: withStandard({
-    admin_state_up: adminState,
-    status: { ...RO, computed: true },
-    subnets: { ...RO, computed: true, is_filter: false },
-    shared: { allow_post: true, allow_put: true, default: false, convert: 'boolean', validate: { kind: 'boolean' }, is_visible: true, policy: 'admin' },
+    admin_state_up: { ...adminState, is_sort_key: true },
+    status: { ...RO, computed: true, is_sort_key: true },
+    subnets: { ...RO, computed: true, is_filter: false, derived: true },
+    shared: { allow_post: true, allow_put: true, default: false, convert: 'boolean', validate: { kind: 'boolean' }, is_visible: true, policy: 'admin', is_sort_key: true },
     'router:external': { allow_post: true, allow_put: true, default: false, convert: 'boolean', validate: { kind: 'boolean' }, is_visible: true, policy: 'admin' },
-    mtu: { allow_post: true, allow_put: true, convert: 'int', validate: { kind: 'range', min: 68, max: 9000 }, is_visible: true, computed: true },
+    mtu: { allow_post: true, allow_put: true, convert: 'int', validate: { kind: 'range', min: 68, max: 9000 }, is_visible: true, computed: true, is_sort_key: true },
     port_security_enabled: { allow_post: true, allow_put: true, default: true, convert: 'boolean', validate: { kind: 'boolean' }, is_visible: true },
     'provider:network_type': { allow_post: true, allow_put: false, validate: { kind: 'values', values: ['flat', 'vlan', 'vxlan', 'geneve', 'gre', 'local'] }, is_visible: true, policy: 'admin', admin_read: true, computed: true },
     'provider:physical_network': { allow_post: true, allow_put: false, validate: { kind: 'string_or_none', max: 64 }, is_visible: true, policy: 'admin', admin_read: true, computed: true },
@@ -134,9 +136,9 @@ export const SECURITY_GROUP: ResourceDef = {
   collection: 'security-groups', member: 'security_group', quota: 'security_group',
   notFound: { type: 'SecurityGroupNotFound', message: (x) => `Security group ${x} does not exist` },
   attributes: withStandard({
-    security_group_rules: { ...RO, computed: true, is_filter: false },
+    security_group_rules: { ...RO, computed: true, is_filter: false, derived: true },
     stateful: { allow_post: true, allow_put: true, default: true, convert: 'boolean', validate: { kind: 'boolean' }, is_visible: true },
-    shared: { ...RO, computed: true },
+    shared: { ...RO, computed: true, derived: true },
   }),
 };
 
@@ -155,7 +157,7 @@ export const SECURITY_GROUP_RULE: ResourceDef = {
       remote_group_id: { allow_post: true, allow_put: false, validate: { kind: 'uuid_or_none' }, default: null, is_visible: true },
       remote_address_group_id: { allow_post: true, allow_put: false, validate: { kind: 'uuid_or_none' }, default: null, is_visible: true },
       normalized_cidr: { ...RO, computed: true },
-      belongs_to_default_sg: { ...RO, computed: true },
+      belongs_to_default_sg: { ...RO, computed: true, derived: true },
     });
     delete a.name;
     delete a.tags;
@@ -191,7 +193,7 @@ export const FLOATINGIP: ResourceDef = {
       port_id: { allow_post: true, allow_put: true, validate: { kind: 'uuid_or_none' }, default: null, is_visible: true },
       fixed_ip_address: { allow_post: true, allow_put: true, validate: { kind: 'ip_address_or_none' }, default: null, is_visible: true },
       status: { ...RO, computed: true },
-      port_details: { ...RO, computed: true, is_filter: false },
+      port_details: { ...RO, computed: true, is_filter: false, derived: true },
       dns_domain: { ...RO, computed: true },
       dns_name: { ...RO, computed: true },
       port_forwardings: { ...RO, computed: true, is_filter: false },
@@ -202,7 +204,18 @@ export const FLOATINGIP: ResourceDef = {
   })(),
 };
 
-export const RESOURCES: ResourceDef[] = [NETWORK, SUBNET, PORT, SECURITY_GROUP, SECURITY_GROUP_RULE, ROUTER, FLOATINGIP];
+export const TRUNK: ResourceDef = {
+  collection: 'trunks', member: 'trunk',
+  notFound: { type: 'TrunkNotFound', message: (x) => `Trunk ${x} could not be found.` },
+  attributes: withStandard({
+    admin_state_up: adminState,
+    port_id: { allow_post: true, allow_put: false, validate: { kind: 'uuid' }, is_visible: true, is_sort_key: true },
+    status: { ...RO, computed: true, is_sort_key: true },
+    sub_ports: { allow_post: true, allow_put: false, validate: { kind: 'subports' }, default: [], is_visible: true, is_filter: false },
+  }),
+};
+
+export const RESOURCES: ResourceDef[] = [NETWORK, SUBNET, PORT, SECURITY_GROUP, SECURITY_GROUP_RULE, ROUTER, FLOATINGIP, TRUNK];
 
 /** Neutron's default quotas (quotas section of neutron.conf). */
 export const DEFAULT_QUOTAS: Record<string, number> = {
@@ -244,4 +257,5 @@ export const EXTENSIONS: [string, string, string][] = [
   ['auto-allocated-topology', 'Auto Allocated Topology Services', 'Auto Allocated Topology Services.'],
   ['availability_zone', 'Availability Zone', 'The availability zone extension.'],
   ['dns-integration', 'DNS Integration', 'Provides integration with DNS.'],
+  ['trunk', 'Trunk Extension', 'Provides support for trunk ports'],
 ];

@@ -21,6 +21,7 @@ export type Validation =
   | { kind: 'ip_pools' }
   | { kind: 'fixed_ips' }
   | { kind: 'address_pairs' }
+  | { kind: 'subports' }
   | { kind: 'dict_or_none' }
   | { kind: 'dict_or_empty' }
   | { kind: 'list_of_strings' }
@@ -122,6 +123,29 @@ export function validate(spec: Validation, v: unknown): string | null {
         if (p.mac_address !== undefined && (typeof p.mac_address !== 'string' || !MAC_RE.test(p.mac_address))) return `'${py(p.mac_address)}' is not a valid MAC address`;
       }
       return null;
+    case 'subports': {
+      // A trunk's sub_ports: distinct port ids, each with both segmentation details or neither,
+      // no (type, id) twice.
+      if (!Array.isArray(v)) return `Invalid data format for subports: '${py(v)}' is not a list`;
+      const ids = new Set<string>();
+      const segs = new Set<string>();
+      for (const sp of v) {
+        if (!isObj(sp)) return `Invalid data format for subport: '${py(sp)}' is not a dict`;
+        if (!('port_id' in sp)) return 'A valid port UUID must be specified';
+        if (!isUuid(sp.port_id)) return `Invalid UUID for subport: '${py(sp.port_id)}'`;
+        if (ids.has(sp.port_id)) return `Non unique UUID for subport: '${sp.port_id}'`;
+        ids.add(sp.port_id);
+        if (sp.segmentation_type === 'inherit') continue;
+        const missing = !sp.segmentation_type || sp.segmentation_id === undefined || sp.segmentation_id === null;
+        if (missing && Object.keys(sp).length > 1) {
+          return `Invalid subport details '${py(sp)}': missing segmentation information. Must specify both segmentation_id and segmentation_type`;
+        }
+        const key = JSON.stringify([sp.segmentation_type, sp.segmentation_id]);
+        if (!missing && segs.has(key)) return `Segmentation ID '${py(sp.segmentation_id)}' for '${py(sp)}' is not unique`;
+        segs.add(key);
+      }
+      return null;
+    }
     case 'dict_or_none':
       return v === null || isObj(v) ? null : `'${py(v)}' is not a dictionary`;
     case 'dict_or_empty':

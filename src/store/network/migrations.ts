@@ -42,4 +42,28 @@ CREATE TABLE neutron_quotas (
 );
 `;
 
-export const NETWORK_MIGRATIONS: SqlMigration[] = [{ id: 'network-001', sqlite: body('INTEGER'), postgres: body('BIGINT') }];
+// A port's MAC is looked up by (network, address) on every port create (unique per network, as
+// Neutron's constraint), and a new resource takes MAX(seq) + 1: both had to scan every port.
+const lookups = (macOfDoc: string) => `
+ALTER TABLE neutron_resources ADD COLUMN mac_address TEXT;
+UPDATE neutron_resources SET mac_address = ${macOfDoc} WHERE kind = 'port';
+CREATE INDEX neutron_resources_mac ON neutron_resources (network_id, mac_address) WHERE mac_address IS NOT NULL;
+CREATE INDEX neutron_resources_seq ON neutron_resources (seq);
+`;
+
+// Where a subnet's lowest free address may be (every pool address below next_ip is taken): a port
+// takes its address with a lookup or two instead of reading every allocation of the subnet.
+// `pools` is the pools and gateway the cursor was made for; another value makes it void.
+const cursors = `
+CREATE TABLE neutron_ip_cursors (
+  subnet_id TEXT PRIMARY KEY,
+  pools TEXT NOT NULL,
+  next_ip TEXT NOT NULL
+);
+`;
+
+export const NETWORK_MIGRATIONS: SqlMigration[] = [
+  { id: 'network-001', sqlite: body('INTEGER'), postgres: body('BIGINT') },
+  { id: 'network-002', sqlite: lookups("json_extract(doc, '$.mac_address')"), postgres: lookups("(doc::json ->> 'mac_address')") },
+  { id: 'network-003', sqlite: cursors, postgres: cursors },
+];

@@ -7,7 +7,7 @@ import { BadRequest, Conflict, Forbidden, NotFound } from '../../../domain/error
 import type { ServerRecord } from '../../../domain/server.ts';
 import { NeutronFault } from '../../../domain/network/errors.ts';
 import type { ResourceRow } from '../../../store/network/repository.ts';
-import { prepareBody } from '../../network/controller.ts';
+import { createResource } from '../../network/controller.ts';
 import { floatingIps } from '../../network/plugin/l3.ts';
 import type { FixedIp } from '../../network/plugin/ports.ts';
 import type { Unit } from '../../network/unit.ts';
@@ -77,7 +77,7 @@ export function registerFloatingIps(scope: FastifyInstance, svc: Services): void
       if (!netId) throw new NotFound('Floating IP pool not found.');
       let f: ResourceRow;
       try {
-        f = await floatingIps.create(u, prepareBody(u, floatingIps.def, { floatingip: { floating_network_id: netId } }, true), []);
+        f = await createResource(u, svc.network, floatingIps, { floating_network_id: netId });
       } catch (e) {
         if (e instanceof NeutronFault && e.type === 'IpAddressGenerationFailure') throw new NotFound(`No more floating IPs in pool ${pool}.`);
         if (e instanceof NeutronFault && e.type === 'OverQuota') throw new Forbidden(`IP allocation over quota in pool ${pool}.`);

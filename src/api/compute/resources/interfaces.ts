@@ -1,11 +1,11 @@
 // os-interface: a server's ports as interface attachments (list, show, attach, detach), over the
 // same Neutron ports server create makes. Attaching makes (or binds) a port and plugs it on the
 // server's host, so the port is ACTIVE before the answer, as Nova waits for network-vif-plugged;
-// detaching deletes a port Nova made and unbinds one it was given.
+// detaching deletes a port Nova made and unbinds one it was given. Both are instance actions
+// (attach_interface / detach_interface) with their compute_* event, as Nova records them.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../../novabox.ts';
 import { BadRequest, Conflict, NotFound } from '../../../domain/errors.ts';
-import { isAdmin } from '../../../domain/policy.ts';
 import type { ServerRecord } from '../../../domain/server.ts';
 import type { ResourceRow } from '../../../store/network/repository.ts';
 import { NeutronFault } from '../../../domain/network/errors.ts';
@@ -28,15 +28,6 @@ export function registerInterfaces(scope: FastifyInstance, svc: Services): void 
     ...(mv(req, 70) ? { tag: (p.doc[TAG] as string | null | undefined) ?? null } : {}),
   });
   const ports = (s: ServerRecord) => svc.network.run(novaCreds(s.project_id), async (u) => (await u.list('port', { device_id: s.uuid })).filter(isComputePort));
-  const changeable = (req: FastifyRequest, s: ServerRecord, action: string) => {
-    if (s.locked_by !== null && !isAdmin(req.auth!)) throw new Conflict(`Instance ${s.uuid} is locked`);
-    if (!ATTACHABLE.includes(s.vm_state) || s.task_state !== null) {
-      throw new Conflict(s.task_state !== null
-        ? `Cannot '${action}' instance ${s.uuid} while it is in task_state ${s.task_state}`
-        : `Cannot '${action}' instance ${s.uuid} while it is in vm_state ${s.vm_state}`);
-    }
-  };
-
   route(scope, 'GET', '/servers/:server_id/os-interface', async (req) => {
     const s = await server(req, 'reader', 'os_compute_api:os-attach-interfaces:list');
     return { interfaceAttachments: (await ports(s)).map((p) => view(req, p)) };
@@ -60,36 +51,36 @@ export function registerInterfaces(scope: FastifyInstance, svc: Services): void 
     const tag = att.tag as string | undefined;
     if (net_id && port_id) throw new BadRequest('Must not input both network_id and port_id');
     if (fixed.length && !net_id) throw new BadRequest('Must input network_id when request IP address');
-    changeable(req, s, 'attach_interface');
-    let nics: Nic[];
-    try {
-      nics = await validateNetworks(svc, req.auth!, [2, 37], port_id ? [{ port: port_id, tag }] : net_id ? [{ uuid: net_id, fixed_ip: fixed[0]?.ip_address, tag }] : 'auto', 1);
-    } catch (e) {
-      // Nova answers a missing network or port here with 404 (it is a 400 at server create).
-      if (e instanceof BadRequest && / could not be found\.$/.test(e.message)) throw new NotFound(e.message);
-      throw e;
-    }
-    if (!nics.length) throw new BadRequest('Failed to attach network adapter device to instance');
-    try {
-      const port = await svc.network.run(novaCreds(s.project_id), (u) => plug(u, s, nics[0], []));
-      return { interfaceAttachment: view(req, port) };
-    } catch (e) {
-      if (e instanceof NeutronFault && e.status === 409) throw new Conflict(e.message);
-      if (e instanceof NeutronFault) throw new BadRequest(e.message);
-      throw e;
-    }
+    return svc.engine.interfaceAction(ctxOf(req), s.uuid, 'attach_interface', async (cur) => {
+      let nics: Nic[];
+      try {
+        nics = await validateNetworks(svc, req.auth!, [2, 37], port_id ? [{ port: port_id, tag }] : net_id ? [{ uuid: net_id, fixed_ip: fixed[0]?.ip_address, tag }] : 'auto', 1);
+      } catch (e) {
+        // Nova answers a missing network or port here with 404 (it is a 400 at server create).
+        if (e instanceof BadRequest && / could not be found\.$/.test(e.message)) throw new NotFound(e.message);
+        throw e;
+      }
+      if (!nics.length) throw new BadRequest('Failed to attach network adapter device to instance');
+      try {
+        const port = await svc.network.run(novaCreds(cur.project_id), (u) => plug(u, cur, nics[0], []));
+        return { interfaceAttachment: view(req, port) };
+      } catch (e) {
+        if (e instanceof NeutronFault && e.status === 409) throw new Conflict(e.message);
+        if (e instanceof NeutronFault) throw new BadRequest(e.message);
+        throw e;
+      }
+    });
   });
 
   route(scope, 'DELETE', '/servers/:server_id/os-interface/:port_id', async (req, reply) => {
     const s = await server(req, 'member', 'os_compute_api:os-attach-interfaces:delete');
-    changeable(req, s, 'detach_interface');
     const id = params(req).port_id;
-    await svc.network.run(novaCreds(s.project_id), async (u) => {
-      const p = (await u.list('port', { device_id: s.uuid })).filter(isComputePort).find((x) => x.id === id);
+    await svc.engine.interfaceAction(ctxOf(req), s.uuid, 'detach_interface', (cur) => svc.network.run(novaCreds(cur.project_id), async (u) => {
+      const p = (await u.list('port', { device_id: cur.uuid })).filter(isComputePort).find((x) => x.id === id);
       if (!p) throw new NotFound(`Port ${id} is not attached`);
       if (p.doc[MADE_BY_NOVA] === true) await deletePort(u, p);
       else await updatePort(u, p, { device_id: '', device_owner: '', 'binding:host_id': '', [TAG]: null });
-    });
+    }));
     return reply.code(202).send();
   });
 }

@@ -1,78 +1,63 @@
-// Security groups of the simulated network: Nova's os-security-groups and os-security-group-rules
-// proxy APIs (2.1–2.35, 404 from 2.36) with Neutron's rules behind them (per project, a `default`
-// group created on first use that cannot be deleted, ingress rules only), the groups of one server
-// (GET /servers/{id}/os-security-groups, every microversion), and the lookups the servers API uses
-// (create names groups, add/removeSecurityGroup change them). A server keeps its groups' uuids.
+// Nova's security group APIs over Neutron's groups (nova/network/security_group_api.py): the
+// os-security-groups and os-security-group-rules proxies (2.1–2.35, 404 from 2.36) show Neutron's
+// groups with their ingress rules in Nova's format; a server's groups are those of its ports
+// (GET /servers/{id}/os-security-groups at every microversion, the `security_groups` of show and
+// detail, the groups create names, add/removeSecurityGroup). Nova calls Neutron with the caller's
+// token, so Neutron's visibility, quotas and faults apply; Nova rewords those faults with its own codes.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import type { Services } from '../../../novabox.ts';
-import type { Db } from '../../../store/db.ts';
+import type { Credentials } from '../../../domain/policy.ts';
+import type { ServerRecord } from '../../../domain/server.ts';
 import { BadRequest, Conflict, DomainError, Forbidden, NotFound } from '../../../domain/errors.ts';
 import { isAdmin } from '../../../domain/policy.ts';
+import { NeutronFault } from '../../../domain/network/errors.ts';
+import type { ResourceRow } from '../../../store/network/repository.ts';
+import type { Unit } from '../../network/unit.ts';
+import { createResource, prepareBody } from '../../network/controller.ts';
+import { isOwner } from '../../network/plugin/handler.ts';
+import { updatePort } from '../../network/plugin/ports.ts';
+import { ensureDefaultGroup, securityGroupRules, securityGroups } from '../../network/plugin/security-groups.ts';
 import { authorize, ctxOf, mv } from '../context.ts';
 import { ipv6Groups } from '../ip.ts';
+import { isComputePort } from '../server-network.ts';
 import { checkQueryValue, isUuidLike, pyStr } from '../schemas/validate.ts';
 import { limited, noQueryFrom2102, params, query, route, validate } from './common.ts';
-import { quotaLimit } from './quotas.ts';
-
-export interface SecurityGroupRow {
-  id: number;
-  uuid: string;
-  project_id: string;
-  name: string;
-  description: string;
-  created_at: number;
-}
-
-interface RuleRow {
-  id: number;
-  uuid: string;
-  group_id: number;
-  protocol: string | null;
-  port_min: number | null;
-  port_max: number | null;
-  cidr: string | null;
-  remote_group_id: number | null;
-}
 
 type Json = Record<string, unknown>;
 
+/**
+ * Nova's translation of a Neutron fault for one call: `codes` maps Neutron's status to the Nova
+ * error class that call raises (security_group_api.py catches per call); the message is Neutron's.
+ */
+function translated<T>(p: Promise<T>, codes: Record<number, new (m: string) => DomainError>): Promise<T> {
+  return p.catch((e: unknown) => {
+    if (e instanceof NeutronFault && codes[e.status]) throw new codes[e.status](e.message);
+    throw e;
+  });
+}
+
 // ---------------------------------------------------------------- lookups
 
-const byUuid = (db: Db, uuid: string) => db.prepare('SELECT * FROM security_groups WHERE uuid = ?').get(uuid) as SecurityGroupRow | undefined;
-const byId = (db: Db, id: number) => db.prepare('SELECT * FROM security_groups WHERE id = ?').get(id) as SecurityGroupRow | undefined;
-
-/** The project's `default` group, created on first use as Neutron does. */
-export function defaultGroup(db: Db, project_id: string, now: number): SecurityGroupRow {
-  const found = db.prepare("SELECT * FROM security_groups WHERE project_id = ? AND name = 'default' ORDER BY id LIMIT 1").get(project_id) as SecurityGroupRow | undefined;
-  if (found) return found;
-  const row = { uuid: randomUUID(), project_id, name: 'default', description: 'Default security group', created_at: now };
-  const id = Number(db.prepare('INSERT INTO security_groups (uuid, project_id, name, description, created_at) VALUES (@uuid, @project_id, @name, @description, @created_at)').run(row).lastInsertRowid);
-  return { id, ...row };
+/** A group the caller may see (Neutron's visibility: their project's, any for an admin). */
+async function visibleGroup(u: Unit, id: string): Promise<ResourceRow | undefined> {
+  const g = isUuidLike(id) ? await u.get('security_group', id) : undefined;
+  return g && isOwner(u, g) ? g : undefined;
 }
 
-/** A group the caller may see: their project's, or any for an admin (Neutron's visibility). */
-function visibleGroup(req: FastifyRequest, db: Db, uuid: string): SecurityGroupRow | undefined {
-  const g = byUuid(db, uuid);
-  return g && (g.project_id === req.auth!.project_id || isAdmin(req.auth!)) ? g : undefined;
-}
-
-export type Resolved = { group: SecurityGroupRow } | { error: 'not_found' | 'ambiguous' };
+export type Resolved = { group: ResourceRow } | { error: 'not_found' | 'ambiguous' };
 
 /**
- * neutronclient's find_resource, as Nova calls it with the caller's project: an id the caller can
- * see, else a name in the project (the default group exists once its project looks for groups).
+ * neutronclient's find_resourceid_by_name_or_id with the caller's project, as Nova calls it: an id
+ * the caller can see, else a name in the project (the project's default group exists once looked for).
  */
-export function resolveGroup(svc: Services, req: FastifyRequest, nameOrId: string): Resolved {
-  const project_id = req.auth!.project_id ?? '';
-  defaultGroup(svc.db, project_id, svc.clock.now());
-  if (isUuidLike(nameOrId)) {
-    const g = visibleGroup(req, svc.db, nameOrId);
-    if (g) return { group: g };
-  }
-  const rows = svc.db.prepare('SELECT * FROM security_groups WHERE project_id = ? AND name = ? ORDER BY id').all(project_id, nameOrId) as SecurityGroupRow[];
-  if (rows.length > 1) return { error: 'ambiguous' };
-  return rows.length === 1 ? { group: rows[0] } : { error: 'not_found' };
+export async function resolveGroup(u: Unit, nameOrId: string): Promise<Resolved> {
+  const project_id = u.ctx.project_id;
+  if (project_id) await ensureDefaultGroup(u, project_id);
+  const byId = await visibleGroup(u, nameOrId);
+  if (byId) return { group: byId };
+  const named = (await u.list('security_group', { project_id })).filter((g) => g.doc.name === nameOrId);
+  if (named.length > 1) return { error: 'ambiguous' };
+  return named.length === 1 ? { group: named[0] } : { error: 'not_found' };
 }
 
 /** neutronclient's NeutronClientNoUniqueMatch text; Nova answers it with 409. */
@@ -80,39 +65,91 @@ export function ambiguousMessage(name: string): string {
   return `Multiple security_group matches found for name '${name}', use an ID to be more specific.`;
 }
 
-/** Names of groups by uuid (a server shows a name, falling back to what it stores). */
-export function securityGroupNames(db: Db, uuids: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  if (uuids.length === 0) return out;
-  const unique = [...new Set(uuids)];
-  const rows = db.prepare(`SELECT uuid, name FROM security_groups WHERE uuid IN (${unique.map(() => '?').join(',')})`).all(...unique) as { uuid: string; name: string }[];
-  for (const r of rows) out.set(r.uuid, r.name);
+/**
+ * The ids of the groups a server create names (Nova's _check_requested_secgroups): each by name or
+ * id in the caller's project; an unknown one is 400, an ambiguous name 409.
+ */
+export async function requestedGroupIds(svc: Services, creds: Credentials, names: string[]): Promise<string[]> {
+  return svc.network.run(creds, async (u) => {
+    const out: string[] = [];
+    for (const name of names) {
+      const found = await resolveGroup(u, name);
+      if (!('group' in found)) {
+        if (found.error === 'ambiguous') throw new Conflict(ambiguousMessage(name));
+        throw new BadRequest(`Unable to find security_group with name or id '${name}'`);
+      }
+      if (!out.includes(found.group.id)) out.push(found.group.id);
+    }
+    return out;
+  });
+}
+
+/** Ports of these servers that the caller sees (Nova lists them by device_id with the caller's token). */
+async function serverPorts(u: Unit, uuids: string[]): Promise<ResourceRow[]> {
+  const ports = (await u.list('port', { device_ids: uuids })).filter(isComputePort);
+  const out: ResourceRow[] = [];
+  for (const p of ports) if (isOwner(u, p)) out.push(p);
   return out;
+}
+
+/**
+ * Nova's get_instances_security_groups_bindings: per server, the groups on each of its ports (a
+ * group the caller cannot see is left out), as `{name}` (the id when unnamed) or in full.
+ */
+async function bindings(u: Unit, uuids: string[]): Promise<Map<string, ResourceRow[]>> {
+  const out = new Map<string, ResourceRow[]>();
+  for (const p of await serverPorts(u, uuids)) {
+    for (const id of p.doc.security_groups as string[]) {
+      const g = await visibleGroup(u, id);
+      if (!g) continue;
+      const uuid = String(p.doc.device_id);
+      out.set(uuid, [...(out.get(uuid) ?? []), g]);
+    }
+  }
+  return out;
+}
+
+/** The `security_groups` of server views: names of the groups on each server's ports. */
+export async function serverGroupNames(svc: Services, creds: Credentials, servers: ServerRecord[]): Promise<Map<string, { name: string }[]>> {
+  const uuids = servers.filter((s) => s.addresses.length > 0).map((s) => s.uuid);
+  if (!uuids.length) return new Map();
+  return svc.network.run(creds, async (u) => {
+    const out = new Map<string, { name: string }[]>();
+    for (const [uuid, groups] of await bindings(u, uuids)) out.set(uuid, groups.map((g) => ({ name: String(g.doc.name || g.id) })));
+    return out;
+  });
 }
 
 // ---------------------------------------------------------------- views
 
-const rulesOf = (db: Db, group_id: number) => db.prepare('SELECT * FROM security_group_rules WHERE group_id = ? ORDER BY id').all(group_id) as RuleRow[];
-
 /** Nova's rule format over Neutron's: a protocol without ports is the whole range. */
-function ruleView(db: Db, r: RuleRow, parent: SecurityGroupRow): Json {
-  let from = r.port_min;
-  let to = r.port_max;
-  if (r.protocol && from === null && to === null) {
-    [from, to] = ['tcp', 'udp'].includes(r.protocol.toLowerCase()) ? [1, 65535] : [-1, -1];
-  }
-  const out: Json = { id: r.uuid, parent_group_id: parent.uuid, ip_protocol: r.protocol, from_port: from, to_port: to, group: {}, ip_range: {} };
-  if (r.remote_group_id !== null) {
-    const src = r.remote_group_id === parent.id ? parent : byId(db, r.remote_group_id);
-    if (src) out.group = { name: src.name, tenant_id: src.project_id };
+async function ruleView(u: Unit, r: ResourceRow): Promise<Json | null> {
+  const protocol = r.doc.protocol as string | null;
+  let from = r.doc.port_range_min as number | null;
+  let to = r.doc.port_range_max as number | null;
+  if (protocol && from === null && to === null) [from, to] = ['TCP', 'UDP'].includes(protocol.toUpperCase()) ? [1, 65535] : [-1, -1];
+  const out: Json = { id: r.id, parent_group_id: r.doc.security_group_id, ip_protocol: protocol, from_port: from, to_port: to, group: {}, ip_range: {} };
+  if (r.doc.remote_group_id) {
+    // A rule whose source group the caller cannot see is left out, as Nova does when the lookup fails.
+    const src = await visibleGroup(u, String(r.doc.remote_group_id));
+    if (!src) return null;
+    out.group = { name: src.doc.name, tenant_id: src.project_id };
   } else {
-    out.ip_range = { cidr: r.cidr ?? '0.0.0.0/0' };
+    out.ip_range = { cidr: r.doc.remote_ip_prefix ?? null };
   }
   return out;
 }
 
-function groupView(db: Db, g: SecurityGroupRow): Json {
-  return { id: g.uuid, name: g.name, description: g.description, tenant_id: g.project_id, rules: rulesOf(db, g.id).map((r) => ruleView(db, r, g)) };
+const ingressRules = async (u: Unit, g: ResourceRow) =>
+  (await u.list('security_group_rule', { project_id: g.project_id })).filter((r) => r.doc.security_group_id === g.id && r.doc.direction === 'ingress');
+
+async function groupView(u: Unit, g: ResourceRow): Promise<Json> {
+  const rules: Json[] = [];
+  for (const r of await ingressRules(u, g)) {
+    const v = await ruleView(u, r);
+    if (v) rules.push(v);
+  }
+  return { id: g.id, name: g.doc.name, description: g.doc.description, tenant_id: g.project_id, rules };
 }
 
 const sortGroups = (views: Json[]) => views.sort((a, b) => String(a.tenant_id).localeCompare(String(b.tenant_id)) || String(a.name).localeCompare(String(b.name)));
@@ -209,24 +246,23 @@ const gone = (req: FastifyRequest) => {
   if (mv(req, 36)) throw new NotFound('The resource could not be found.');
 };
 
-/** Neutron's 409 when a quota is full, which Nova answers with 403. */
-async function checkQuota(svc: Services, project_id: string, resource: 'security_groups' | 'security_group_rules'): Promise<void> {
-  const limit = await quotaLimit(svc, project_id, resource);
-  if (limit < 0) return;
-  const used = resource === 'security_groups'
-    ? (svc.db.prepare('SELECT COUNT(*) AS n FROM security_groups WHERE project_id = ?').get(project_id) as { n: number }).n
-    : (svc.db.prepare('SELECT COUNT(*) AS n FROM security_group_rules r JOIN security_groups g ON g.id = r.group_id WHERE g.project_id = ?').get(project_id) as { n: number }).n;
-  if (used >= limit) throw new Forbidden(`Quota exceeded for resources: ['${resource === 'security_groups' ? 'security_group' : 'security_group_rule'}'].`);
+/** Nova's rule_exists: an ingress rule of the group with the same source, ports and protocol. */
+function ruleExists(views: Json[], rule: NewRule): boolean {
+  const key = (v: { group_id?: unknown; cidr?: unknown; from_port?: unknown; to_port?: unknown; protocol?: unknown }) =>
+    JSON.stringify([v.group_id ?? null, v.cidr ?? null, v.from_port ?? null, v.to_port ?? null, v.protocol ?? null]);
+  const wanted = key(rule);
+  return views.some((v) => key({
+    group_id: v.source_id, cidr: (v.ip_range as Json).cidr, from_port: v.from_port, to_port: v.to_port, protocol: v.ip_protocol,
+  }) === wanted);
 }
 
 export function registerSecurityGroups(scope: FastifyInstance, svc: Services): void {
-  const db = svc.db;
+  const run = <T>(req: FastifyRequest, fn: (u: Unit) => Promise<T>) => svc.network.run(req.auth!, fn);
 
   /** validate_id then get: 400 for a non-uuid, 404 (Neutron's text) for a group the caller cannot see. */
-  const find = (req: FastifyRequest): SecurityGroupRow => {
-    const id = params(req).id;
+  const find = async (u: Unit, id: string): Promise<ResourceRow> => {
     if (!isUuidLike(id)) throw new BadRequest('Security group id should be uuid');
-    const g = visibleGroup(req, db, id);
+    const g = await visibleGroup(u, id);
     if (!g) throw new NotFound(`Security group ${id} does not exist`);
     return g;
   };
@@ -240,53 +276,50 @@ export function registerSecurityGroups(scope: FastifyInstance, svc: Services): v
         if (err) throw new BadRequest(err);
       }
     }
-    const project_id = req.auth!.project_id ?? '';
-    defaultGroup(db, project_id, svc.clock.now());
-    const all = 'all_tenants' in query(req) && isAdmin(req.auth!);
-    const rows = (all
-      ? db.prepare('SELECT * FROM security_groups ORDER BY id').all()
-      : db.prepare('SELECT * FROM security_groups WHERE project_id = ? ORDER BY id').all(project_id)) as SecurityGroupRow[];
-    return { security_groups: sortGroups(limited(req, svc.config.max_limit, rows).map((g) => groupView(db, g))) };
+    return run(req, async (u) => {
+      // Neutron has no all_tenants: Nova leaves out the project filter for an admin asking for it.
+      const all = 'all_tenants' in query(req) && isAdmin(req.auth!);
+      if (u.ctx.project_id) await ensureDefaultGroup(u, u.ctx.project_id);
+      const rows = await u.list('security_group', all ? {} : { project_id: u.ctx.project_id });
+      const views: Json[] = [];
+      for (const g of limited(req, svc.config.max_limit, rows)) views.push(await groupView(u, g));
+      return { security_groups: sortGroups(views) };
+    });
   });
 
   route(scope, 'POST', '/os-security-groups', async (req) => {
     gone(req);
     authorize(req, 'member', 'os_compute_api:os-security-groups:create');
     const body = validate<{ security_group: { name: string; description: string } }>(groupSchema, req.body).security_group;
-    const project_id = req.auth!.project_id ?? '';
-    defaultGroup(db, project_id, svc.clock.now());
-    if (body.name === 'default') throw new Forbidden('Default security group already exists.');
-    await checkQuota(svc, project_id, 'security_groups');
-    const row = { uuid: randomUUID(), project_id, name: body.name, description: body.description, created_at: svc.clock.now() };
-    const id = Number(db.prepare('INSERT INTO security_groups (uuid, project_id, name, description, created_at) VALUES (@uuid, @project_id, @name, @description, @created_at)').run(row).lastInsertRowid);
-    return { security_group: groupView(db, { id, ...row }) };
+    // Neutron's 400 is Nova's Invalid; its 409 (the default name, the quota) SecurityGroupLimitExceeded.
+    return translated(run(req, async (u) => {
+      const g = await createResource(u, svc.network, securityGroups, { name: body.name, description: body.description });
+      return { security_group: await groupView(u, g) };
+    }), { 400: BadRequest, 409: Forbidden });
   });
 
   route(scope, 'GET', '/os-security-groups/:id', async (req) => {
     gone(req);
     authorize(req, 'reader', 'os_compute_api:os-security-groups:show');
-    return { security_group: groupView(db, find(req)) };
+    return run(req, async (u) => ({ security_group: await groupView(u, await find(u, params(req).id)) }));
   });
 
   route(scope, 'PUT', '/os-security-groups/:id', async (req) => {
     gone(req);
     authorize(req, 'member', 'os_compute_api:os-security-groups:update');
-    const g = find(req);
-    const body = validate<{ security_group: { name: string; description: string } }>(groupSchema, req.body).security_group;
-    if (g.name === 'default' && body.name !== 'default') throw new BadRequest('Updating default security group not allowed.');
-    db.prepare('UPDATE security_groups SET name = ?, description = ? WHERE id = ?').run(body.name, body.description, g.id);
-    return { security_group: groupView(db, { ...g, name: body.name, description: body.description }) };
+    return translated(run(req, async (u) => {
+      const g = await find(u, params(req).id);
+      const body = validate<{ security_group: { name: string; description: string } }>(groupSchema, req.body).security_group;
+      const changes = prepareBody(u, securityGroups.def, { security_group: { name: body.name, description: body.description } }, false);
+      return { security_group: await groupView(u, await securityGroups.update(u, g, changes)) };
+    }), { 400: BadRequest, 409: BadRequest });
   });
 
   route(scope, 'DELETE', '/os-security-groups/:id', async (req, reply) => {
     gone(req);
     authorize(req, 'member', 'os_compute_api:os-security-groups:delete');
-    const g = find(req);
-    if (g.name === 'default') throw new BadRequest('Insufficient rights for removing default security group.');
-    const inUse = db.prepare(`SELECT 1 FROM servers WHERE project_id = ? AND deleted = 0
-      AND EXISTS (SELECT 1 FROM json_each(doc, '$.security_groups') WHERE value = ?) LIMIT 1`).get(g.project_id, g.uuid);
-    if (inUse) throw new BadRequest(`Security Group ${g.uuid} in use.`);
-    db.prepare('DELETE FROM security_groups WHERE id = ?').run(g.id);
+    // Neutron's 409 (in use, the default group) is Nova's Invalid.
+    await translated(run(req, async (u) => securityGroups.delete(u, await find(u, params(req).id))), { 404: NotFound, 409: BadRequest });
     return reply.code(202).send();
   });
 
@@ -294,37 +327,35 @@ export function registerSecurityGroups(scope: FastifyInstance, svc: Services): v
     gone(req);
     authorize(req, 'member', 'os_compute_api:os-security-groups:rule:create');
     const body = validate<{ security_group_rule: Json }>(ruleSchema, req.body).security_group_rule;
-    const parentId = body.parent_group_id as string;
-    const parent = visibleGroup(req, db, parentId);
-    if (!parent) throw new NotFound(`Security group ${parentId} does not exist`);
-    let source: SecurityGroupRow | undefined;
-    if (body.group_id !== undefined && body.group_id !== null) {
-      source = visibleGroup(req, db, body.group_id as string);
-      if (!source) throw new NotFound(`Security group ${String(body.group_id)} does not exist`);
-    }
-    const rule = newIngressRule(body);
-    if (rule === null) throw new BadRequest('Not enough parameters to build a valid rule.');
-    if (rule.cidr !== undefined) {
-      const [net, prefix] = rule.cidr.split('/');
-      if (net !== '0.0.0.0' && net !== '::' && prefix === '0') throw new BadRequest(`Bad prefix for network in cidr ${rule.cidr}`);
-    }
-    const port = (v: number | undefined) => (v === undefined || v === -1 ? null : v);
-    const values = {
-      protocol: rule.protocol ?? null, port_min: port(rule.from_port), port_max: port(rule.to_port),
-      cidr: rule.cidr ?? null, remote_group_id: source?.id ?? null,
-    };
-    const same = rulesOf(db, parent.id).find((r) => r.protocol === values.protocol && r.port_min === values.port_min && r.port_max === values.port_max
-      && r.cidr === values.cidr && r.remote_group_id === values.remote_group_id);
-    if (same) {
-      // Nova finds CIDR duplicates itself; a group rule reaches Neutron, whose 409 Nova answers with 403.
-      if (rule.cidr !== undefined) throw new BadRequest(`This rule already exists in group ${parent.uuid}`);
-      throw new Forbidden(`Security group rule already exists. Rule id is ${same.uuid}.`);
-    }
-    await checkQuota(svc, parent.project_id, 'security_group_rules');
-    const row = { uuid: randomUUID(), group_id: parent.id, ...values, created_at: svc.clock.now() };
-    const id = Number(db.prepare(`INSERT INTO security_group_rules (uuid, group_id, protocol, port_min, port_max, cidr, remote_group_id, created_at)
-      VALUES (@uuid, @group_id, @protocol, @port_min, @port_max, @cidr, @remote_group_id, @created_at)`).run(row).lastInsertRowid);
-    return { security_group_rule: ruleView(db, { id, ...row }, parent) };
+    return translated(run(req, async (u) => {
+      const parentId = body.parent_group_id as string;
+      const parent = await visibleGroup(u, parentId);
+      if (!parent) throw new NotFound(`Security group ${parentId} does not exist`);
+      if (body.group_id !== undefined && body.group_id !== null && !(await visibleGroup(u, body.group_id as string))) {
+        throw new NotFound(`Security group ${String(body.group_id)} does not exist`);
+      }
+      const rule = newIngressRule(body);
+      if (rule === null) throw new BadRequest('Not enough parameters to build a valid rule.');
+      if (rule.cidr !== undefined) {
+        const [net, prefix] = rule.cidr.split('/');
+        if (net !== '0.0.0.0' && net !== '::' && prefix === '0') throw new BadRequest(`Bad prefix for network in cidr ${rule.cidr}`);
+      }
+      const existing: Json[] = [];
+      for (const r of await ingressRules(u, parent)) {
+        const v = await ruleView(u, r);
+        if (v) existing.push({ ...v, source_id: r.doc.remote_group_id });
+      }
+      if (ruleExists(existing, rule)) throw new BadRequest(`This rule already exists in group ${parent.id}`);
+      // Nova's _make_neutron_security_group_rules_list: ingress, the ethertype of the CIDR (IPv4
+      // for group rules), -1 ports (ICMP's any) left out.
+      const port = (v: number | undefined) => (v === undefined || v === -1 ? null : v);
+      const made = await createResource(u, svc.network, securityGroupRules, {
+        security_group_id: parent.id, direction: 'ingress', ethertype: rule.cidr?.includes(':') ? 'IPv6' : 'IPv4',
+        protocol: rule.protocol ?? null, port_range_min: port(rule.from_port), port_range_max: port(rule.to_port),
+        remote_ip_prefix: rule.cidr ?? null, remote_group_id: rule.group_id ?? null,
+      });
+      return { security_group_rule: await ruleView(u, made) };
+    }), { 400: BadRequest, 404: NotFound, 409: Forbidden });
   });
 
   route(scope, 'DELETE', '/os-security-group-rules/:id', async (req, reply) => {
@@ -332,9 +363,11 @@ export function registerSecurityGroups(scope: FastifyInstance, svc: Services): v
     authorize(req, 'member', 'os_compute_api:os-security-groups:rule:delete');
     const id = params(req).id;
     if (!isUuidLike(id)) throw new BadRequest('Security group id should be uuid');
-    const r = db.prepare('SELECT r.id, g.uuid AS group_uuid FROM security_group_rules r JOIN security_groups g ON g.id = r.group_id WHERE r.uuid = ?').get(id) as { id: number; group_uuid: string } | undefined;
-    if (!r || !visibleGroup(req, db, r.group_uuid)) throw new NotFound(`Security group rule ${id} does not exist`);
-    db.prepare('DELETE FROM security_group_rules WHERE id = ?').run(r.id);
+    await run(req, async (u) => {
+      const r = await u.get('security_group_rule', id);
+      if (!r || !(await securityGroupRules.visible(u, r))) throw new NotFound(`Security group rule ${id} does not exist`);
+      await securityGroupRules.delete(u, r);
+    });
     return reply.code(202).send();
   });
 
@@ -342,13 +375,40 @@ export function registerSecurityGroups(scope: FastifyInstance, svc: Services): v
     noQueryFrom2102(req);
     const s = await svc.engine.getServer(ctxOf(req), params(req).server_id);
     authorize(req, 'reader', 'os_compute_api:os-security-groups:list', s.project_id);
-    const groups = s.addresses.length === 0 ? [] : s.security_groups.map((u) => byUuid(db, u)).filter((g): g is SecurityGroupRow => g !== undefined);
-    return { security_groups: sortGroups(groups.map((g) => groupView(db, g))) };
+    return run(req, async (u) => {
+      const views: Json[] = [];
+      for (const g of (await bindings(u, [s.uuid])).get(s.uuid) ?? []) views.push(await groupView(u, g));
+      return { security_groups: views };
+    });
   });
 }
 
-/** The 404/409 Nova answers when add/removeSecurityGroup names no single group of the caller's project. */
-export function groupActionError(resolved: Resolved & { error: string }, name: string, project_id: string): DomainError {
-  if (resolved.error === 'ambiguous') return new Conflict(ambiguousMessage(name));
-  return new NotFound(`Security group ${name} is not found for project ${project_id}`);
+/**
+ * add/removeSecurityGroup (security_group_api.add_to_instance / remove_from_instance): the group by
+ * name or id in the caller's project (404 unknown, 409 ambiguous), then every port of the server
+ * (none: 404) gains it, or loses it where it has it (on none: 404).
+ */
+export async function changeServerGroup(svc: Services, creds: Credentials, s: ServerRecord, name: string, add: boolean): Promise<void> {
+  await svc.network.run(creds, async (u) => {
+    const found = await resolveGroup(u, name);
+    if (!('group' in found)) {
+      if (found.error === 'ambiguous') throw new Conflict(ambiguousMessage(name));
+      throw new NotFound(`Security group ${name} is not found for project ${u.ctx.project_id}`);
+    }
+    const id = found.group.id;
+    const ports = await serverPorts(u, [s.uuid]);
+    if (!ports.length) throw new NotFound(`instance_id ${s.uuid} could not be found as device id on any ports`);
+    let changed = false;
+    for (const p of ports) {
+      const held = p.doc.security_groups as string[];
+      if (add) {
+        if (p.doc.port_security_enabled === false) throw new BadRequest('Network requires port_security_enabled and subnet associated in order to apply security groups.');
+        if (!held.includes(id)) await translated(updatePort(u, p, { security_groups: [...held, id] }), { 400: BadRequest, 409: Conflict });
+      } else if (held.includes(id)) {
+        await updatePort(u, p, { security_groups: held.filter((g) => g !== id) });
+        changed = true;
+      }
+    }
+    if (!add && !changed) throw new NotFound(`Security group ${name} not associated with the instance ${s.uuid}`);
+  });
 }

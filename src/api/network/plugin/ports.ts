@@ -5,12 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { NETWORK, PORT, SECURITY_GROUP } from '../../../domain/network/attributes.ts';
 import { badRequest, conflict, invalidInput, NeutronFault, policyNotAuthorized } from '../../../domain/network/errors.ts';
-import { contains, eui64, firstFree, normalizeIp, parseCidr, toBig, type Pool } from '../../../domain/network/ip.ts';
+import { contains, eui64, normalizeIp, parseCidr, toBig, type Pool } from '../../../domain/network/ip.ts';
 import type { Doc, ResourceRow } from '../../../store/network/repository.ts';
 import { newId, type Unit } from '../unit.ts';
 import { docOf, isOwner, type Handler } from './handler.ts';
 import { visibleNetwork } from './networks.ts';
 import { ensureDefaultGroup } from './security-groups.ts';
+import { checkPortDeletable, followParent } from './trunks.ts';
 
 export interface FixedIp {
   subnet_id: string;
@@ -20,12 +21,16 @@ export interface FixedIp {
 const isSlaac = (s: ResourceRow) => s.doc.ip_version === 6 && (s.doc.ipv6_address_mode === 'slaac' || s.doc.ipv6_address_mode === 'dhcpv6-stateless');
 const networkOwned = (owner: unknown) => String(owner ?? '').startsWith('network:');
 
+/** Whether a port of the network already has this MAC (an index lookup, not a scan of the ports). */
+async function macInUse(u: Unit, network_id: string, mac_address: string): Promise<boolean> {
+  return (await u.list('port', { network_id, mac_address })).length > 0;
+}
+
 async function randomMac(u: Unit, network_id: string): Promise<string> {
-  const used = new Set((await u.list('port', { network_id })).map((p) => String(p.doc.mac_address)));
   for (;;) {
     const b = randomBytes(3);
     const mac = `fa:16:3e:${[...b].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
-    if (!used.has(mac)) return mac;
+    if (!(await macInUse(u, network_id, mac))) return mac;
   }
 }
 
@@ -45,9 +50,8 @@ export async function allocateIps(u: Unit, network_id: string, port_id: string, 
   };
   const pick = async (s: ResourceRow): Promise<string | null> => {
     if (isSlaac(s)) return eui64(parseCidr(String(s.doc.cidr))!, mac);
-    const taken = new Set((await u.repo.allocations(u.tx, { subnet_id: s.id })).map((a) => a.ip_address));
-    if (s.doc.gateway_ip) taken.add(String(s.doc.gateway_ip));
-    return firstFree(s.doc.ip_version as 4 | 6, s.doc.allocation_pools as Pool[], taken);
+    const gateway = s.doc.gateway_ip ? String(s.doc.gateway_ip) : null;
+    return u.repo.firstFreeIp(u.tx, { subnet_id: s.id, version: s.doc.ip_version as 4 | 6, pools: s.doc.allocation_pools as Pool[], gateway });
   };
   if (requested === undefined) {
     let v4 = false;
@@ -122,8 +126,7 @@ export async function createPort(u: Unit, attrs: Doc, tags: string[] = [], opts:
   let mac = attrs.mac_address as string | undefined;
   if (mac !== undefined) {
     mac = mac.toLowerCase().replace(/-/g, ':');
-    const used = (await u.list('port', { network_id: net.id })).some((p) => p.doc.mac_address === mac);
-    if (used) throw conflict('MacAddressInUse', `Unable to complete operation for network ${net.id}. The mac address ${mac} is in use.`);
+    if (await macInUse(u, net.id, mac)) throw conflict('MacAddressInUse', `Unable to complete operation for network ${net.id}. The mac address ${mac} is in use.`);
   } else {
     mac = await randomMac(u, net.id);
   }
@@ -191,8 +194,12 @@ export async function updatePort(u: Unit, row: ResourceRow, changes: Doc, rev?: 
   if (next.port_security_enabled === false && (next.allowed_address_pairs as unknown[]).length > 0) {
     throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
   }
-  if ('binding:host_id' in changes && !networkOwned(next.device_owner)) Object.assign(next, bindingOf(String(next['binding:host_id'] ?? '')));
-  return u.save(row, next, rev);
+  const rebound = 'binding:host_id' in changes && !networkOwned(next.device_owner);
+  if (rebound) Object.assign(next, bindingOf(String(next['binding:host_id'] ?? '')));
+  const saved = await u.save(row, next, rev);
+  // A trunk's parent takes its sub-ports along to its host (or off it).
+  if (rebound && changes['binding:host_id'] !== row.doc['binding:host_id']) await followParent(u, saved);
+  return saved;
 }
 
 /** Deletes a port and everything hanging on it (its addresses, floating IP associations). */
@@ -217,6 +224,7 @@ export const ports: Handler = {
     if (['network:router_interface', 'network:router_gateway', 'network:floatingip', 'network:router_interface_distributed', 'network:ha_router_replicated_interface'].includes(owner)) {
       throw conflict('L3PortInUse', `Port ${row.id} has owner ${owner} and therefore cannot be deleted directly via the port API.`);
     }
+    await checkPortDeletable(u, row.id);
     await deletePort(u, row);
   },
 };

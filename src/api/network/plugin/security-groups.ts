@@ -136,10 +136,11 @@ export const securityGroupRules: Handler = {
     }
     const doc = ruleDoc(group, String(attrs.direction), String(attrs.ethertype), {
       protocol, port_range_min: min, port_range_max: protocol !== null && PORT_PROTOCOLS.includes(protocol) && min !== null && max === null ? min : max,
-      remote_ip_prefix: normalized, remote_group_id: attrs.remote_group_id, remote_address_group_id: attrs.remote_address_group_id,
+      remote_ip_prefix: attrs.remote_ip_prefix, remote_group_id: attrs.remote_group_id, remote_address_group_id: attrs.remote_address_group_id,
       normalized_cidr: normalized, description: attrs.description ?? '',
     });
-    const key = (d: Doc) => JSON.stringify(['direction', 'ethertype', 'protocol', 'port_range_min', 'port_range_max', 'remote_ip_prefix', 'remote_group_id', 'remote_address_group_id'].map((k) => d[k] ?? null));
+    // The prefix is kept as given (Neutron shows its network as normalized_cidr); duplicates compare networks.
+    const key = (d: Doc) => JSON.stringify(['direction', 'ethertype', 'protocol', 'port_range_min', 'port_range_max', 'normalized_cidr', 'remote_group_id', 'remote_address_group_id'].map((k) => d[k] ?? null));
     const dup = (await u.list('security_group_rule')).find((r) => r.doc.security_group_id === group.id && key(r.doc) === key(doc));
     if (dup) throw conflict('SecurityGroupRuleExists', `Security group rule already exists. Rule id is ${dup.id}.`);
     return addRule(u, group.project_id, doc);
