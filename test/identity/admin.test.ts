@@ -133,21 +133,46 @@ describe('identity administration', () => {
     assert.equal((await call('admin', 'GET', `/projects/${project.id}`)).statusCode, 404);
   });
 
-  test('a user changes its own password with the original one; its tokens end', async () => {
+  test('a user changes its own password with the original one and no token needed; its tokens end', async () => {
     const user = await nb.services.identity.createUser({ name: 'pw-user', domain_id: 'default', password: 'old-pw' });
     const member = (await nb.services.identity.store.roleByName('member'))!;
     await nb.services.identity.write((s) => s.grant({ actor_type: 'user', actor_id: user.id, role_id: member.id, target_type: 'project', target_id: nb.projectId('demo') }));
     const login = (pw: string) => nb.app.inject({ method: 'POST', url: `${V3}/auth/tokens`, payload: passwordAuth('pw-user', pw, { project: { name: 'demo', domain: { id: 'default' } } }) });
     const token = String((await login('old-pw')).headers['x-subject-token']);
-    const change = (body: unknown, tok = token) => nb.app.inject({ method: 'POST', url: `${V3}/users/${user.id}/password`, headers: { 'x-auth-token': tok }, payload: body as Record<string, unknown> });
-    assert.equal((await change({ user: { password: 'new-pw', original_password: 'wrong' } })).statusCode, 401);
-    assert.equal((await change({ user: { password: 'new-pw' } })).statusCode, 400);
-    assert.equal((await change({ user: { password: 'new-pw', original_password: 'old-pw' } }, await nb.token('demo'))).statusCode, 403);
+    const change = (body: unknown, tok?: string, id = user.id) =>
+      nb.app.inject({ method: 'POST', url: `${V3}/users/${id}/password`, headers: tok === undefined ? {} : { 'x-auth-token': tok }, payload: body as Record<string, unknown> });
+    // Wrong original password, an unknown user: 401 with Keystone's body, whoever calls.
+    for (const tok of [undefined, token, await nb.token('admin')]) {
+      const r = await change({ user: { password: 'new-pw', original_password: 'wrong' } }, tok);
+      assert.equal(r.statusCode, 401, r.body);
+      assert.deepEqual(r.json(), { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } });
+    }
+    assert.equal((await change({ user: { password: 'new-pw', original_password: 'old-pw' } }, undefined, 'no-such-user')).statusCode, 401);
+    // Invalid bodies: 400 before the password is even checked.
+    for (const body of [{}, { user: 'x' }, { user: { password: 'new-pw' } }, { user: { original_password: 'old-pw' } }, { user: { password: 5, original_password: 'old-pw' } },
+      { user: { password: null, original_password: 'old-pw' } }, { user: { password: 'new-pw', original_password: 'old-pw', name: 'x' } }]) {
+      const r = await change(body);
+      assert.equal(r.statusCode, 400, JSON.stringify(body));
+      assert.equal(r.json().error.code, 400);
+    }
+    // lock_password turns the self-service change off.
+    await nb.services.identity.updateUser(user.id, { options: { lock_password: true } });
+    const locked = await change({ user: { password: 'new-pw', original_password: 'old-pw' } });
+    assert.equal(locked.statusCode, 400);
+    assert.match(locked.json().error.message, /password policy disallowing password changes/);
+    await nb.services.identity.updateUser(user.id, { options: { lock_password: null } });
     assert.equal((await login('old-pw')).statusCode, 201, 'failed attempts changed nothing');
-    assert.equal((await change({ user: { password: 'new-pw', original_password: 'old-pw' } })).statusCode, 204);
+    assert.notEqual(await nb.services.identity.validate(token), null, 'failed attempts revoked nothing');
+    // Another user's token does not matter: the original password does (and a bad token is ignored).
+    const other = await nb.token('demo');
+    assert.equal((await change({ user: { password: 'new-pw', original_password: 'old-pw' } }, 'not-a-token')).statusCode, 204);
     assert.equal((await login('old-pw')).statusCode, 401);
     assert.equal((await login('new-pw')).statusCode, 201);
-    assert.equal(await nb.services.identity.validate(token), null);
+    assert.equal(await nb.services.identity.validate(token), null, "the user's old tokens are revoked");
+    assert.notEqual(await nb.services.identity.validate(other), null, "other users' tokens stay");
+    // A disabled user cannot change its password.
+    await nb.services.identity.updateUser(user.id, { enabled: false });
+    assert.equal((await change({ user: { password: 'newer-pw', original_password: 'new-pw' } })).statusCode, 401);
   });
 
   test('bad create bodies are 400 and change nothing', async () => {

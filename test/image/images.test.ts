@@ -307,6 +307,13 @@ describe('image service', () => {
     assert.deepEqual(await listIds('alt_demo', '?tag=batch&status=active'), []);
     assert.deepEqual((await listIds('alt_demo', '?name=in:list-a,list-b&sort=name:asc')), [made[1], made[2]]);
     assert.equal((await listIds('alt_demo', '?size_min=1')).length, SEED_IMAGES.length);
+    // `size` is exact: only images of that size (a larger one is no match).
+    const small = await create('alt_demo', { name: 'small', disk_format: 'raw', container_format: 'bare' });
+    assert.equal((await call('alt_demo', 'PUT', `/v2/images/${small.id}/file`, { body: Buffer.from('tiny'), type: 'application/octet-stream' })).statusCode, 204);
+    const seedSize = (await call('alt_demo', 'GET', '/v2/images?size_min=5')).json().images[0].size;
+    assert.deepEqual(await listIds('alt_demo', '?size=4'), [small.id]);
+    assert.ok(!(await listIds('alt_demo', `?size=${seedSize}`)).includes(small.id));
+    await call('alt_demo', 'DELETE', `/v2/images/${small.id}`);
     // Newest first by default.
     assert.deepEqual((await listIds('alt_demo', '?tag=batch')), [...made].reverse());
 
@@ -319,6 +326,13 @@ describe('image service', () => {
     const page2 = (await call('alt_demo', 'GET', page1.next)).json();
     assert.deepEqual(page2.images.map((i: { id: string }) => i.id), [made[0]]);
     assert.equal(page2.next, undefined);
+    // As Glance: a full page always links the next one, which may be empty.
+    const full = (await call('alt_demo', 'GET', '/v2/images?tag=batch&sort=name:asc&limit=3')).json();
+    assert.equal(full.images.length, 3);
+    assert.match(full.next, /marker=/);
+    const empty = (await call('alt_demo', 'GET', full.next)).json();
+    assert.deepEqual(empty.images, []);
+    assert.equal(empty.next, undefined);
   });
 
   test('bad list parameters are 400', async () => {

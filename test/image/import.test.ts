@@ -45,7 +45,6 @@ describe('image import', () => {
       assert.equal(r.json().name, name);
     }
     assert.deepEqual(Object.keys((await call('demo', 'GET', '/v2/schemas/members')).json().properties).sort(), ['members', 'schema']);
-    assert.equal((await call('demo', 'GET', '/v2/schemas/metadefs/namespace')).statusCode, 404, 'metadefs are not served');
   });
 
   test('glance-direct: stage, import, the task succeeds and the image is active with checksums of the data', async () => {
@@ -68,15 +67,38 @@ describe('image import', () => {
     assert.equal(img.os_hash_algo, 'sha512');
     assert.equal(img.os_hash_value, createHash('sha512').update(data).digest('hex'));
     assert.equal(img.stores, 'local');
+    // Glance empties the list of stores left to import to (clients wait for it to be empty) and keeps it.
+    assert.equal(img.os_glance_importing_to_stores, '');
+    assert.equal(img.os_glance_failed_import, '');
     const tasks = (await call('demo', 'GET', `/v2/images/${id}/tasks`)).json().tasks;
     assert.equal(tasks.length, 1);
     assert.equal(tasks[0].status, 'success');
     assert.equal(tasks[0].type, 'api_image_import');
+    // The task names the request that started it and its user (Glance 2.12).
+    assert.equal(tasks[0].request_id, imp.headers['x-openstack-request-id']);
+    assert.equal(tasks[0].user_id, (await nb.services.identity.store.userByName('default', 'demo'))!.id);
     assert.equal(img.os_glance_import_task, tasks[0].id);
     assert.equal((await call('demo', 'GET', `/v2/tasks/${tasks[0].id}`)).json().status, 'success');
     assert.equal((await call('alt_demo', 'GET', `/v2/tasks/${tasks[0].id}`)).statusCode, 404);
     const file = await call('demo', 'GET', `/v2/images/${id}/file`);
     assert.deepEqual(file.rawPayload, data);
+  });
+
+  test('glance-direct to several stores, or to all of them: the image lists each (sorted)', async () => {
+    for (const [body, stores] of [[{ stores: ['backup', 'local'] }, 'backup,local'], [{ all_stores: true }, 'backup,local'], [{ stores: ['backup'] }, 'backup']] as const) {
+      const id = (await create('demo')).json().id;
+      assert.equal((await call('demo', 'PUT', `/v2/images/${id}/stage`, { body: Buffer.from('abc') })).statusCode, 204);
+      assert.equal((await call('demo', 'POST', `/v2/images/${id}/import`, { json: { method: { name: 'glance-direct' }, ...body } })).statusCode, 202);
+      await nb.services.images.settled();
+      const img = await show('demo', id);
+      assert.equal(img.status, 'active');
+      assert.equal(img.stores, stores, JSON.stringify(body));
+      assert.equal(img.os_glance_importing_to_stores, '');
+    }
+    const id = (await create('demo')).json().id;
+    await call('demo', 'PUT', `/v2/images/${id}/stage`, { body: Buffer.from('abc') });
+    assert.equal((await call('demo', 'POST', `/v2/images/${id}/import`, { json: { method: { name: 'glance-direct' }, all_stores: true, stores: ['local'] } })).statusCode, 400);
+    assert.equal((await show('demo', id)).status, 'uploading', 'a refused import changed nothing');
   });
 
   test('copy-image: an admin copies an active image to the other store; twice is a conflict; members may not', async () => {
@@ -86,7 +108,8 @@ describe('image import', () => {
     assert.equal((await call('admin', 'POST', `/v2/images/${id}/import`, { json: { method: { name: 'copy-image' } } })).statusCode, 400, 'stores or all_stores');
     assert.equal((await call('admin', 'POST', `/v2/images/${id}/import`, { json: { method: { name: 'copy-image' }, stores: ['backup'] } })).statusCode, 202);
     await nb.services.images.settled();
-    assert.equal((await show('admin', id)).stores, 'local,backup');
+    assert.equal((await show('admin', id)).stores, 'backup,local');
+    assert.equal((await show('admin', id)).os_glance_importing_to_stores, '');
     assert.equal((await call('admin', 'POST', `/v2/images/${id}/import`, { json: { method: { name: 'copy-image' }, stores: ['backup'] } })).statusCode, 409);
   });
 

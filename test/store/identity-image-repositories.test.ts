@@ -21,8 +21,8 @@ async function identityContract(db: SqlDatabase): Promise<void> {
   await s.insertProject({ id: 'p2', name: 'child', domain_id: 'd1', description: '', enabled: false, parent_id: 'p1', tags: [], extra: {}, created_at: NOW });
   await s.insertUser({ id: 'u1', name: 'alice', domain_id: 'd1', password_hash: null, email: null, description: null, default_project_id: 'p1', enabled: true, options: { lock_password: true }, extra: {}, created_at: NOW });
   await s.insertGroup({ id: 'g1', name: 'devs', domain_id: 'd1', description: '', created_at: NOW });
-  await s.insertRole({ id: 'r1', name: 'member', description: null, options: {}, created_at: NOW });
-  await s.insertRole({ id: 'r2', name: 'reader', description: null, options: {}, created_at: NOW });
+  await s.insertRole({ id: 'r1', name: 'member', domain_id: null, description: null, options: {}, created_at: NOW });
+  await s.insertRole({ id: 'r2', name: 'reader', domain_id: null, description: null, options: {}, created_at: NOW });
   await s.addImplied('r1', 'r2');
   await s.addImplied('r1', 'r2'); // idempotent
   await s.addToGroup('g1', 'u1');
@@ -51,10 +51,21 @@ async function identityContract(db: SqlDatabase): Promise<void> {
 
   // A unit of work that fails leaves nothing behind.
   await assert.rejects(s.transaction(async (tx) => {
-    await tx.insertRole({ id: 'r3', name: 'temp', description: null, options: {}, created_at: NOW });
-    await tx.insertRole({ id: 'r4', name: 'temp', description: null, options: {}, created_at: NOW });
+    await tx.insertRole({ id: 'r3', name: 'temp', domain_id: null, description: null, options: {}, created_at: NOW });
+    await tx.insertRole({ id: 'r4', name: 'temp', domain_id: null, description: null, options: {}, created_at: NOW });
   }));
   assert.equal(await s.roleByName('temp'), undefined);
+
+  // Domain-specific roles: a name is unique within its domain (global roles form one more "domain").
+  await s.insertRole({ id: 'dr1', name: 'member', domain_id: 'd1', description: null, options: {}, created_at: NOW });
+  await s.insertRole({ id: 'dr2', name: 'dom-only', domain_id: 'd1', description: null, options: {}, created_at: NOW });
+  await assert.rejects(s.insertRole({ id: 'dr3', name: 'dom-only', domain_id: 'd1', description: null, options: {}, created_at: NOW }));
+  assert.equal((await s.roleByName('member'))?.id, 'r1');
+  assert.equal((await s.roleByName('member', 'd1'))?.id, 'dr1');
+  assert.equal(await s.roleByName('dom-only'), undefined);
+  assert.deepEqual((await s.listRoles({ domain_id: null, id: ['r1', 'r2', 'dr1'] })).map((r) => r.id), ['r1', 'r2']);
+  assert.deepEqual((await s.listRoles({ domain_id: 'd1' })).map((r) => r.id), ['dr2', 'dr1']);
+  await s.grant({ actor_type: 'user', actor_id: 'u1', role_id: 'dr2', target_type: 'project', target_id: 'p2' });
 
   // Deleting an application credential revokes its tokens; deleting a service drops its endpoints.
   assert.equal(await s.deleteAppCredential('a1'), true);
@@ -75,6 +86,8 @@ async function identityContract(db: SqlDatabase): Promise<void> {
   assert.equal(await s.getUser('u1'), undefined);
   assert.equal(await s.getGroup('g1'), undefined);
   assert.equal(await s.getProject('p2'), undefined);
+  assert.equal(await s.getRole('dr2'), undefined, "the domain's roles go with it");
+  assert.equal((await s.getRole('r1'))?.domain_id, null);
 }
 
 async function imageContract(db: SqlDatabase): Promise<void> {
@@ -102,7 +115,8 @@ async function imageContract(db: SqlDatabase): Promise<void> {
   await s.insertMember({ image_id: img.id, member: 'q', status: 'pending', created_at: NOW, updated_at: NOW });
   await s.updateMember(img.id, 'q', { status: 'accepted' });
   assert.equal((await s.membershipsOf('q'))[0].status, 'accepted');
-  await s.insertTask({ id: 't1', type: 'api_image_import', status: 'pending', owner: 'p', image_id: img.id, input: { a: 1 }, result: null, message: '', created_at: NOW, updated_at: NOW, expires_at: null });
+  await s.insertTask({ id: 't1', type: 'api_image_import', status: 'pending', owner: 'p', image_id: img.id, input: { a: 1 }, result: null, message: '', created_at: NOW, updated_at: NOW, expires_at: null, request_id: 'req-1', user_id: 'u' });
+  assert.equal((await s.getTask('t1'))?.request_id, 'req-1');
   await s.updateTask('t1', { status: 'success', result: { image_id: img.id } });
   assert.deepEqual((await s.getTask('t1'))?.result, { image_id: img.id });
   assert.equal(await s.markDeleted(img.id, NOW + 1), true);
@@ -117,9 +131,18 @@ test('identity and image repositories on SQLite, on top of an existing database'
     // A database from before: a row in the old tables keeps working after the new migrations.
     raw.prepare("INSERT INTO domains (id, name, created_at) VALUES ('old', 'Old', 1)").run();
     raw.prepare("INSERT INTO projects (id, name, domain_id, created_at) VALUES ('op', 'oldp', 'old', 1)").run();
+    raw.prepare("INSERT INTO users (id, name, domain_id, created_at) VALUES ('ou', 'oldu', 'old', 1)").run();
+    raw.prepare("INSERT INTO roles (id, name, created_at) VALUES ('or', 'oldrole', 1)").run();
+    raw.prepare("INSERT INTO role_assignments (user_id, role_id, target_type, target_id) VALUES ('ou', 'or', 'project', 'op')").run();
     const db = new SqliteSql(raw);
     await identityContract(db);
     const store = new SqlIdentityStore(db);
+    // Rebuilding the roles table for domain-specific roles kept the role and its assignment.
+    assert.deepEqual(await store.getRole('or'), { id: 'or', name: 'oldrole', domain_id: null, description: null, options: {}, created_at: 1 });
+    assert.deepEqual(await store.listAssignments({ actor_id: 'ou' }), [{ actor_type: 'user', actor_id: 'ou', role_id: 'or', target_type: 'project', target_id: 'op' }]);
+    // ... and its foreign keys still cascade.
+    assert.equal(await store.deleteRole('or'), true);
+    assert.deepEqual(await store.listAssignments({ actor_id: 'ou' }), []);
     assert.deepEqual((await store.getProject('op'))?.tags, []);
     assert.equal((await store.getProject('op'))?.parent_id, null);
     await imageContract(db);
@@ -133,4 +156,24 @@ test('identity and image repositories on PostgreSQL', async (t) => {
     await identityContract(db);
     await imageContract(db);
   });
+});
+
+test('application credential expiry moves from milliseconds to microseconds once', async () => {
+  const raw = openDb(':memory:');
+  try {
+    const db = new SqliteSql(raw);
+    const before = identityMigrations.filter((m) => m.id !== 'identity-app-cred-expiry-us');
+    await migrateSql(db, before);
+    const s = new SqlIdentityStore(db);
+    await s.insertDomain({ id: 'd', name: 'D', description: '', enabled: true, tags: [], created_at: NOW });
+    await s.insertUser({ id: 'u', name: 'u', domain_id: 'd', password_hash: null, email: null, description: null, default_project_id: null, enabled: true, options: {}, extra: {}, created_at: NOW });
+    await s.insertAppCredential({ id: 'a', name: 'a', user_id: 'u', project_id: 'p', secret_hash: 'h', description: null, expires_at: NOW, unrestricted: false, roles: [], created_at: NOW });
+    await s.insertAppCredential({ id: 'b', name: 'b', user_id: 'u', project_id: 'p', secret_hash: 'h', description: null, expires_at: null, unrestricted: false, roles: [], created_at: NOW });
+    await migrateSql(db, identityMigrations);
+    await migrateSql(db, identityMigrations);
+    assert.equal((await s.getAppCredential('a'))?.expires_at, NOW * 1000);
+    assert.equal((await s.getAppCredential('b'))?.expires_at, null);
+  } finally {
+    raw.close();
+  }
 });

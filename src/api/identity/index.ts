@@ -74,6 +74,11 @@ function versionDoc(config: Config): Record<string, unknown> {
   };
 }
 
+/** An application credential's expiry (microseconds) as Keystone shows it: `2026-01-01T00:00:00.123456`. */
+function microTime(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString().replace(/\.\d{3}Z$/, `.${String(us % 1_000_000).padStart(6, '0')}`);
+}
+
 const forbidden = (action: string): ServiceError => serviceError(403, `You are not authorized to perform the requested action: identity:${action}.`);
 const badInput = (field: string, why: string): ServiceError => serviceError(400, `Invalid input for field '${field}': ${why}`);
 const required = (prop: string): ServiceError => serviceError(400, `'${prop}' is a required property`);
@@ -269,7 +274,8 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
   const requireReader = (req: FastifyRequest, action: string): void => {
     if (!admin(req) && !systemReader(req)) throw forbidden(action);
   };
-  const selfLink = (req: FastifyRequest): string => `${publicUrl(config)}${req.url}`;
+  // Keystone strips a trailing slash before routing, so its links never have one.
+  const selfLink = (req: FastifyRequest): string => `${publicUrl(config)}${req.url.replace(/\/+(?=\?|$)/, '')}`;
   const listLinks = (req: FastifyRequest): Record<string, string | null> => ({ self: selfLink(req), previous: null, next: null });
   const qs = (req: FastifyRequest): Record<string, unknown> => req.query as Record<string, unknown>;
 
@@ -286,7 +292,7 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
     return out;
   };
   const groupView = (g: Group): Record<string, unknown> => ({ id: g.id, name: g.name, domain_id: g.domain_id, description: g.description, links: { self: `${v3()}/groups/${g.id}` } });
-  const roleView = (r: Role): Record<string, unknown> => ({ id: r.id, name: r.name, domain_id: null, description: r.description, options: r.options, links: { self: `${v3()}/roles/${r.id}` } });
+  const roleView = (r: Role): Record<string, unknown> => ({ id: r.id, name: r.name, domain_id: r.domain_id, description: r.description, options: r.options, links: { self: `${v3()}/roles/${r.id}` } });
   const roleRef = (r: Role): Record<string, unknown> => ({ id: r.id, name: r.name, links: { self: `${v3()}/roles/${r.id}` } });
   const serviceView = (s: Service): Record<string, unknown> => ({ id: s.id, type: s.type, name: s.name ?? '', description: s.description ?? '', enabled: s.enabled, links: { self: `${v3()}/services/${s.id}` } });
   const endpointView = (e: Endpoint): Record<string, unknown> => ({
@@ -296,7 +302,7 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
   const regionView = (r: Region): Record<string, unknown> => ({ id: r.id, description: r.description, parent_region_id: r.parent_region_id, links: { self: `${v3()}/regions/${r.id}` } });
   const appCredView = (a: AppCredential): Record<string, unknown> => ({
     id: a.id, name: a.name, description: a.description, user_id: a.user_id, project_id: a.project_id, roles: a.roles.map((r) => ({ ...r, domain_id: null })),
-    expires_at: a.expires_at === null ? null : keystoneTime(a.expires_at).replace(/Z$/, ''), unrestricted: a.unrestricted, access_rules: [],
+    expires_at: a.expires_at === null ? null : microTime(a.expires_at), unrestricted: a.unrestricted, access_rules: [],
     links: { self: `${v3()}/users/${a.user_id}/application_credentials/${a.id}` },
   });
 
@@ -304,6 +310,8 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
   const mustUser = (id: string): Promise<User> => must(store.getUser(id), 'user', id);
   const mustGroup = (id: string): Promise<Group> => must(store.getGroup(id), 'group', id);
   const mustRole = (id: string): Promise<Role> => must(store.getRole(id), 'role', id);
+  const duplicateRole = (roleName: string, domain_id: string | null): ServiceError =>
+    conflict('role', `Duplicate entry found with name ${roleName}${domain_id === null ? '' : ` at domain ID ${domain_id}`}`);
   const mustDomain = (id: string): Promise<Domain> => must(store.getDomain(id), 'domain', id);
   const wrapped = (body: unknown, key: string): Record<string, unknown> => {
     if (!isObj(body) || !isObj(body[key])) throw required(key);
@@ -714,13 +722,16 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
       if (!(await model.write((s) => s.deleteUser(req.params.id)))) throw notFound('user', req.params.id);
       return reply.code(204).send();
     });
-    r.post<Id>('/v3/users/:id/password', on, async (req, reply) => {
-      if (ctx(req).user_id !== req.params.id) throw forbidden('change_password');
+    // Keystone's self-service change needs no token: the original password authenticates the call
+    // (a wrong one, an unknown or a disabled user are all the same 401), and any token sent is ignored.
+    r.post<Id>('/v3/users/:id/password', async (req, reply) => {
       const u = wrapped(req.body, 'user');
+      const extra = Object.keys(u).find((k) => k !== 'password' && k !== 'original_password');
+      if (extra !== undefined) throw badInput('user', `Additional properties are not allowed ('${extra}' was unexpected)`);
       const password = optStr(u, 'password');
       const original = optStr(u, 'original_password');
-      if (typeof password !== 'string') throw required('password');
       if (typeof original !== 'string') throw required('original_password');
+      if (typeof password !== 'string') throw required('password');
       await model.changePassword(req.params.id, original, password);
       return reply.code(204).send();
     });
@@ -776,7 +787,14 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
         const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(exp) ? exp : `${exp}Z`);
         if (Number.isNaN(t)) throw badInput('expires_at', `${pyRepr(exp)} is not a 'date-time'`);
         if (t <= Date.now()) throw serviceError(400, 'The requested expiration time is in the past.');
-        expires_at = t;
+        // Keystone keeps the microseconds it was given (clients compare the time they sent).
+        const fraction = /T[^.]*\.(\d+)/.exec(exp)?.[1] ?? '';
+        expires_at = Math.floor(t / 1000) * 1_000_000 + Number(fraction.padEnd(6, '0').slice(0, 6));
+      }
+      // Access rules are not served: a credential asked to be restricted by them is refused rather
+      // than made without the restriction.
+      if (b.access_rules !== undefined && !(Array.isArray(b.access_rules) && b.access_rules.length === 0)) {
+        throw badInput('access_rules', 'access rules of application credentials are not supported by this cloud');
       }
       const unrestricted = optBool(b, 'unrestricted') ?? false;
       const held = await model.rolesFor(a.user_id, 'project', a.project_id);
@@ -870,8 +888,8 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
     r.get('/v3/roles', on, async (req) => {
       requireReader(req, 'list_roles');
       const q = qs(req);
-      if (first(q.domain_id)) return { roles: [], links: listLinks(req) };
-      return { roles: (await store.listRoles({ name: first(q.name) })).map(roleView), links: listLinks(req) };
+      // Without a domain_id filter Keystone lists the global roles only; with one, that domain's roles.
+      return { roles: (await store.listRoles({ name: first(q.name), domain_id: first(q.domain_id) || null })).map(roleView), links: listLinks(req) };
     });
     r.get<Id>('/v3/roles/:id', on, async (req) => {
       requireReader(req, 'get_role');
@@ -880,11 +898,12 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
     r.post('/v3/roles', on, async (req, reply) => {
       requireAdmin(req, 'create_role');
       const b = wrapped(req.body, 'role');
-      if (b.domain_id !== undefined && b.domain_id !== null) throw serviceError(400, 'Domain-specific roles are not supported.');
-      const role: Role = { id: newId(), name: name(b, 'name', true) as string, description: description(b) ?? null, options: isObj(b.options) ? b.options : {}, created_at: Date.now() };
-      const dup = conflict('role', `Duplicate entry found with name ${role.name}`);
+      const domain_id = optStr(b, 'domain_id', { nullable: true, max: 64 }) ?? null;
+      const role: Role = { id: newId(), name: name(b, 'name', true) as string, domain_id, description: description(b) ?? null, options: isObj(b.options) ? b.options : {}, created_at: Date.now() };
+      const dup = duplicateRole(role.name, domain_id);
       await model.write(async (s) => {
-        if (await s.roleByName(role.name)) throw dup;
+        if (domain_id !== null && !(await s.getDomain(domain_id))) throw notFound('domain', domain_id);
+        if (await s.roleByName(role.name, domain_id)) throw dup;
         await s.insertRole(role);
       }).catch(uniqueAs(dup));
       return reply.code(201).send({ role: roleView(role) });
@@ -896,7 +915,8 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
       await model.write(async (s) => {
         const cur = await s.getRole(req.params.id);
         if (!cur) throw notFound('role', req.params.id);
-        if (newName !== undefined && newName !== cur.name && (await s.roleByName(newName))) throw conflict('role', `Duplicate entry found with name ${newName}`);
+        if (b.domain_id !== undefined && b.domain_id !== cur.domain_id) throw serviceError(400, 'Update of `domain_id` is not allowed.');
+        if (newName !== undefined && newName !== cur.name && (await s.roleByName(newName, cur.domain_id))) throw duplicateRole(newName, cur.domain_id);
         await s.updateRole(cur.id, { name: newName, description: description(b), options: isObj(b.options) ? b.options : undefined });
       });
       return { role: roleView(await mustRole(req.params.id)) };
@@ -907,6 +927,8 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
       return reply.code(204).send();
     });
     type Imp = { Params: { id: string; iid: string } };
+    /** Keystone's prohibited_implied_role default: nothing may imply admin. */
+    const PROHIBITED_IMPLIED = ['admin'];
     const inference = async (prior: Role, implies: Role | Role[]): Promise<Record<string, unknown>> =>
       ({ prior_role: roleRef(prior), implies: Array.isArray(implies) ? implies.map(roleRef) : roleRef(implies) });
     const impliedOf = async (priorId: string): Promise<Role[]> => {
@@ -926,6 +948,9 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
       requireAdmin(req, 'create_implied_role');
       const prior = await mustRole(req.params.id);
       const implied = await mustRole(req.params.iid);
+      // Nothing implies admin, and a global role cannot imply a domain-specific one (a domain role may
+      // imply roles of its own or another domain, and global roles).
+      if (PROHIBITED_IMPLIED.includes(implied.name) || (prior.domain_id === null && implied.domain_id !== null)) throw serviceError(403, `${implied.id} cannot be an implied roles.`);
       if (prior.id === implied.id || (await model.expandImplied([implied.id])).includes(prior.id)) throw serviceError(403, `You are not authorized to perform the requested action: implying role ${implied.name} from ${prior.name} would create a cycle.`);
       await model.write((s) => s.addImplied(prior.id, implied.id));
       return reply.code(201).send({ role_inference: await inference(prior, implied), links: { self: `${v3()}/roles/${prior.id}/implies/${implied.id}` } });
@@ -965,12 +990,19 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
     const grantRoutes = (prefix: string, target_type: TargetType, actor_type: 'user' | 'group'): void => {
       const targetOf = (req: FastifyRequest<G>): string => (target_type === 'system' ? 'all' : req.params.tid);
       const actorOf = (req: FastifyRequest<G>): string => (actor_type === 'user' ? req.params.uid : req.params.gid) as string;
-      const checkParts = async (req: FastifyRequest<G>, withRole: boolean): Promise<void> => {
-        if (target_type === 'project') await mustProject(req.params.tid);
+      const checkParts = async (req: FastifyRequest<G>, withRole: boolean): Promise<Role | undefined> => {
+        const project = target_type === 'project' ? await mustProject(req.params.tid) : undefined;
         if (target_type === 'domain') await mustDomain(req.params.tid);
         if (actor_type === 'user') await mustUser(actorOf(req));
         else await mustGroup(actorOf(req));
-        if (withRole) await mustRole(req.params.rid);
+        if (!withRole) return undefined;
+        const role = await mustRole(req.params.rid);
+        if (req.method === 'PUT' && role.domain_id !== null) {
+          // A domain-specific role is granted on projects of its own domain only, and never on the system.
+          if (project && project.domain_id !== role.domain_id) throw serviceError(403, `Project ${project.id} must be in the same domain as the role ${role.id} being assigned.`);
+          if (target_type === 'system') throw serviceError(400, `Role ${role.id} is a domain-specific role. Unable to use a domain-specific role in a system assignment.`);
+        }
+        return role;
       };
       const path = `${prefix}/${actor_type}s/:${actor_type === 'user' ? 'uid' : 'gid'}/roles`;
       const kind = target_type === 'system' ? `system_grants_for_${actor_type}` : 'grants';
@@ -1048,6 +1080,9 @@ export async function registerIdentity(app: FastifyInstance, svc: Services): Pro
           }
         }
         if (roleId !== undefined) list = list.filter((x) => x.role_id === roleId);
+        // Effective assignments are what tokens carry: domain-specific roles only through what they imply.
+        const domainRoles = new Set((await store.listRoles()).filter((x) => x.domain_id !== null).map((x) => x.id));
+        list = list.filter((x) => !domainRoles.has(x.role_id));
       }
       const out: Record<string, unknown>[] = [];
       for (const x of list) out.push(await assignmentView(x, names));

@@ -1,13 +1,16 @@
 // Identity service (Keystone v3): the rules over the identity repository (src/store/identity/).
 // Passwords and application-credential secrets are scrypt hashes; tokens are random strings of
-// which only a SHA-256 is stored. validate() runs on every request, so token contexts are cached in
-// memory until they expire; any change to users, projects, groups, roles or assignments drops the
-// cache so a removed role takes effect at once.
+// which only a SHA-256 is stored. validate() runs on every request, so token contexts (and the
+// catalog and implied roles) are cached in memory; every identity write moves the identity cache
+// generation in the database (src/store/generations.ts), and each request reads that one number
+// first, so a revocation or a removed role made through any process sharing the database takes
+// effect at once in all of them.
 import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import type { Clock } from '../../engine/clock.ts';
 import type { AppCredential, Assignment, Domain, Endpoint, IdentityStore, Project, Role, Service, User } from '../../store/identity/repository.ts';
 import { isUniqueViolation } from '../../store/table.ts';
+import { CacheGeneration } from '../../store/generations.ts';
 import { ServiceError, serviceError } from '../faults.ts';
 import type { AuthContext, TokenValidator } from '../ports.ts';
 
@@ -91,7 +94,7 @@ export const notFound = (what: string, id: string): ServiceError => serviceError
 export const conflict = (what: string, detail: string): ServiceError => serviceError(409, `Conflict occurred attempting to store ${what} - ${detail}.`);
 
 const CACHE_MAX = 20000;
-/** How long a cached token is trusted before its stored row is read again. */
+/** How long a cached token is trusted before its stored row is read again (a backstop for rows changed behind the service's back). */
 const RECHECK_MS = 10_000;
 
 type Scoped = Omit<TokenInfo, 'token' | 'methods' | 'audit_id' | 'issued_at' | 'expires_at'>;
@@ -106,7 +109,7 @@ export interface IdentityModel extends TokenValidator {
   revokeToken(token: string): Promise<boolean>;
   /** Forget cached token contexts (after any change that may alter what a token carries). */
   changed(): void;
-  /** Effective roles of a user on a target (direct, through groups, and implied). */
+  /** Effective roles of a user on a target (direct, through groups, and implied), global roles only. */
   rolesFor(user_id: string, target_type: 'project' | 'domain' | 'system', target_id: string): Promise<Role[]>;
   /** The roles `ids` imply, transitively, with the ids themselves. */
   expandImplied(ids: string[]): Promise<string[]>;
@@ -128,23 +131,33 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
   const cache = new Map<string, { info: TokenInfo; checked_at: number }>();
   let catalogCache: { service: Service; endpoints: Endpoint[] }[] | null = null;
   let impliedCache: Map<string, string[]> | null = null;
-  const changed = (): void => {
+  const drop = (): void => {
     cache.clear();
     catalogCache = null;
     impliedCache = null;
   };
+  const generation = new CacheGeneration('identity', drop);
+  /** Drops the caches if any process changed identity since they were filled; values loaded after it may be kept while `generation.current(g)`. */
+  const fresh = (): Promise<number> => generation.check(() => store.cacheGeneration());
+  const changed = (): void => {
+    drop();
+    generation.forget();
+  };
 
   async function expandImplied(ids: string[]): Promise<string[]> {
-    if (!impliedCache) {
-      const m = new Map<string, string[]>();
-      for (const r of await store.impliedRoles()) m.set(r.prior_role_id, [...(m.get(r.prior_role_id) ?? []), r.implied_role_id]);
-      impliedCache = m;
+    const g = await fresh();
+    let implied = impliedCache;
+    if (!implied) {
+      implied = new Map<string, string[]>();
+      for (const r of await store.impliedRoles()) implied.set(r.prior_role_id, [...(implied.get(r.prior_role_id) ?? []), r.implied_role_id]);
+      if (generation.current(g)) impliedCache = implied;
     }
+    const rules = implied;
     const out = new Set<string>();
     const walk = (id: string): void => {
       if (out.has(id)) return;
       out.add(id);
-      for (const next of impliedCache!.get(id) ?? []) walk(next);
+      for (const next of rules.get(id) ?? []) walk(next);
     };
     ids.forEach(walk);
     return [...out];
@@ -159,7 +172,8 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
     const out: Role[] = [];
     for (const id of await expandImplied(assigned)) {
       const r = await store.getRole(id);
-      if (r) out.push(r);
+      // A domain-specific role is never in a token: only the global roles it implies are.
+      if (r && r.domain_id === null) out.push(r);
     }
     return out;
   }
@@ -251,8 +265,15 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
     return { ...info, token, methods: row.methods, audit_id: row.audit_id, issued_at: row.issued_at, expires_at: row.expires_at };
   }
 
+  function remember(g: number, token: string, info: TokenInfo, now: number): void {
+    if (!generation.current(g)) return;
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(token, { info, checked_at: now });
+  }
+
   async function tokenInfo(token: string): Promise<TokenInfo | null> {
     if (!token) return null;
+    const g = await fresh();
     const now = clock.now();
     const hit = cache.get(token);
     if (hit && hit.info.expires_at <= now) {
@@ -266,8 +287,7 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
       cache.delete(token);
       return null;
     }
-    if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(token, { info, checked_at: now });
+    remember(g, token, info, now);
     return info;
   }
 
@@ -338,7 +358,7 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
         }
         const roleNames = [...new Set([...SEED_ROLES, ...seed.users.flatMap((u) => u.roles)])];
         for (const name of roleNames) {
-          if (!(await s.roleByName(name))) await s.insertRole({ id: newId(), name, description: null, options: {}, created_at: now });
+          if (!(await s.roleByName(name))) await s.insertRole({ id: newId(), name, domain_id: null, description: null, options: {}, created_at: now });
         }
         for (const [prior, implied] of SEED_IMPLIED) {
           const a = await s.roleByName(prior);
@@ -394,6 +414,7 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
     tokenInfo,
 
     async authenticate(req) {
+      const g = await fresh();
       let user: User | undefined;
       let methods: string[];
       let previous: TokenInfo | null = null;
@@ -421,7 +442,7 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
         }
         const ok = await verifyPassword(ac.secret, app_cred?.secret_hash ?? null);
         if (!app_cred || !ok) throw unauthorized('The request you have made requires authentication.');
-        if (app_cred.expires_at !== null && app_cred.expires_at <= clock.now()) throw unauthorized('The request you have made requires authentication.');
+        if (app_cred.expires_at !== null && app_cred.expires_at / 1000 <= clock.now()) throw unauthorized('The request you have made requires authentication.');
         if (req.scope) throw unauthorized('The request you have made requires authentication.');
         user = await store.getUser(app_cred.user_id);
         if (!user || !user.enabled) throw unauthorized();
@@ -454,7 +475,7 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
       // A token never outlives the one it was made from, nor the application credential behind it.
       let expires_at = now + config.token_ttl * 1000;
       if (previous) expires_at = Math.min(expires_at, previous.expires_at);
-      if (app_cred?.expires_at) expires_at = Math.min(expires_at, app_cred.expires_at);
+      if (app_cred?.expires_at) expires_at = Math.min(expires_at, Math.floor(app_cred.expires_at / 1000));
       const audit_id = randomBytes(16).toString('base64url').slice(0, 22);
       await store.purgeTokens(now);
       await store.insertToken({
@@ -462,8 +483,7 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
         app_cred_id: app_cred?.id ?? null, methods, audit_id, parent_audit_id: previous?.audit_id ?? null, issued_at: now, expires_at, revoked: false,
       });
       const info: TokenInfo = { ...scoped, token, methods, audit_id, issued_at: now, expires_at };
-      if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(token, { info, checked_at: now });
+      remember(g, token, info, now);
       return info;
     },
 
@@ -473,11 +493,13 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
     },
 
     async catalog() {
+      const g = await fresh();
       if (catalogCache) return catalogCache;
       const services = (await store.listServices({ enabled: true }));
       const endpoints = await store.listEndpoints({ enabled: true });
-      catalogCache = services.map((service) => ({ service, endpoints: endpoints.filter((e) => e.service_id === service.id) }));
-      return catalogCache;
+      const catalog = services.map((service) => ({ service, endpoints: endpoints.filter((e) => e.service_id === service.id) }));
+      if (generation.current(g)) catalogCache = catalog;
+      return catalog;
     },
 
     async userProjects(user_id) {
@@ -533,7 +555,11 @@ export function createIdentityModel(store: IdentityStore, config: Config, clock:
 
     async changePassword(id, original, password) {
       const user = await store.getUser(id);
-      if (!(await verifyPassword(original, user?.password_hash ?? null))) throw unauthorized();
+      if (!(await verifyPassword(original, user?.password_hash ?? null)) || !user?.enabled) throw unauthorized();
+      // The `lock_password` option turns self-service changes off (Keystone's PasswordSelfServiceDisabled).
+      if (user.options.lock_password === true) {
+        throw serviceError(400, 'You cannot change your password at this time due to password policy disallowing password changes. Please contact your administrator to reset your password.');
+      }
       await model.updateUser(id, { password });
     },
 

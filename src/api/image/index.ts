@@ -8,6 +8,7 @@ import { parseJsonBody } from '../json.ts';
 import { serviceError } from '../faults.ts';
 import type { AuthContext } from '../ports.ts';
 import { IMPORT_METHODS, MAX_UPLOAD, SORT_KEYS, STATUSES, STORES, type Image, type ImageModel, type ImageOp, type ImageTask, type ListQuery, type Member, type MemberStatus, type SortKey } from './model.ts';
+import { registerMetadefs } from './metadefs.ts';
 
 /** Glance's timestamps: whole seconds, `Z`. */
 export function glanceTime(ms: number): string {
@@ -50,7 +51,7 @@ export function taskView(t: ImageTask): Record<string, unknown> {
   return {
     id: t.id, type: t.type, status: t.status, owner: t.owner, input: t.input, result: t.result, message: t.message, image_id: t.image_id,
     created_at: glanceTime(t.created_at), updated_at: glanceTime(t.updated_at), ...(t.expires_at ? { expires_at: glanceTime(t.expires_at) } : {}),
-    self: `/v2/tasks/${t.id}`, schema: '/v2/schemas/task',
+    request_id: t.request_id, user_id: t.user_id, self: `/v2/tasks/${t.id}`, schema: '/v2/schemas/task',
   };
 }
 
@@ -108,10 +109,10 @@ export function parseListQuery(qs: Record<string, unknown>): ListQuery {
   lq.os_hidden = boolParam('os_hidden', one(qs.os_hidden)) ?? false;
   lq.protected = boolParam('protected', one(qs.protected));
   lq.size_min = intParam('size_min', one(qs.size_min));
+  lq.size_max = intParam('size_max', one(qs.size_max));
   // `size` is an attribute like the others: an exact match.
   const size = intParam('size', one(qs.size));
   if (size !== undefined) lq.size_min = lq.size_max = size;
-  lq.size_max = intParam('size_max', one(qs.size_max));
   lq.min_disk = intParam('min_disk', one(qs.min_disk));
   lq.min_ram = intParam('min_ram', one(qs.min_ram));
   for (const k of ['name', 'status', 'owner', 'container_format', 'disk_format', 'id'] as const) {
@@ -241,6 +242,8 @@ function taskSchema(): Record<string, unknown> {
       owner: { type: ['null', 'string'] },
       message: { type: 'string' },
       image_id: ro('string'),
+      request_id: ro('string'),
+      user_id: ro('string'),
       expires_at: { type: ['null', 'string'] },
       created_at: ro('string'),
       updated_at: ro('string'),
@@ -291,6 +294,9 @@ export async function registerImage(app: FastifyInstance, svc: Services): Promis
         links: [{ href: '{schema}', rel: 'describedby' }, { href: '{first}', rel: 'first' }, { href: '{next}', rel: 'next' }],
       }));
 
+      // Metadata definitions (and their schemas under /schemas/metadefs/).
+      await registerMetadefs(v2, svc);
+
       // Interoperable import: discovery, staging (glance-direct), the import call and its tasks.
       v2.get('/info/import', async () => ({ 'import-methods': { description: 'Import methods available.', type: 'array', value: IMPORT_METHODS } }));
       v2.get('/info/stores', async () => ({ stores: STORES }));
@@ -317,7 +323,7 @@ export async function registerImage(app: FastifyInstance, svc: Services): Promis
         }
         if (body.all_stores === true && stores) throw serviceError(400, 'All_stores parameter can\'t be used with x-image-meta-store header or stores parameter');
         const task = await model.startImport(req.params.id, creds(req), {
-          method: method.name, stores, all_stores: body.all_stores === true, all_stores_must_succeed: body.all_stores_must_succeed !== false,
+          method: method.name, stores, all_stores: body.all_stores === true, all_stores_must_succeed: body.all_stores_must_succeed !== false, request_id: req.requestId,
         });
         return reply.code(202).header('X-Openstack-Request-Id', req.requestId).header('Location', `/v2/tasks/${task.id}`).send();
       });

@@ -78,7 +78,7 @@ export interface ImageModel extends ImagePort {
   /** glance-direct's first half: the data waits in the staging area, the image is `uploading`. */
   stage(id: string, creds: Credentials, data: Buffer): Promise<void>;
   /** Starts an import task (glance-direct or copy-image); it runs after the call returns. */
-  startImport(id: string, creds: Credentials, req: { method: string; stores: string[] | null; all_stores: boolean; all_stores_must_succeed: boolean }): Promise<ImageTask>;
+  startImport(id: string, creds: Credentials, req: { method: string; stores: string[] | null; all_stores: boolean; all_stores_must_succeed: boolean; request_id: string }): Promise<ImageTask>;
   tasksOf(id: string, creds: Credentials): Promise<ImageTask[]>;
   task(id: string, creds: Credentials): Promise<ImageTask>;
   /** Resolves when every import started so far has ended (tests and shutdown). */
@@ -162,6 +162,9 @@ export function createImageModel(store: ImageStore, _config: Config, clock: Cloc
     img.os_hash_algo = 'sha512';
     img.os_hash_value = createHash('sha512').update(data).digest('hex');
   }
+
+  /** The `stores` attribute: each store once, sorted (the form clients' waiters compare with). */
+  const storeList = (ids: Iterable<string>): string => [...new Set(ids)].sort().join(',');
 
   async function storeData(s: ImageStore, img: Image, data: Buffer, stores = 'local'): Promise<Image> {
     describeData(img, data);
@@ -378,7 +381,8 @@ export function createImageModel(store: ImageStore, _config: Config, clock: Cloc
         start = after < 0 ? sorted.length : after;
       }
       const page = sorted.slice(start, start + lq.limit);
-      return { images: page, more: start + lq.limit < sorted.length };
+      // Glance offers the next page whenever this one is full, even when nothing follows it.
+      return { images: page, more: page.length > 0 && page.length === lq.limit };
     },
 
     async create(input, c) {
@@ -543,10 +547,11 @@ export function createImageModel(store: ImageStore, _config: Config, clock: Cloc
       const task: ImageTask = {
         id: randomUUID(), type: 'api_image_import', status: 'pending', owner: c.project_id, image_id: id,
         input: { image_id: id, import_req: { method: { name: method }, ...(req.stores ? { stores: req.stores } : {}), all_stores: req.all_stores, all_stores_must_succeed: req.all_stores_must_succeed }, backend: req.stores ?? [] },
-        result: null, message: '', created_at: now, updated_at: now, expires_at: now + 48 * 3600 * 1000,
+        result: null, message: '', created_at: now, updated_at: now, expires_at: now + 48 * 3600 * 1000, request_id: req.request_id, user_id: c.user_id,
       };
       if (method === 'glance-direct') {
-        const target = req.stores?.[0] ?? 'local';
+        // Glance imports to the stores asked for, to every store with all_stores, else to the default one.
+        const target = (req.all_stores ? known : req.stores ?? ['local']).join(',');
         await store.transaction(async (s) => {
           const img = await owned(id, c, 'import_image', s);
           if (img.status !== 'uploading') throw serviceError(409, `Image needs to be staged before 'glance-direct' method can be used`);
@@ -563,9 +568,9 @@ export function createImageModel(store: ImageStore, _config: Config, clock: Cloc
           const data = await s.getStaging(id);
           if (!img || img.status !== 'importing') throw new Error('Image was deleted or changed during import.');
           if (!data) throw new Error('Staged data is gone.');
-          delete img.properties.os_glance_importing_to_stores;
+          img.properties.os_glance_importing_to_stores = '';
           img.properties.os_glance_failed_import = '';
-          await storeData(s, img, data, target);
+          await storeData(s, img, data, storeList(target.split(',')));
           await s.dropStaging(id);
           return { image_id: id };
         }, async (s, err) => {
@@ -573,7 +578,7 @@ export function createImageModel(store: ImageStore, _config: Config, clock: Cloc
           if (!img || img.status !== 'importing') return;
           // A failed import leaves the image queued again, as Glance reverts it, with the store named as failed.
           img.status = 'queued';
-          delete img.properties.os_glance_importing_to_stores;
+          img.properties.os_glance_importing_to_stores = '';
           img.properties.os_glance_failed_import = target;
           img.updated_at = clock.now();
           await s.update(img);
@@ -602,8 +607,8 @@ export function createImageModel(store: ImageStore, _config: Config, clock: Cloc
         const img = await s.get(id);
         if (!img) throw new Error('Image was deleted during copy.');
         const have = (img.stores ?? '').split(',').filter(Boolean);
-        img.stores = [...new Set([...have, ...targets])].join(',');
-        delete img.properties.os_glance_importing_to_stores;
+        img.stores = storeList([...have, ...targets]);
+        img.properties.os_glance_importing_to_stores = '';
         img.properties.os_glance_failed_import = '';
         img.updated_at = clock.now();
         await s.update(img);

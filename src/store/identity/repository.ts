@@ -2,6 +2,7 @@
 // The identity service decides; this only reads and writes, one unit of work per `transaction`.
 import type { Sql, SqlDatabase } from '../sql.ts';
 import { Table, type Filter } from '../table.ts';
+import { bumpGeneration, readGeneration } from '../generations.ts';
 
 export interface Domain { id: string; name: string; description: string; enabled: boolean; tags: string[]; created_at: number }
 export interface Project {
@@ -14,7 +15,8 @@ export interface User {
   default_project_id: string | null; enabled: boolean; options: Record<string, unknown>; extra: Record<string, unknown>; created_at: number;
 }
 export interface Group { id: string; name: string; domain_id: string; description: string; created_at: number }
-export interface Role { id: string; name: string; description: string | null; options: Record<string, unknown>; created_at: number }
+/** A role; `domain_id` set makes it a domain-specific role (its name unique within that domain only). */
+export interface Role { id: string; name: string; domain_id: string | null; description: string | null; options: Record<string, unknown>; created_at: number }
 export type TargetType = 'project' | 'domain' | 'system';
 export interface Assignment { actor_type: 'user' | 'group'; actor_id: string; role_id: string; target_type: TargetType; target_id: string }
 export interface Region { id: string; description: string; parent_region_id: string | null; created_at: number }
@@ -22,6 +24,7 @@ export interface Service { id: string; type: string; name: string | null; descri
 export interface Endpoint { id: string; service_id: string; interface: string; region_id: string | null; url: string; enabled: boolean; created_at: number }
 export interface AppCredential {
   id: string; name: string; user_id: string; project_id: string; secret_hash: string; description: string | null;
+  /** Microseconds since the epoch (Keystone keeps the precision it was given), null for never. */
   expires_at: number | null; unrestricted: boolean; roles: { id: string; name: string }[]; created_at: number;
 }
 export interface TokenRow {
@@ -38,7 +41,7 @@ const users = new Table<User>('users', {
   options: 'json', extra: 'json', created_at: 'int',
 });
 const groups = new Table<Group>('groups', { id: 'text', name: 'text', domain_id: 'text', description: 'text', created_at: 'int' });
-const roles = new Table<Role>('roles', { id: 'text', name: 'text', description: 'text', options: 'json', created_at: 'int' });
+const roles = new Table<Role>('roles', { id: 'text', name: 'text', domain_id: 'text', description: 'text', options: 'json', created_at: 'int' });
 const regions = new Table<Region>('regions', { id: 'text', description: 'text', parent_region_id: 'text', created_at: 'int' });
 const services = new Table<Service>('services', { id: 'text', type: 'text', name: 'text', description: 'text', enabled: 'bool', created_at: 'int' });
 const endpoints = new Table<Endpoint>('endpoints', { id: 'text', service_id: 'text', interface: 'text', region_id: 'text', url: 'text', enabled: 'bool', created_at: 'int' });
@@ -59,9 +62,15 @@ const implied = new Table<{ prior_role_id: string; implied_role_id: string }>('i
 
 export interface AssignmentFilter { actor_type?: 'user' | 'group'; actor_id?: string; role_id?: string; target_type?: TargetType; target_id?: string }
 
-/** Every read and write of the identity service. Methods of a store opened by `transaction` share its unit of work. */
+/**
+ * Every read and write of the identity service. Methods of a store opened by `transaction` share its
+ * unit of work. A unit of work and a revocation move the identity cache generation
+ * (src/store/generations.ts) as they commit, so every process drops its cached tokens at once.
+ */
 export interface IdentityStore {
   transaction<T>(fn: (s: IdentityStore) => Promise<T>): Promise<T>;
+  /** The generation the identity caches of every process are checked against. */
+  cacheGeneration(): Promise<number>;
 
   getDomain(id: string): Promise<Domain | undefined>;
   domainByName(name: string): Promise<Domain | undefined>;
@@ -98,7 +107,8 @@ export interface IdentityStore {
   usersInGroup(group_id: string): Promise<User[]>;
 
   getRole(id: string): Promise<Role | undefined>;
-  roleByName(name: string): Promise<Role | undefined>;
+  /** A global role by name, or with `domain_id` a role of that domain. */
+  roleByName(name: string, domain_id?: string | null): Promise<Role | undefined>;
   listRoles(f?: Filter<Role>): Promise<Role[]>;
   insertRole(r: Role): Promise<void>;
   updateRole(id: string, patch: Partial<Role>): Promise<void>;
@@ -147,12 +157,23 @@ export class SqlIdentityStore implements IdentityStore {
 
   transaction<T>(fn: (s: IdentityStore) => Promise<T>): Promise<T> {
     if (this.inTx) return fn(this);
-    return this.db.transaction((tx) => fn(new SqlIdentityStore(this.db, tx, true)));
+    return this.db.transaction(async (tx) => {
+      const out = await fn(new SqlIdentityStore(this.db, tx, true));
+      await bumpGeneration(tx, 'identity');
+      return out;
+    });
   }
 
+  cacheGeneration() { return readGeneration(this.sql, 'identity'); }
+
+  /** Runs `fn` in this unit of work, or in one of its own that moves the cache generation like `transaction`. */
   private async atomically<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     if (this.inTx) return fn(this.sql);
-    return this.db.transaction(fn);
+    return this.db.transaction(async (tx) => {
+      const out = await fn(tx);
+      await bumpGeneration(tx, 'identity');
+      return out;
+    });
   }
 
   getDomain(id: string) { return domains.get(this.sql, { id }); }
@@ -168,6 +189,8 @@ export class SqlIdentityStore implements IdentityStore {
       await sql.run(`UPDATE tokens SET revoked = 1 WHERE domain_id = ? OR project_id IN (${inside('projects')}) OR user_id IN (${inside('users')})`, [id, id, id]);
       await sql.run('DELETE FROM groups WHERE domain_id = ?', [id]);
       await sql.run('DELETE FROM users WHERE domain_id = ?', [id]);
+      // The domain's own roles go with it (their assignments and inference rules by cascade).
+      await sql.run('DELETE FROM roles WHERE domain_id = ?', [id]);
       await sql.run('UPDATE projects SET parent_id = NULL WHERE domain_id = ?', [id]);
       await sql.run('DELETE FROM projects WHERE domain_id = ?', [id]);
       return (await domains.delete(sql, { id })) > 0;
@@ -219,7 +242,7 @@ export class SqlIdentityStore implements IdentityStore {
   }
 
   getRole(id: string) { return roles.get(this.sql, { id }); }
-  roleByName(name: string) { return roles.get(this.sql, { name }); }
+  roleByName(name: string, domain_id: string | null = null) { return roles.get(this.sql, { name, domain_id }); }
   listRoles(f: Filter<Role> = {}) { return roles.list(this.sql, f, 'name, id'); }
   async insertRole(r: Role) { await roles.insert(this.sql, r); }
   async updateRole(id: string, patch: Partial<Role>) { await roles.update(this.sql, { id }, patch); }
@@ -282,7 +305,9 @@ export class SqlIdentityStore implements IdentityStore {
 
   async insertToken(t: TokenRow) { await tokens.insert(this.sql, t); }
   tokenByHash(token_hash: string) { return tokens.get(this.sql, { token_hash }); }
-  async revokeToken(token_hash: string) { return (await tokens.update(this.sql, { token_hash, revoked: false }, { revoked: true })) > 0; }
-  revokeTokens(f: Filter<TokenRow>) { return tokens.update(this.sql, { ...f, revoked: false }, { revoked: true }); }
+  async revokeToken(token_hash: string) { return (await this.revokeTokens({ token_hash })) > 0; }
+  revokeTokens(f: Filter<TokenRow>) {
+    return this.atomically((q) => tokens.update(q, { ...f, revoked: false }, { revoked: true }));
+  }
   async purgeTokens(before: number) { await this.sql.run('DELETE FROM tokens WHERE expires_at < ?', [before]); }
 }

@@ -5,6 +5,7 @@
 import type { SqlMigration } from '../sql.ts';
 import { identity002 } from '../migrations/002-identity.ts';
 import { postgresDdl } from '../table.ts';
+import { GENERATIONS_MIGRATION } from '../generations.ts';
 
 /** Tables and columns added on top of 002-identity, identical in both dialects. */
 const LATER = `
@@ -89,6 +90,48 @@ ALTER TABLE tokens ADD COLUMN app_cred_id TEXT;
 ALTER TABLE tokens ADD COLUMN parent_audit_id TEXT;
 `;
 
+/**
+ * Domain-specific roles: `roles.domain_id`, and role names unique per domain (global roles have a
+ * NULL domain) instead of across the cloud. SQLite cannot drop the column's UNIQUE, so the table is
+ * rebuilt; dropping it would cascade to assignments and inference rules, which are kept aside and
+ * put back in the same unit of work.
+ */
+const ROLE_NAME_INDEX = "CREATE UNIQUE INDEX roles_domain_name ON roles ((COALESCE(domain_id, '')), name)";
+const SQLITE_DOMAIN_ROLES = `
+CREATE TABLE roles_rebuilt (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  description TEXT,
+  created_at INTEGER NOT NULL,
+  options TEXT NOT NULL DEFAULT '{}',
+  domain_id TEXT
+);
+INSERT INTO roles_rebuilt (id, name, description, created_at, options) SELECT id, name, description, created_at, options FROM roles;
+CREATE TABLE kept_role_assignments AS SELECT * FROM role_assignments;
+CREATE TABLE kept_group_assignments AS SELECT * FROM group_assignments;
+CREATE TABLE kept_implied_roles AS SELECT * FROM implied_roles;
+DROP TABLE roles;
+ALTER TABLE roles_rebuilt RENAME TO roles;
+INSERT INTO role_assignments SELECT * FROM kept_role_assignments;
+INSERT INTO group_assignments SELECT * FROM kept_group_assignments;
+INSERT INTO implied_roles SELECT * FROM kept_implied_roles;
+DROP TABLE kept_role_assignments;
+DROP TABLE kept_group_assignments;
+DROP TABLE kept_implied_roles;
+${ROLE_NAME_INDEX};
+`;
+const POSTGRES_DOMAIN_ROLES = `
+ALTER TABLE roles ADD COLUMN domain_id TEXT;
+ALTER TABLE roles DROP CONSTRAINT roles_name_key;
+${ROLE_NAME_INDEX};
+`;
+
+const APP_CRED_US = 'UPDATE application_credentials SET expires_at = expires_at * 1000 WHERE expires_at IS NOT NULL';
+
 export const identityMigrations: SqlMigration[] = [
   { id: 'identity-keystone-admin', sqlite: SQLITE_ALTERS + LATER, postgres: postgresDdl(identity002.up) + SQLITE_ALTERS + LATER },
+  GENERATIONS_MIGRATION,
+  { id: 'identity-domain-roles', sqlite: SQLITE_DOMAIN_ROLES, postgres: POSTGRES_DOMAIN_ROLES },
+  // Application credential expiry moves from milliseconds to microseconds.
+  { id: 'identity-app-cred-expiry-us', sqlite: APP_CRED_US, postgres: APP_CRED_US },
 ];

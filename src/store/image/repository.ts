@@ -46,6 +46,9 @@ export interface ImageTask {
   created_at: number;
   updated_at: number;
   expires_at: number | null;
+  /** The request that started the task and its user (Glance shows them from API 2.12). */
+  request_id: string | null;
+  user_id: string | null;
 }
 
 type ImageRow = Omit<Image, 'tags'> & { deleted: boolean; deleted_at: number | null };
@@ -57,6 +60,7 @@ const images = new Table<ImageRow>('images', {
 const members = new Table<Member>('image_members', { image_id: 'text', member: 'text', status: 'text', created_at: 'int', updated_at: 'int' });
 const tasks = new Table<ImageTask>('image_tasks', {
   id: 'text', type: 'text', status: 'text', owner: 'text', image_id: 'text', input: 'json', result: 'json', message: 'text', created_at: 'int', updated_at: 'int', expires_at: 'int',
+  request_id: 'text', user_id: 'text',
 });
 
 export interface ImageStore {

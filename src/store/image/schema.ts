@@ -4,6 +4,7 @@
 import type { SqlMigration } from '../sql.ts';
 import { image003 } from '../migrations/003-image.ts';
 import { postgresDdl } from '../table.ts';
+import { METADEF_SCHEMA } from './metadefs.ts';
 
 const LATER = (blob: string): string => `
 CREATE TABLE image_staging (
@@ -39,4 +40,13 @@ const POSTGRES = `${postgresDdl(image003.up)}
 ${ALTERS}
 ${LATER('BYTEA')}`;
 
-export const imageMigrations: SqlMigration[] = [{ id: 'image-glance-import', sqlite: SQLITE, postgres: POSTGRES }];
+const TASK_REQUEST = `
+ALTER TABLE image_tasks ADD COLUMN request_id TEXT;
+ALTER TABLE image_tasks ADD COLUMN user_id TEXT;
+`;
+
+export const imageMigrations: SqlMigration[] = [
+  { id: 'image-glance-import', sqlite: SQLITE, postgres: POSTGRES },
+  { id: 'image-metadefs', sqlite: METADEF_SCHEMA, postgres: METADEF_SCHEMA },
+  { id: 'image-task-request', sqlite: TASK_REQUEST, postgres: TASK_REQUEST },
+];
