@@ -60,6 +60,12 @@ export interface PlacementRequest {
   /** Scheduler hints same_host / different_host, as the hosts of the servers they name. */
   same_host?: string[];
   different_host?: string[];
+  /**
+   * A destination the caller forces (live migration and evacuate with `force`, or naming a host
+   * below 2.30 / 2.29): Nova's conductor skips the scheduler's filters and only checks that the host
+   * is up and is not the source, and claims the server's resources there in placement.
+   */
+  force?: boolean;
 }
 
 export type Placement = { host: string } | { noValidHost: string; rejected: Record<string, string> };
@@ -96,6 +102,12 @@ export const FILTERS: [string, Filter][] = [
   ['DifferentHostFilter', (h, r) => (r.different_host?.includes(h.name) ? 'a different_host server is there' : null)],
 ];
 
+/** What a forced destination still has to pass: its compute service up (disabled is fine), named, not the source, and room for the claim. */
+export const FORCED_CHECKS: [string, Filter][] = [
+  ['ComputeServiceUp', (h) => (!h.up || h.forced_down ? 'compute service is down' : null)],
+  ...FILTERS.filter(([name]) => ['RequestedHostFilter', 'SourceHostFilter', 'VCPUFilter', 'RamFilter', 'DiskFilter'].includes(name)),
+];
+
 type Weigher = { name: string; multiplier: number; weigh: (h: HostState, r: PlacementRequest, c: Capacity) => number };
 
 /** The weighers: free RAM (spread), then soft affinity (more members better) and soft anti-affinity (fewer better). */
@@ -108,12 +120,14 @@ export const WEIGHERS: Weigher[] = [
 /**
  * Nova's filter scheduler for one server: keep the hosts every filter passes, weigh them (each
  * weigher normalised to 0..1 across the candidates, times its multiplier), take the heaviest (ties
- * by name). No candidate: NoValidHost, with each host's first rejection.
+ * by name). No candidate: NoValidHost, with each host's first rejection. A forced destination
+ * passes only FORCED_CHECKS.
  */
 export function schedule(hosts: HostState[], r: PlacementRequest, c: Capacity = DEFAULT_CAPACITY): Placement {
   const rejected: Record<string, string> = {};
+  const checks = r.force && r.requested ? FORCED_CHECKS : FILTERS;
   const candidates = hosts.filter((h) => {
-    for (const [name, f] of FILTERS) {
+    for (const [name, f] of checks) {
       const why = f(h, r, c);
       if (why !== null) {
         rejected[h.name] = `${name}: ${why}`;

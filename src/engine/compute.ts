@@ -1,26 +1,28 @@
 // The compute engine: the only writer of servers. It checks an action against the action table and
 // the server's current state in one transaction, persists the accepted task, and walks the driver
 // through the task's steps with durable timers (transitions.ts); recovery.ts resumes after a restart.
-import { randomUUID, randomBytes, randomInt } from 'node:crypto';
+import { randomUUID, randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { ACTIONS, checkState, stateConflictMessage, type ActionName, type ActionRule, type Plan, type PlanInput } from '../domain/actions.ts';
-import { BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded } from '../domain/errors.ts';
+import { BadRequest, Conflict, DomainError, Forbidden, NotFound, QuotaExceeded } from '../domain/errors.ts';
 import { allows, isAdmin, policyMessage } from '../domain/policy.ts';
-import type { FixedAddress, FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
+import type { FixedAddress, ServerPatch, ServerRecord } from '../domain/server.ts';
 import type { VmState } from '../domain/states.ts';
 import type { ImagePort, ImageRecord } from '../api/ports.ts';
 import type { VirtDriver } from '../drivers/driver.ts';
-import type { ComputeHostRow, ComputeStore, ComputeTx, FaultRow, InstanceActionEventRow, InstanceActionRow, MigrationRow, ServerQuery, TaskContext, Usage } from '../store/store.ts';
+import type { ComputeHostRow, ComputeStore, ComputeTx, FaultRow, HostChange, InstanceActionEventRow, InstanceActionRow, MigrationRow, ServerQuery, TaskContext, Usage } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import { Quotas } from './quotas.ts';
 import { Scheduling, type HostRequest, type HostSource, type HostStatus } from './scheduling.ts';
 import { listAggregates } from '../store/compute/aggregates.ts';
 import type { InfraRepositories } from '../store/compute/infra.ts';
 import { EngineEvents, observeStore } from './events.ts';
-import { Transitions } from './transitions.ts';
+import { endTask, Transitions } from './transitions.ts';
 import { Leases } from './leases.ts';
 import { newLeaseOwner } from '../store/lease-owner.ts';
 import { recoverAll, type RecoverySummary } from './recovery.ts';
+import { PREPARATIONS } from './actions/index.ts';
+import { planInput, stepWait } from './plans.ts';
 import type { ActionOutcome, CreateRequest, RequestContext } from './types.ts';
 
 export interface EngineDeps {
@@ -41,19 +43,7 @@ export const DEVSTACK_FLAVORS: [string, string, number, number, number][] = [
 
 export const PRIVATE_NETWORK = 'private';
 
-const PASSWORD_GROUPS = ['23456789', 'ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz'];
-
-/** Nova's generate_password: at least one symbol of each group, then any. */
-export function generatePassword(length = 12): string {
-  const chars = PASSWORD_GROUPS.map((g) => g[randomInt(g.length)]);
-  const all = PASSWORD_GROUPS.join('');
-  while (chars.length < length) chars.push(all[randomInt(all.length)]);
-  for (let i = chars.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [chars[i], chars[j]] = [chars[j], chars[i]];
-  }
-  return chars.join('');
-}
+export { generatePassword } from './guest-password.ts';
 
 export function sanitizeHostname(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 63).replace(/-+$/, '');
@@ -100,7 +90,7 @@ export class ComputeEngine {
       })
       : new Scheduling(deps.store);
     this.quotas = new Quotas(deps.config, deps.store, deps.store.sql, deps.infra !== undefined);
-    this.transitions = new Transitions(this);
+    this.transitions = new Transitions({ store: this.store, driver: this.driver, clock: this.clock, images: this.images, scheduling: this.scheduling });
     deps.store.lease = { owner: newLeaseOwner(), ms: deps.config.task_lease_ms };
     this.leases = new Leases(deps.store, () => this.beat());
   }
@@ -125,7 +115,7 @@ export class ComputeEngine {
    */
   async start(): Promise<RecoverySummary> {
     await this.leases.reapDead();
-    const summary = await recoverAll(this);
+    const summary = await recoverAll({ store: this.store, clock: this.clock, driver: this.driver, config: this.config, images: this.images });
     this.leases.start();
     // Another replica wrote a task or changed a host: look now rather than at the next lease beat.
     this.unsubscribe = (await this.store.subscribe?.((what) => {
@@ -200,11 +190,10 @@ export class ComputeEngine {
     return this.scheduling.hosts();
   }
 
-  async setHost(name: string, change: Partial<Pick<ComputeHostRow, 'disabled' | 'disabled_reason' | 'forced_down' | 'up'>>): Promise<ComputeHostRow> {
-    const h = (await this.store.listHosts()).find((x) => x.name === name);
-    if (!h) throw new NotFound(`Compute host ${name} could not be found.`);
-    const next = { ...h, ...change, updated_at: this.clock.now() };
-    await this.store.upsertHost(next);
+  async setHost(name: string, change: HostChange): Promise<ComputeHostRow> {
+    // Only the changed fields are written: a read-modify-write of the row would undo a concurrent change of another field.
+    const next = await this.store.updateHost(name, change, this.clock.now());
+    if (!next) throw new NotFound(`Compute host ${name} could not be found.`);
     this.scheduling.invalidate();
     if (next.up && !next.forced_down) await this.store.unparkHost(name);
     this.transitions.kick();
@@ -302,11 +291,7 @@ export class ComputeEngine {
   }
 
   planInput(ctx: RequestContext, params: Record<string, unknown>): PlanInput {
-    return {
-      params, microversion: ctx.microversion,
-      reclaim_instance_interval: this.config.reclaim_instance_interval,
-      shelved_offload_time: this.config.shelved_offload_time,
-    };
+    return planInput(this.config, ctx.microversion, params);
   }
 
   // ---- actions -------------------------------------------------------------------------------
@@ -330,18 +315,17 @@ export class ComputeEngine {
     const now = this.clock.now();
     // The image an action makes is created first (as Nova's API does), outside the unit of work, and
     // only for a request that passes the checks; it is deleted again when the action is refused.
+    const preparation = PREPARATIONS[action];
     let image: ImageRecord | undefined;
-    if (rule.name === 'shelve' || rule.name === 'createImage' || rule.name === 'createBackup') {
-      image = await this.snapshotImage(ctx, this.admissible(ctx, await this.store.getServer(uuid), uuid, rule), rule, params);
-    }
+    if (preparation.image) image = await preparation.image(this, ctx, this.admissible(ctx, await this.store.getServer(uuid), uuid, rule), params);
     const outcome = await this.store.transaction(async (tx) => {
       const s = await this.admit(tx, ctx, uuid, rule);
-      const prep = await this.prepare(tx, ctx, s, rule, params, image);
+      const prep = await preparation.prepare({ env: this, tx, ctx, server: s, rule, params, image });
       if (prep.noop) return { server: s };
       // The plan sees the server as the API leaves it (new flavor, old_vm_state …).
       const plan: Plan = rule.plan({ ...s, ...prep.patch } as ServerRecord, this.planInput(ctx, params));
       const patch: ServerPatch = { ...plan.accept, ...prep.patch };
-      await tx.updateServer(s.id, patch, now);
+      await this.save(tx, s, patch, now, rule);
       const context: TaskContext = { request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, ...prep.context, params: prep.taskParams ?? {} };
       let action_id: number | null = null;
       if (rule.record) {
@@ -376,166 +360,23 @@ export class ComputeEngine {
     return outcome;
   }
 
+  /**
+   * Nova's instance.save(expected_task_state=…): the accepted state is written only over the task
+   * state the checks saw; another writer in between (none can while the row is locked, but the
+   * save does not rely on it) makes the request a conflict.
+   */
+  private async save(tx: ComputeTx, s: ServerRecord, patch: ServerPatch, now: number, rule: ActionRule): Promise<void> {
+    if (!(await tx.updateServer(s.id, patch, now, [s.task_state]))) throw new Conflict(`Instance ${s.uuid} is in an invalid state for '${rule.message_name}'`);
+  }
+
   /** A task replaced by a new action ends: its open event and its action finish as failed. */
   private async supersede(tx: ComputeTx, server_id: number, now: number, by: string): Promise<void> {
     const old = await tx.getTask(server_id);
-    if (!old) return;
-    if (old.context.event_id) await tx.finishEvent(old.context.event_id, now, 'Error', `Superseded by ${by}`);
-    if (old.action_id !== null) await tx.finishAction(old.action_id, now, 'Error');
-    if (old.context.migration_id) await tx.updateMigration(old.context.migration_id, 'error', now);
-    await tx.deleteTask(server_id);
+    if (old) await endTask(tx, old, now, `Superseded by ${by}`);
   }
 
   stepWait(plan: Plan, i: number, action: string): number {
-    const st = plan.steps[i];
-    return st.wait_ms ?? this.driver.duration(st.op, action);
-  }
-
-  /**
-   * Action-specific checks and the fields the API writes besides the task state: Nova's compute
-   * API does these after the state check and before it casts to the compute service.
-   */
-  private async prepare(
-    tx: ComputeTx, ctx: RequestContext, s: ServerRecord, rule: ActionRule, params: Record<string, unknown>, image?: ImageRecord,
-  ): Promise<{ patch?: ServerPatch; context?: Partial<TaskContext>; taskParams?: Record<string, unknown>; outcome?: Partial<ActionOutcome>; noop?: boolean }> {
-    const p = params;
-    switch (rule.name) {
-      case 'lock': {
-        const by = ctx.project_id === s.project_id ? 'owner' : 'admin';
-        if (s.locked_by !== null && by === 'owner') return { noop: true };
-        return { patch: { locked_by: by, locked_reason: (p.reason as string | undefined) ?? null } };
-      }
-      case 'unlock': {
-        const expected = ctx.project_id === s.project_id ? 'owner' : 'admin';
-        if (s.locked_by !== null && s.locked_by !== expected && !isAdmin(ctx)) {
-          throw new Forbidden(policyMessage('os_compute_api:os-lock-server:unlock:unlock_override'));
-        }
-        return {};
-      }
-      case 'start':
-      case 'stop':
-      case 'trigger_crash_dump':
-        if (!s.host) throw new Conflict(`Instance ${s.uuid} is not ready`);
-        return {};
-      case 'resize':
-      case 'migrate': {
-        if (!s.host) throw new Conflict(`Instance ${s.uuid} is not ready`);
-        if (!(await this.hostIsUp(s.host, tx))) throw new Conflict('Service is unavailable at this time.');
-        const patch: ServerPatch = { system_metadata: { ...s.system_metadata, old_vm_state: s.vm_state } };
-        const requested = (p.host as string | null | undefined) ?? null;
-        if (rule.name === 'resize') {
-          const flavor = p.flavor as FlavorSnapshot;
-          if (flavor.flavorid === s.flavor.flavorid) throw new BadRequest('When resizing, instances must change flavor!');
-          const dc = flavor.vcpus - s.flavor.vcpus;
-          const dr = flavor.memory_mb - s.flavor.memory_mb;
-          if (dc > 0 || dr > 0) await this.quotas.check(tx, s.project_id, { instances: 0, cores: Math.max(dc, 0), ram: Math.max(dr, 0) });
-          patch.new_flavor = flavor;
-          patch.old_flavor = s.flavor;
-          if (p.auto_disk_config !== undefined) patch.auto_disk_config = p.auto_disk_config as boolean;
-        } else if (requested) {
-          if (requested === s.host) throw new BadRequest('Cannot migrate to the host where the server exists.');
-          if (!(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
-        }
-        const target = await this.pickHost({ exclude: this.config.allow_resize_to_same_host ? null : s.host, requested, server: s, flavor: patch.new_flavor ?? s.flavor }, tx);
-        return { patch, context: { target_host: target, source_host: s.host } };
-      }
-      case 'confirmResize':
-      case 'revertResize': {
-        const m = (await tx.listMigrations({ server_uuid: s.uuid })).find((x) => x.status === 'finished');
-        if (!m) throw new BadRequest('Instance has not been resized.');
-        if (rule.name === 'revertResize' && !s.old_flavor && m.migration_type === 'resize') throw new BadRequest('Flavor used by the instance could not be found.');
-        await tx.updateMigration(m.id, rule.name === 'confirmResize' ? 'confirming' : 'reverting', this.clock.now());
-        return { context: { migration_id: m.id, source_host: m.source_compute, target_host: m.dest_compute } };
-      }
-      case 'live_migrate': {
-        const requested = (p.host as string | null | undefined) ?? null;
-        if (requested && requested === s.host) throw new BadRequest(`Unable to migrate instance (${s.uuid}) to current host (${s.host}).`);
-        if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new BadRequest(`Compute host ${requested} could not be found.`);
-        const target = await this.pickHost({ exclude: s.host, requested, server: s }, tx);
-        return { context: { target_host: target, source_host: s.host } };
-      }
-      case 'evacuate': {
-        if (s.host && (await this.hostIsUp(s.host, tx))) throw new BadRequest(`Compute service of ${s.host} is still in use.`);
-        const requested = (p.host as string | null | undefined) ?? null;
-        if (requested && !(await this.scheduling.hosts(tx)).some((h) => h.name === requested)) throw new NotFound(`Compute host ${requested} not found.`);
-        if (requested && requested === s.host) throw new BadRequest("The target host can't be the same one.");
-        const target = await this.pickHost({ exclude: s.host, requested, server: s }, tx);
-        const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
-        return { context: { target_host: target, source_host: s.host }, outcome: { admin_pass } };
-      }
-      case 'rebuild': {
-        const patch: ServerPatch = { image_ref: p.image_ref as string, image_properties: (p.image_properties as Record<string, string>) ?? {} };
-        if (p.name !== undefined) patch.display_name = p.name as string;
-        if (p.metadata !== undefined) patch.metadata = p.metadata as Record<string, string>;
-        if (p.description !== undefined) patch.display_description = p.description as string | null;
-        if (p.access_ip_v4 !== undefined) patch.access_ip_v4 = p.access_ip_v4 as string;
-        if (p.access_ip_v6 !== undefined) patch.access_ip_v6 = p.access_ip_v6 as string;
-        if (p.key_name !== undefined) {
-          patch.key_name = p.key_name as string | null;
-          patch.key_data = (p.key_data as string | null | undefined) ?? null;
-        }
-        if (p.user_data !== undefined) patch.user_data = p.user_data as string | null;
-        if (p.hostname !== undefined) patch.hostname = p.hostname as string;
-        if (p.trusted_image_certificates !== undefined) patch.trusted_image_certificates = p.trusted_image_certificates as string[] | null;
-        if (p.auto_disk_config !== undefined) patch.auto_disk_config = p.auto_disk_config as boolean;
-        const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
-        return { patch, outcome: { admin_pass } };
-      }
-      case 'rescue': {
-        const admin_pass = (p.admin_pass as string | undefined) ?? generatePassword();
-        return { outcome: { admin_pass } };
-      }
-      case 'changePassword':
-        if (s.power_state !== 1) throw new Conflict(`Failed to set admin password on ${s.uuid} because instance ${s.uuid} is not running`);
-        return {};
-      case 'unshelve': {
-        if (s.vm_state === 'shelved' && (p.availability_zone !== undefined || p.host !== undefined)) {
-          throw new Conflict(`Specifying an availability zone or a host when unshelving server "${s.uuid}" with status "shelved" is not supported. The server status must be SHELVED_OFFLOADED.`);
-        }
-        const zone = p.availability_zone as string | null | undefined;
-        if (typeof zone === 'string' && !(await this.scheduling.hosts(tx)).some((h) => h.availability_zone === zone)) {
-          throw new BadRequest('The requested availability zone is not available');
-        }
-        const host = p.host as string | undefined;
-        if (host && !(await this.scheduling.hosts(tx)).some((h) => h.name === host)) throw new BadRequest(`Compute host ${host} could not be found.`);
-        const patch: ServerPatch = {};
-        if (zone !== undefined) patch.pinned_availability_zone = zone;
-        return { patch, context: { target_host: host ?? null }, taskParams: { zone: zone ?? s.pinned_availability_zone ?? s.availability_zone } };
-      }
-      case 'shelve': {
-        if (!image) return {};
-        return { context: { image_id: image.id }, patch: { system_metadata: { ...s.system_metadata, shelved_image_id: image.id } } };
-      }
-      case 'createImage':
-      case 'createBackup': {
-        const img = image!;
-        return { context: { image_id: img.id }, taskParams: { rotation: p.rotation, backup_type: p.backup_type }, outcome: { image_id: img.id } };
-      }
-      case 'restore':
-        // A soft-deleted server counts for no quota; coming back it must fit again (Nova rechecks).
-        await this.quotas.check(tx, s.project_id, { instances: 1, cores: s.flavor.vcpus, ram: s.flavor.memory_mb });
-        return {};
-      case 'resetState':
-        return {};
-      default:
-        return {};
-    }
-  }
-
-  /** The image record a shelve (of an image-backed server), a createImage or a createBackup makes. */
-  private async snapshotImage(ctx: RequestContext, s: ServerRecord, rule: ActionRule, p: Record<string, unknown>): Promise<ImageRecord | undefined> {
-    if (rule.name === 'shelve') {
-      if (!s.image_ref) return undefined;
-      return this.images.createSnapshot({ name: `${s.display_name}-shelved`, owner: s.project_id, properties: { instance_uuid: s.uuid, image_type: 'snapshot', base_image_ref: s.image_ref }, min_disk: s.flavor.root_gb, min_ram: 0 });
-    }
-    const metadata = (p.metadata as Record<string, string> | undefined) ?? {};
-    const system = { instance_uuid: s.uuid, user_id: ctx.user_id, image_type: rule.name === 'createImage' ? 'snapshot' : 'backup' };
-    // A snapshot's request metadata overrides what Nova sets (tempest sets image_type itself); a
-    // backup keeps its own, which its rotation finds it by.
-    const properties: Record<string, string> = rule.name === 'createImage' ? { ...system, ...metadata } : { ...metadata, ...system };
-    if (s.image_ref) properties.base_image_ref = s.image_ref;
-    if (rule.name === 'createBackup') properties.backup_type = String(p.backup_type);
-    return this.images.createSnapshot({ name: String(p.name), owner: s.project_id, properties, min_disk: s.flavor.root_gb, min_ram: 0 });
+    return stepWait(this.driver, plan, i, action);
   }
 
   async delete(ctx: RequestContext, uuid: string): Promise<void> {
@@ -549,12 +390,12 @@ export class ComputeEngine {
       // Not yet on a host, or its host is down: Nova deletes the record locally at once.
       await this.supersede(tx, s.id, now, 'delete');
       if (!s.host || !(await this.hostIsUp(s.host, tx))) {
-        await tx.updateServer(s.id, { vm_state: 'deleted', task_state: null, power_state: 0, deleted: true, terminated_at: now, deleted_at: now, host: null, node: null }, now);
+        await this.save(tx, s, { vm_state: 'deleted', task_state: null, power_state: 0, deleted: true, terminated_at: now, deleted_at: now, host: null, node: null }, now, rule);
         await tx.finishAction(action_id, now, null);
         return s;
       }
       const plan = rule.plan(s, this.planInput(ctx, {}));
-      await tx.updateServer(s.id, plan.accept, now);
+      await this.save(tx, s, plan.accept, now, rule);
       await tx.putTask({ server_id: s.id, action: 'delete', action_id, step: 0, due_at: now + this.stepWait(plan, 0, 'delete'), plan, context: { request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id } });
       return null;
     });
@@ -585,25 +426,9 @@ export class ComputeEngine {
     });
   }
 
-  /**
-   * The security groups of a server's port (add/removeSecurityGroup): Nova checks neither lock nor
-   * state. `change` sees the server and returns its new list of group ids, or throws.
-   */
-  async changeSecurityGroups(ctx: RequestContext, uuid: string, rule: string, change: (s: ServerRecord) => string[]): Promise<ServerRecord> {
-    return this.store.transaction(async (tx) => {
-      const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
-      if (!allows('member', ctx, { project_id: s.project_id })) throw new Forbidden(policyMessage(rule));
-      const next = change(s);
-      if (next.length !== s.security_groups.length || next.some((g, i) => g !== s.security_groups[i])) {
-        await tx.updateServer(s.id, { security_groups: next }, this.clock.now());
-      }
-      return (await tx.getServerById(s.id))!;
-    });
-  }
-
   /** Metadata and tags: Nova checks the lock and these states (task_state must be null). */
   private async changeServer(
-    ctx: RequestContext, uuid: string, what: string, vm_states: VmState[], change: (s: ServerRecord) => ServerPatch, rule: string,
+    ctx: RequestContext, uuid: string, what: string, vm_states: VmState[], change: (s: ServerRecord, tx: ComputeTx) => ServerPatch | Promise<ServerPatch>, rule: string,
   ): Promise<ServerRecord> {
     return this.store.transaction(async (tx) => {
       const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
@@ -611,7 +436,7 @@ export class ComputeEngine {
       if (s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
       if (!vm_states.includes(s.vm_state)) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
       if (s.task_state !== null) throw new Conflict(`Cannot '${what}' instance ${uuid} while it is in task_state ${s.task_state}`);
-      await tx.updateServer(s.id, change(s), this.clock.now());
+      await tx.updateServer(s.id, await change(s, tx), this.clock.now());
       return (await tx.getServerById(s.id))!;
     });
   }
@@ -646,12 +471,81 @@ export class ComputeEngine {
     });
   }
 
+  private static INTERFACE_STATES: VmState[] = ['active', 'paused', 'stopped'];
+
+  /**
+   * Interface attach and detach (nova/compute/api.py attach_interface / detach_interface, then the
+   * manager's compute_attach_interface / compute_detach_interface): the lock and the states are
+   * checked, the instance action is recorded with its event, `work` plugs or unplugs the port, and
+   * the event finishes Success, or Error with the failure (which is rethrown for the API to answer).
+   */
+  async interfaceAction<T>(ctx: RequestContext, uuid: string, action: 'attach_interface' | 'detach_interface', work: (s: ServerRecord) => Promise<T>): Promise<T> {
+    const started = await this.store.transaction(async (tx) => {
+      const now = this.clock.now();
+      const s = this.visible(ctx, await tx.getServerForUpdate(uuid), uuid);
+      if (s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
+      if (s.task_state !== null) throw new Conflict(`Cannot '${action}' instance ${uuid} while it is in task_state ${s.task_state}`);
+      if (!ComputeEngine.INTERFACE_STATES.includes(s.vm_state)) throw new Conflict(`Cannot '${action}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
+      const action_id = await tx.insertAction({ server_uuid: uuid, action, request_id: ctx.request_id, user_id: ctx.user_id, project_id: s.project_id, start_time: now, finish_time: null, message: null, updated_at: now });
+      const event_id = await tx.startEvent(action_id, `compute_${action}`, now, s.host);
+      return { s, action_id, event_id };
+    });
+    const finish = (error: unknown) => this.store.transaction(async (tx) => {
+      const now = this.clock.now();
+      const why = error === null ? null : error instanceof Error ? error.message : String(error);
+      await tx.finishEvent(started.event_id, now, why === null ? 'Success' : 'Error', why);
+      await tx.finishAction(started.action_id, now, why === null ? null : 'Error');
+    });
+    let out: T;
+    try {
+      out = await work(started.s);
+    } catch (e) {
+      await finish(e);
+      throw e;
+    }
+    await finish(null);
+    return out;
+  }
+
+  /**
+   * addFixedIp / removeFixedIp (nova/compute/api.py add_fixed_ip / remove_fixed_ip): the API checks
+   * only the lock and casts to the server's host, whose manager asks Neutron (`work`) and bumps
+   * updated_at. The API never hears back, so a failure there (a DomainError from `work`) is kept as
+   * an instance fault, as wrap_instance_fault keeps it, and the request still succeeds. No instance
+   * action is recorded, no state checked. A locked server and one without a host (the cast has
+   * nowhere to go) are exceptions multinic does not expect, which Nova answers with a 500; novabox
+   * never answers a 5xx for a client's request, so it gives the 409 Nova gives these conditions in
+   * every action that expects them (InstanceIsLocked, InstanceInvalidState).
+   */
+  async fixedIpAction(ctx: RequestContext, uuid: string, action: 'add_fixed_ip' | 'remove_fixed_ip', work: (s: ServerRecord) => Promise<void>): Promise<void> {
+    const s = this.visible(ctx, await this.store.getServer(uuid), uuid);
+    if (s.locked_by !== null && !isAdmin(ctx)) throw new Conflict(`Instance ${uuid} is locked`);
+    if (!s.host) throw new Conflict(`Cannot '${action}' instance ${uuid} while it is in vm_state ${s.vm_state}`);
+    let failure: DomainError | null = null;
+    try {
+      await work(s);
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      failure = e;
+    }
+    await this.store.transaction(async (tx) => {
+      const now = this.clock.now();
+      if (failure) {
+        await tx.insertFault({ server_uuid: uuid, code: failure.code, message: failure.message.slice(0, 255), details: null, host: s.host, created_at: now });
+        return;
+      }
+      const cur = await tx.getServerForUpdate(uuid);
+      if (cur && !cur.deleted) await tx.updateServer(cur.id, {}, now);
+    });
+  }
+
   private static META_STATES: VmState[] = ['active', 'paused', 'suspended', 'stopped'];
   private static TAG_STATES: VmState[] = ['active', 'paused', 'suspended', 'stopped', 'shelved', 'shelved_offloaded'];
 
   async setMetadata(ctx: RequestContext, uuid: string, metadata: Record<string, string>, mode: 'replace' | 'merge'): Promise<Record<string, string>> {
-    const limits = await this.quotaLimits((await this.getServer(ctx, uuid)).project_id);
-    const s = await this.changeServer(ctx, uuid, 'update metadata', ComputeEngine.META_STATES, (cur) => {
+    const s = await this.changeServer(ctx, uuid, 'update metadata', ComputeEngine.META_STATES, async (cur, tx) => {
+      // The limit that decides the write is read in its unit of work.
+      const limits = await this.quotas.limits(cur.project_id, tx);
       const next = mode === 'replace' ? { ...metadata } : { ...cur.metadata, ...metadata };
       const max = limits.metadata_items ?? 128;
       if (max >= 0 && Object.keys(next).length > max) throw new QuotaExceeded(`Quota exceeded for metadata_items: Requested ${Object.keys(next).length}, but already used 0 of ${max} metadata_items`);
@@ -757,7 +651,7 @@ export class ComputeEngine {
       if ((s.vm_state !== 'active' && s.vm_state !== 'paused') || s.task_state !== null) return;
       const rule = ACTIONS.power_sync_stop;
       const plan = rule.plan(s, this.planInput(ctx, {}));
-      await tx.updateServer(s.id, plan.accept, now);
+      await this.save(tx, s, plan.accept, now, rule);
       const action_id = await tx.insertAction({ server_uuid: uuid, action: 'stop', request_id, user_id: s.user_id, project_id: s.project_id, start_time: now, finish_time: null, message: null, updated_at: now });
       await tx.putTask({ server_id: s.id, action: 'power_sync_stop', action_id, step: 0, due_at: now + this.stepWait(plan, 0, 'power_sync_stop'), plan, context: { request_id, user_id: s.user_id, project_id: s.project_id } });
     });

@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerPatch, ServerRecord } from '../domain/server.ts';
 import { statusOf } from '../domain/states.ts';
-import type { ComputeStore, ComputeTx } from '../store/store.ts';
+import type { ComputeStore, ComputeTx, TaskRow } from '../store/store.ts';
 
 export interface ServerLifecycle {
   vm_state: string;
@@ -35,6 +35,8 @@ export interface TransitionEvent extends ServerLifecycle {
   request_id: string | null;
   /** The state before this change; null when the server was just created. */
   from: ServerLifecycle | null;
+  /** The host before this change (null when the server was just created or had none). */
+  from_host: string | null;
   /** ms since the epoch, from the engine's clock. */
   time: number;
   /** The whole server as this change left it (notification payloads are rendered from it). */
@@ -82,12 +84,15 @@ export class EngineEvents extends EventEmitter<EngineEventMap> {
 
 const LIFECYCLE_KEYS = ['vm_state', 'task_state', 'power_state', 'deleted'] as const;
 
+/** Unit-of-work methods that write neither a server row nor a task (the rest forget what was read). */
+const UNWRITTEN = new Set(['getServerForUpdate', 'getServerById', 'getTask', 'insertAction', 'finishAction', 'startEvent', 'finishEvent', 'getMigration', 'listMigrations', 'listHosts', 'usage', 'insertFault']);
+
 function lifecycle(s: Pick<ServerRecord, 'vm_state' | 'task_state' | 'power_state' | 'deleted'>): ServerLifecycle {
   return { vm_state: s.vm_state, task_state: s.task_state, power_state: s.power_state, status: statusOf(s.vm_state, s.task_state, s.deleted) };
 }
 
 type Pending =
-  | { kind: 'transition'; server: ServerRecord; from: ServerLifecycle | null; time: number; action: string | null; request_id: string | null }
+  | { kind: 'transition'; server: ServerRecord; from: ServerLifecycle | null; from_host: string | null; time: number; action: string | null; request_id: string | null }
   | { kind: 'instance_action'; ev: Omit<InstanceActionEvent, 'kind'> };
 
 interface OpenAction { uuid: string; action: string; request_id: string }
@@ -106,31 +111,66 @@ export function observeStore(store: ComputeStore, events: EngineEvents): Compute
     const evs = new Map<number, { action_id: number; event: string; finished?: boolean }>();
     const action = (id: number) => actions.get(id) ?? openActions.get(id);
     const result = await store.transaction(async (tx) => {
+      // The server rows and tasks this unit of work has read, so a lifecycle write compares with
+      // them rather than reading them again. Any other write through the unit of work forgets
+      // them all, and a caller that takes its executor (`sql`, which can write anything) ends this.
+      const servers = new Map<number, ServerRecord>();
+      const tasks = new Map<number, TaskRow | undefined>();
+      let remembering = true;
+      const forget = () => {
+        servers.clear();
+        tasks.clear();
+      };
       const observed: ComputeTx = new Proxy(tx, {
         get(target, prop, receiver) {
           if (typeof prop === 'string' && Object.hasOwn(overrides, prop)) return overrides[prop as keyof ComputeTx];
+          if (prop === 'sql') {
+            remembering = false;
+            forget();
+          }
           const v = Reflect.get(target, prop, receiver) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          if (typeof v !== 'function') return v;
+          const f = v as (...a: unknown[]) => unknown;
+          if (typeof prop === 'string' && UNWRITTEN.has(prop)) return f.bind(target);
+          return (...a: unknown[]) => {
+            forget();
+            return f.apply(target, a);
+          };
         },
       });
+      const seen = (s: ServerRecord | undefined) => {
+        if (s && remembering) servers.set(s.id, s);
+        return s;
+      };
       const overrides: Partial<ComputeTx> = {};
+      overrides.getServerById = async (id) => seen(await tx.getServerById(id));
+      overrides.getServerForUpdate = async (uuid) => seen(await tx.getServerForUpdate(uuid));
+      overrides.getTask = async (server_id) => {
+        const t = await tx.getTask(server_id);
+        if (remembering) tasks.set(server_id, t);
+        return t;
+      };
       overrides.insertServer = async (s) => {
+        forget();
         const row = await tx.insertServer(s);
-        pending.push({ kind: 'transition', server: { ...row }, from: null, time: row.created_at, action: null, request_id: null });
+        pending.push({ kind: 'transition', server: { ...row }, from: null, from_host: null, time: row.created_at, action: null, request_id: null });
         return row;
       };
-      overrides.updateServer = async (id, patch: ServerPatch, now) => {
-        if (!LIFECYCLE_KEYS.some((k) => k in patch)) return tx.updateServer(id, patch, now);
-        const before = await tx.getServerById(id);
-        await tx.updateServer(id, patch, now);
-        if (!before) return;
+      overrides.updateServer = async (id, patch: ServerPatch, now, expected) => {
+        const known = servers.get(id);
+        servers.delete(id);
+        if (!LIFECYCLE_KEYS.some((k) => k in patch)) return tx.updateServer(id, patch, now, expected);
+        const before = known ?? (await tx.getServerById(id));
+        if (!(await tx.updateServer(id, patch, now, expected))) return false;
+        if (!before) return true;
         const after = { ...before, ...patch } as ServerRecord;
         const from = lifecycle(before);
         const to = lifecycle(after);
-        if (from.vm_state === to.vm_state && from.task_state === to.task_state && from.power_state === to.power_state && from.status === to.status) return;
-        const task = await tx.getTask(id);
+        if (from.vm_state === to.vm_state && from.task_state === to.task_state && from.power_state === to.power_state && from.status === to.status) return true;
+        const task = tasks.has(id) ? tasks.get(id) : await tx.getTask(id);
         const open = task?.action_id != null ? action(task.action_id) : undefined;
-        pending.push({ kind: 'transition', server: after, from, time: now, action: open?.action ?? task?.action ?? null, request_id: task?.context.request_id ?? null });
+        pending.push({ kind: 'transition', server: after, from, from_host: before.host, time: now, action: open?.action ?? task?.action ?? null, request_id: task?.context.request_id ?? null });
+        return true;
       };
       overrides.insertAction = async (a) => {
         const id = await tx.insertAction(a);
@@ -186,7 +226,7 @@ export function observeStore(store: ComputeStore, events: EngineEvents): Compute
       const s = p.server;
       events.safeEmit('transition', {
         kind: 'transition', server_id: s.uuid, name: s.display_name, project_id: s.project_id, user_id: s.user_id, host: s.host,
-        action: p.action, request_id: p.request_id, from: p.from, ...lifecycle(s), time: p.time, server: s,
+        action: p.action, request_id: p.request_id, from: p.from, from_host: p.from_host, ...lifecycle(s), time: p.time, server: s,
       });
     }
     return result;

@@ -1,8 +1,21 @@
 // The simulated guest's password post: like cloudbase-init on a Windows image, a guest booted with an
 // RSA key pair sets a random password and posts it, encrypted with the key (RSA PKCS#1 v1.5) and
 // base64-encoded, to the metadata service, where os-server-password reads it.
-import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
-import { generatePassword } from './compute.ts';
+import { constants, createPublicKey, publicEncrypt, randomInt } from 'node:crypto';
+
+const PASSWORD_GROUPS = ['23456789', 'ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz'];
+
+/** Nova's generate_password: at least one symbol of each group, then any. */
+export function generatePassword(length = 12): string {
+  const chars = PASSWORD_GROUPS.map((g) => g[randomInt(g.length)]);
+  const all = PASSWORD_GROUPS.join('');
+  while (chars.length < length) chars.push(all[randomInt(all.length)]);
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j], chars[i]];
+  }
+  return chars.join('');
+}
 
 /** The OpenSSH `ssh-rsa AAAA…` key as a public key object, or null for other key types. */
 function rsaKey(openssh: string): ReturnType<typeof createPublicKey> | null {

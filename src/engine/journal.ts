@@ -58,9 +58,14 @@ export type JournalListener = (e: JournalEntry) => void;
 /** Servers whose identity and last state are remembered for action events (the rest are read). */
 const KNOWN_MAX = 10000;
 
+/** Dropped entries the ring keeps before it cuts them off at once. */
+const CUT_BATCH = 1024;
+
 export class Journal {
   private seq = 0;
+  /** The ring: entries from `head` on (those before it are dropped, and cut off in bulk). */
   private readonly ring: JournalEntry[] = [];
+  private head = 0;
   private readonly listeners = new Set<JournalListener>();
   private readonly known = new Map<string, Known>();
   /** Entries waiting for a store read keep their order behind it. */
@@ -85,13 +90,17 @@ export class Journal {
 
   /** Entries after `id` still in the ring; `complete` is false when some were dropped. */
   since(id: number): { entries: JournalEntry[]; complete: boolean } {
-    const oldest = this.ring[0]?.id ?? this.seq + 1;
-    return { entries: this.ring.filter((e) => e.id > id), complete: id >= oldest - 1 };
+    const oldest = this.ring[this.head]?.id ?? this.seq + 1;
+    const entries: JournalEntry[] = [];
+    for (let i = this.head; i < this.ring.length; i++) if (this.ring[i].id > id) entries.push(this.ring[i]);
+    return { entries, complete: id >= oldest - 1 };
   }
 
   /** What the ring holds about one server, oldest first. */
   forServer(server_id: string): JournalEntry[] {
-    return this.ring.filter((e) => e.server_id === server_id);
+    const out: JournalEntry[] = [];
+    for (let i = this.head; i < this.ring.length; i++) if (this.ring[i].server_id === server_id) out.push(this.ring[i]);
+    return out;
   }
 
   /** Resolves once every event received so far is in the ring. */
@@ -158,7 +167,12 @@ export class Journal {
   private append(e: Omit<JournalEntry, 'id'>): void {
     const entry = { id: ++this.seq, ...e } as JournalEntry;
     this.ring.push(entry);
-    if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
+    if (this.ring.length - this.head > this.capacity) this.head = this.ring.length - this.capacity;
+    // Dropped entries are cut off in batches, not one by one (each cut moves the whole ring).
+    if (this.head >= Math.min(this.capacity, CUT_BATCH)) {
+      this.ring.splice(0, this.head);
+      this.head = 0;
+    }
     for (const fn of this.listeners) {
       try {
         fn(entry);

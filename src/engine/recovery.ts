@@ -4,8 +4,21 @@
 import { ACTIONS } from '../domain/actions.ts';
 import type { ServerPatch, ServerRecord } from '../domain/server.ts';
 import { POWER_STATE, type TaskState } from '../domain/states.ts';
-import type { TaskRow } from '../store/store.ts';
-import type { ComputeEngine } from './compute.ts';
+import type { Config } from '../config.ts';
+import type { VirtDriver } from '../drivers/driver.ts';
+import type { ImagePort } from '../api/ports.ts';
+import type { ComputeStore, TaskRow } from '../store/store.ts';
+import type { Clock } from './clock.ts';
+import { planInput, stepWait } from './plans.ts';
+
+/** What recovery uses of the engine: the store, the clock, the durations of the driver's steps, the plan's settings, the image service. */
+export interface RecoveryContext {
+  readonly store: ComputeStore;
+  readonly clock: Clock;
+  readonly driver: Pick<VirtDriver, 'duration'>;
+  readonly config: Pick<Config, 'reclaim_instance_interval' | 'shelved_offload_time'>;
+  readonly images: Pick<ImagePort, 'deleteImage'>;
+}
 
 const BUILD_TASKS: (TaskState | null)[] = ['scheduling', 'block_device_mapping', 'networking', 'spawning'];
 const REBUILD_TASKS: (TaskState | null)[] = ['rebuilding', 'rebuild_block_device_mapping', 'rebuild_spawning'];
@@ -53,7 +66,7 @@ export interface RecoverySummary { tasks: number; resumed: number; rebooted: num
 
 type Outcome = 'resume' | 'reboot' | 'Error' | 'Success' | 'skipped';
 
-export async function recoverAll(engine: ComputeEngine): Promise<RecoverySummary> {
+export async function recoverAll(engine: RecoveryContext): Promise<RecoverySummary> {
   const tasks = (await engine.store.allTasks()).filter((t) => orphaned(t, Date.now()));
   const summary: RecoverySummary = { tasks: 0, resumed: 0, rebooted: 0, error: 0, success: 0 };
   for (const t of tasks) {
@@ -68,13 +81,14 @@ export async function recoverAll(engine: ComputeEngine): Promise<RecoverySummary
   return summary;
 }
 
-async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<Outcome> {
+async function recoverOne(engine: RecoveryContext, t: TaskRow): Promise<Outcome> {
   let image: string | undefined;
   const outcome = await engine.store.transaction(async (tx): Promise<Outcome> => {
     // Another process may have taken the task over since it was listed.
+    // The server is locked before its task is read, as every writer of a task does.
+    const s = await tx.getServerById(t.server_id);
     const cur = await tx.getTask(t.server_id);
     if (!cur || cur.owner !== t.owner || !orphaned(cur, Date.now())) return 'skipped';
-    const s = await tx.getServerById(t.server_id);
     if (!s) {
       await tx.deleteTask(t.server_id);
       return 'skipped';
@@ -84,15 +98,17 @@ async function recoverOne(engine: ComputeEngine, t: TaskRow): Promise<Outcome> {
     if (r.kind === 'resume') return 'resume';
     if (r.kind === 'reboot') {
       const rule = r.hard ? ACTIONS.reboot_hard : ACTIONS.reboot_soft;
-      const plan = rule.plan(s, engine.planInput({ user_id: t.context.user_id, project_id: t.context.project_id, roles: [], request_id: t.context.request_id, microversion: [2, 1] }, {}));
+      const plan = rule.plan(s, planInput(engine.config, [2, 1], {}));
       // A soft state that must become hard is first moved to reboot_pending_hard.
       const skip = r.hard ? 1 : 0;
       const steps = plan.steps.slice(skip);
-      await tx.updateServer(s.id, { task_state: r.hard ? 'reboot_pending_hard' : 'rebooting' }, now);
-      await tx.putTask({ ...t, action: rule.name, step: 0, plan: { ...plan, steps }, context: { ...t.context, event_id: t.context.event_id }, due_at: now + engine.stepWait({ ...plan, steps }, 0, rule.name) });
+      const pending = r.hard ? 'reboot_pending_hard' : 'rebooting';
+      await tx.updateServer(s.id, { task_state: pending }, now, [s.task_state]);
+      // The rewritten plan starts from the state just written, which its first step's save expects.
+      await tx.putTask({ ...t, action: rule.name, step: 0, plan: { ...plan, accept: { ...plan.accept, task_state: pending }, steps }, context: { ...t.context, event_id: t.context.event_id }, due_at: now + stepWait(engine.driver, { ...plan, steps }, 0, rule.name) });
       return 'reboot';
     }
-    await tx.updateServer(s.id, r.patch, now);
+    await tx.updateServer(s.id, r.patch, now, [s.task_state]);
     if (t.context.event_id) await tx.finishEvent(t.context.event_id, now, r.result, r.result === 'Error' ? 'Interrupted by a restart of the compute service' : null);
     if (t.action_id !== null) await tx.finishAction(t.action_id, now, r.result === 'Error' ? 'Error' : null);
     if (t.context.migration_id) await tx.updateMigration(t.context.migration_id, 'error', now);

@@ -1,5 +1,6 @@
-// The scheduler's seam: which compute hosts exist and their status (cached here, dropped on a host
-// change here and at every lease beat for changes by other processes), whether a host is up, and the choice of a host for a build or a move
+// The scheduler's seam: which compute hosts exist and their status (cached here; every read first
+// checks the hosts' cache generation in the database, which any process's host or aggregate change
+// moves, so a host disabled through another replica is seen at once), whether a host is up, and the choice of a host for a build or a move
 // (Nova's scheduler: an enabled, up host in the zone, round robin). The engine, the transitions and
 // the views ask this module; a smarter scheduler (filters, weights, server groups) replaces pickHost.
 import type { ComputeHostRow, ComputeStore } from '../store/store.ts';
@@ -7,8 +8,9 @@ import type { Sql } from '../store/sql.ts';
 import { effectiveZones, schedule, type Capacity, type GroupPolicy, type GroupState, type HostState, type PlacementRequest } from '../domain/scheduler.ts';
 import type { FlavorSnapshot, ServerRecord } from '../domain/server.ts';
 import type { HostConfig } from '../config.ts';
-import { perHost, SqlHostUsageRepository } from '../store/compute/host-usage.ts';
+import { SqlHostUsageRepository } from '../store/compute/host-usage.ts';
 import { SqlServerGroupRepository } from '../store/compute/server-groups.ts';
+import { CacheGeneration, readGeneration } from '../store/generations.ts';
 
 /** What the filter scheduler needs beyond the host rows: sizes, allocation ratios, and where servers are. */
 export interface PlacementSource {
@@ -16,9 +18,6 @@ export interface PlacementSource {
   capacity: Capacity;
   sql: Sql;
 }
-
-/** How long a snapshot of the hosts' usage serves before it is read again (placements made meanwhile are added to it). */
-const USAGE_TTL_MS = 5000;
 
 /** Host aggregates' zones, read through the database or a unit of work's executor. */
 export type ZoneSource = (q?: Sql) => Promise<{ hosts: string[]; availability_zone: string | null }[]>;
@@ -36,6 +35,8 @@ export interface HostRequest {
   server?: ServerRecord;
   /** The flavor it needs room for (default: the server's). */
   flavor?: FlavorSnapshot | null;
+  /** The requested host is forced: the scheduler's filters are bypassed (src/domain/scheduler.ts FORCED_CHECKS). */
+  force?: boolean;
 }
 
 /** Where hosts are read from: the store, or a unit of work. */
@@ -46,42 +47,50 @@ export interface HostSource {
 }
 
 export class Scheduling {
-  /** The hosts as last read, for the synchronous status used while rendering views. */
+  /** The hosts as read at the current generation. */
   private cache: ComputeHostRow[] | undefined;
+  /** The hosts the latest hosts() answered, for the synchronous status used while rendering views. */
+  private last: ComputeHostRow[] | undefined;
   private rr = 0;
 
-  private usage: { at: number; by: Map<string, { vcpus: number; memory_mb: number; disk_gb: number }> } | undefined;
+  private readonly generation = new CacheGeneration('hosts', () => {
+    this.cache = undefined;
+  });
 
   constructor(
-    private readonly store: Pick<ComputeStore, 'listHosts' | 'upsertHost'>,
+    private readonly store: Pick<ComputeStore, 'listHosts' | 'upsertHost' | 'sql'>,
     private readonly zones?: ZoneSource,
     private readonly placement?: PlacementSource,
   ) {}
 
   /**
-   * Every compute host. Inside a unit of work pass it as `tx` (on SQLite a read through the store
-   * would wait for that very unit of work).
+   * Every compute host. Inside a unit of work pass it as `tx`: the hosts are then read through it,
+   * not the cache, since what they say decides the unit of work's writes (another process may have
+   * taken a host down since the cache was filled); the cache is refreshed with what was read.
    */
   async hosts(tx?: HostSource): Promise<ComputeHostRow[]> {
-    if (!this.cache) {
-      const rows = await (tx ?? this.store).listHosts();
-      // Each host is in its aggregate's zone, else the configured one.
-      const zones = effectiveZones(rows, this.zones ? await this.zones(tx?.sql) : []);
-      this.cache = rows.map((h) => ({ ...h, availability_zone: zones.get(h.name) ?? h.availability_zone }));
-    }
-    return this.cache;
+    const q = tx?.sql ?? this.store.sql;
+    const g = await this.generation.check((name) => readGeneration(q, name));
+    if (this.cache && !tx) return (this.last = this.cache);
+    const rows = await (tx ?? this.store).listHosts();
+    // Each host is in its aggregate's zone, else the configured one.
+    const zones = effectiveZones(rows, this.zones ? await this.zones(tx?.sql) : []);
+    const hosts = rows.map((h) => ({ ...h, availability_zone: zones.get(h.name) ?? h.availability_zone }));
+    if (this.generation.current(g)) this.cache = hosts;
+    this.last = hosts;
+    return hosts;
   }
 
   /** Forget the hosts last read (a host changed). */
   invalidate(): void {
     this.cache = undefined;
-    this.usage = undefined;
+    this.generation.forget();
   }
 
   /** Nova's host_status: UP, DOWN (forced down), MAINTENANCE (disabled), UNKNOWN (not reporting), '' without a host. */
   statusSync(host: string | null): HostStatus {
     if (!host) return '';
-    const h = this.cache?.find((x) => x.name === host);
+    const h = this.last?.find((x) => x.name === host);
     if (!h) return 'UNKNOWN';
     if (h.forced_down) return 'DOWN';
     if (!h.up) return 'UNKNOWN';
@@ -109,39 +118,44 @@ export class Scheduling {
     const hosts = await this.hosts(tx);
     if (!this.placement) {
       const candidates = hosts.filter(
-        (h) => h.up && !h.forced_down && !h.disabled && (!req.zone || h.availability_zone.split(',').includes(req.zone)) && h.name !== req.exclude && (!req.requested || h.name === req.requested),
+        (h) => h.up && !h.forced_down && h.name !== req.exclude && (!req.requested || h.name === req.requested) &&
+          ((req.force && req.requested) || (!h.disabled && (!req.zone || h.availability_zone.split(',').includes(req.zone)))),
       );
       if (candidates.length === 0) return null;
       return candidates[this.rr++ % candidates.length].name;
     }
     const sql = tx?.sql ?? this.placement.sql;
-    const now = Date.now();
-    if (!this.usage || now - this.usage.at > USAGE_TTL_MS) {
-      this.usage = { at: now, by: perHost(await new SqlHostUsageRepository(sql).perHostAndProject()) };
-    }
-    const states: HostState[] = hosts.map((h) => {
-      const cfg = this.placement!.hosts.find((c) => c.name === h.name);
-      const u = this.usage!.by.get(h.name);
-      return {
-        name: h.name, zone: h.availability_zone, up: h.up, disabled: h.disabled, forced_down: h.forced_down,
-        vcpus: cfg?.vcpus ?? 0, memory_mb: cfg?.memory_mb ?? 0, local_gb: cfg?.local_gb ?? 0,
-        used: { vcpus: u?.vcpus ?? 0, memory_mb: u?.memory_mb ?? 0, disk_gb: u?.disk_gb ?? 0 },
-      };
-    });
+    const usage = new SqlHostUsageRepository(sql);
+    // Nova's placement: the filters see what every process has claimed (host_usage, kept by the
+    // database in the units of work that place, resize, move or delete servers), not a snapshot.
+    const used = await usage.claimed();
     const flavor = req.flavor ?? req.server?.flavor;
     const r: PlacementRequest = {
       flavor: flavor ?? { vcpus: 0, memory_mb: 0, root_gb: 0, ephemeral_gb: 0, swap: 0 },
-      zone: req.zone, requested: req.requested, exclude: req.exclude ? [req.exclude] : [],
+      zone: req.zone, requested: req.requested, exclude: req.exclude ? [req.exclude] : [], force: req.force,
       ...(req.server ? await this.hints(sql, req.server) : {}),
     };
-    const placed = schedule(states, r, this.placement.capacity);
-    if (!('host' in placed)) return null;
-    // Nova's consume_from_request: the snapshot counts what was just placed.
-    if (flavor) {
-      const u = this.usage.by.get(placed.host) ?? { vcpus: 0, memory_mb: 0, disk_gb: 0 };
-      this.usage.by.set(placed.host, { vcpus: u.vcpus + flavor.vcpus, memory_mb: u.memory_mb + flavor.memory_mb, disk_gb: u.disk_gb + flavor.root_gb + flavor.ephemeral_gb });
+    const locked = new Set<string>();
+    for (;;) {
+      const states: HostState[] = hosts.map((h) => {
+        const cfg = this.placement!.hosts.find((c) => c.name === h.name);
+        const u = used.get(h.name);
+        return {
+          name: h.name, zone: h.availability_zone, up: h.up, disabled: h.disabled, forced_down: h.forced_down,
+          vcpus: cfg?.vcpus ?? 0, memory_mb: cfg?.memory_mb ?? 0, local_gb: cfg?.local_gb ?? 0,
+          used: { vcpus: u?.vcpus ?? 0, memory_mb: u?.memory_mb ?? 0, disk_gb: u?.disk_gb ?? 0 },
+        };
+      });
+      const placed = schedule(states, r, this.placement.capacity);
+      if (!('host' in placed)) return null;
+      // Outside a unit of work nothing is claimed (a preview); inside one, the chosen host's usage
+      // is locked and read again, and the choice made again on it: a host another process filled
+      // meanwhile fails its filters now and the next host is tried (Nova retries an alternate on a
+      // failed claim), until a locked host passes or none does (NoValidHost).
+      if (!tx || !flavor || locked.has(placed.host)) return placed.host;
+      locked.add(placed.host);
+      used.set(placed.host, await usage.lockHost(placed.host));
     }
-    return placed.host;
   }
 
   /** The server's group (policy, rules, where its other members are) and its same_host/different_host hints. */

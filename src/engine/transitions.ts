@@ -6,9 +6,22 @@ import { SqlPasswordRepository } from '../store/compute/passwords.ts';
 import { ACTIONS, type ActionName, type Step } from '../domain/actions.ts';
 import type { ServerPatch, ServerRecord } from '../domain/server.ts';
 import { DriverFault } from '../drivers/driver.ts';
-import type { ComputeTx, TaskRow } from '../store/store.ts';
-import type { ComputeEngine } from './compute.ts';
+import type { VirtDriver } from '../drivers/driver.ts';
+import type { ImagePort } from '../api/ports.ts';
+import type { ComputeStore, ComputeTx, TaskRow } from '../store/store.ts';
+import type { Clock } from './clock.ts';
 import { DueTimer } from './due-timer.ts';
+import { expectedTaskState, stepWait } from './plans.ts';
+import type { Scheduling } from './scheduling.ts';
+
+/** What the transitions use of the engine: the store, the driver, the clock, the image service and where hosts are. */
+export interface TransitionsContext {
+  readonly store: ComputeStore;
+  readonly driver: VirtDriver;
+  readonly clock: Clock;
+  readonly images: ImagePort;
+  readonly scheduling: Pick<Scheduling, 'isUp' | 'pickHost'>;
+}
 
 /** Due steps claimed at once. */
 const BATCH = 32;
@@ -18,13 +31,23 @@ const BATCH = 32;
  */
 const SLICE_MS = 8;
 
+/** A task whose next step this process runs at once, with its server as the last step wrote it. */
+interface Chained {
+  task: TaskRow;
+  server?: ServerRecord;
+}
+
+/** The task row is still the step claimed: same action and step, and no other process took it over. */
+const sameTask = (cur: TaskRow, t: TaskRow) =>
+  cur.step === t.step && cur.action_id === t.action_id && cur.action === t.action && (cur.owner ?? null) === (t.owner ?? null);
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Transitions {
   private readonly due: DueTimer;
 
-  constructor(private readonly engine: ComputeEngine) {
-    this.due = new DueTimer({ clock: engine.clock, nextDueAt: () => this.engine.store.nextDueAt(), runDue: () => this.runDue() });
+  constructor(private readonly engine: TransitionsContext) {
+    this.due = new DueTimer({ clock: engine.clock, nextDueAt: () => this.engine.store.nextDueAt(), runDue: () => this.runDue(), skipsLocked: engine.store.sql.dialect === 'postgres' });
   }
 
   start(): void {
@@ -40,21 +63,31 @@ export class Transitions {
     this.due.kick();
   }
 
-  /** Apply every step due now, in bounded batches that yield to the event loop; returns how many were applied. */
+  /**
+   * Apply every step due now, in bounded batches that yield to the event loop; returns how many were
+   * applied. A task whose next step is due at once (instant timings) goes on in the same batch with
+   * the task and server as its last step wrote them: no claim and no read between its steps, since
+   * this process holds its lease and the write re-reads both under the unit of work.
+   */
   async runDue(): Promise<number> {
     let applied = 0;
     let slice = performance.now();
     for (;;) {
-      const due = await this.engine.store.claimDueTasks(this.engine.clock.now(), BATCH);
+      const due: Chained[] = (await this.engine.store.claimDueTasks(this.engine.clock.now(), BATCH)).map((task) => ({ task }));
       if (due.length === 0) return applied;
-      for (const t of due) {
-        await this.runStep(t);
+      // A short batch was all that was due: no claim that would find nothing afterwards (a step that
+      // falls due meanwhile kicks the timer, which runs again after this run and re-arms).
+      const last = due.length < BATCH;
+      for (let i = 0; i < due.length; i++) {
+        const next = await this.runStep(due[i].task, due[i].server);
         applied++;
+        if (next) due.push(next);
         if (performance.now() - slice > SLICE_MS) {
           await yieldToEventLoop();
           slice = performance.now();
         }
       }
+      if (last) return applied;
     }
   }
 
@@ -68,47 +101,77 @@ export class Transitions {
 
   /** Run due steps until none is due at the current time (instant mode and tests). */
   async settle(): Promise<void> {
-    await this.due.idle();
-    for (let i = 0; i < 10000; i++) {
-      if ((await this.runDue()) === 0) break;
-    }
+    await this.due.settle();
   }
 
-  private async runStep(t: TaskRow): Promise<void> {
+  /**
+   * Runs one step: the driver's work on the server as last committed (`known`: as this process's
+   * previous step of the task wrote it), then one unit of work that re-reads the server and the task,
+   * and writes the step only while the task is still the one claimed. Returns the task's next step
+   * when it is due already, with the server as written.
+   */
+  private async runStep(t: TaskRow, known?: ServerRecord): Promise<Chained | undefined> {
     const { engine } = this;
     const step = t.plan.steps[t.step];
-    const server = await engine.store.transaction((tx) => tx.getServerById(t.server_id));
+    const server = known ?? (await engine.store.getServerById(t.server_id));
     if (!server || !step) {
-      await engine.store.transaction(async (tx) => tx.deleteTask(t.server_id));
+      await engine.store.transaction(async (tx) => {
+        const cur = await tx.getTask(t.server_id);
+        if (cur && sameTask(cur, t)) await tx.deleteTask(t.server_id);
+      });
       return;
     }
     // A cast to a compute service that is down waits in the queue until the service is back: the
     // task is parked for that host and woken when the host comes up (engine.setHost, the lease beat).
     const worker = t.plan.runs_on === 'target' ? t.context.target_host ?? null : server.host;
-    if (worker && step.host !== 'scheduled' && !(await engine.hostIsUp(worker))) {
+    if (worker && step.host !== 'scheduled' && !(await engine.scheduling.isUp(worker))) {
       await engine.store.transaction(async (tx) => {
-        const cur = await tx.getTask(t.server_id);
-        if (cur && this.sameClaim(cur, t)) await tx.parkTask(t.server_id, worker);
+        if ((await this.claimed(tx, t)).task) await tx.parkTask(t.server_id, worker);
       });
       return;
     }
     let fault: DriverFault | null = null;
     let host: string | null | undefined;
     try {
-      host = await this.resolveHost(t, step, server);
+      // A scheduled host is chosen in the unit of work that writes it (below): the claim on its usage holds until commit.
+      if (step.host !== 'scheduled') host = await this.resolveHost(t, step, server);
       await engine.driver.perform(step.op, t.action, server);
     } catch (e) {
       fault = e instanceof DriverFault ? e : new DriverFault(e instanceof Error ? e.message : String(e));
     }
     const imageStatus: { id: string; status: 'saving' | 'active' | 'delete' }[] = [];
     let finished: { task: TaskRow; server: ServerRecord } | undefined;
+    let chained: Chained | undefined;
     await engine.store.transaction(async (tx) => {
-      const cur = await tx.getTask(t.server_id);
-      if (!cur || !this.sameClaim(cur, t)) return; // replaced, cancelled, or taken over by another process
-      const s = (await tx.getServerById(t.server_id))!;
+      const claimed = await this.claimed(tx, t);
+      if (!claimed.task) return; // replaced, cancelled, or taken over by another process
+      if (!claimed.server) {
+        await tx.deleteTask(t.server_id); // its server is gone
+        return;
+      }
+      const { task: cur, server: s } = claimed;
       const now = engine.clock.now();
+      const expected = expectedTaskState(cur.plan, cur.step);
+      if (expected !== undefined && s.task_state !== expected) {
+        // Something changed the server's task state without replacing its task (Nova's
+        // UnexpectedTaskStateError in the compute manager): the task ends, the server stays as it is.
+        if (!cur.context.event_id && step.event && cur.action_id !== null) cur.context.event_id = await tx.startEvent(cur.action_id, step.event, now, s.host);
+        await endTask(tx, cur, now, `Unexpected task state: expecting ${expected ?? 'None'} but the actual state is ${s.task_state ?? 'None'}`);
+        if (cur.context.image_id) imageStatus.push({ id: cur.context.image_id, status: 'delete' });
+        return;
+      }
+      const save = async (patch: ServerPatch) => {
+        if (!(await tx.updateServer(s.id, patch, now, expected === undefined ? undefined : [expected]))) throw new Error(`server ${s.uuid} changed under its lock`);
+      };
+      if (!fault && step.host === 'scheduled') {
+        try {
+          host = await this.resolveHost(cur, step, s, tx);
+        } catch (e) {
+          fault = e instanceof DriverFault ? e : new DriverFault(e instanceof Error ? e.message : String(e));
+        }
+      }
       if (fault) {
-        await this.fail(tx, cur, s, step, fault, now);
+        await this.fail(tx, cur, s, step, fault, now, save);
         if (cur.context.image_id) imageStatus.push({ id: cur.context.image_id, status: 'delete' });
         return;
       }
@@ -116,7 +179,7 @@ export class Transitions {
       // An event spans its steps: it began when its first step began (the first step's when the
       // action was accepted) and ends when the next event's step begins, or with the action.
       if (step.event && cur.step === 0 && !ctx.event_id && cur.action_id !== null) {
-        ctx.event_id = await tx.startEvent(cur.action_id, step.event, Math.min(now, cur.due_at - engine.stepWait(cur.plan, 0, cur.action)), s.host);
+        ctx.event_id = await tx.startEvent(cur.action_id, step.event, Math.min(now, cur.due_at - stepWait(engine.driver, cur.plan, 0, cur.action)), s.host);
       }
       const patch: ServerPatch = { ...step.set };
       for (const k of step.stamp ?? []) patch[k] = now;
@@ -126,7 +189,7 @@ export class Transitions {
       }
       if (step.migration && ctx.migration_id) await tx.updateMigration(ctx.migration_id, step.migration, now);
       if (step.image && ctx.image_id) imageStatus.push({ id: ctx.image_id, status: step.image });
-      await tx.updateServer(s.id, patch, now);
+      await save(patch);
       const next = cur.step + 1;
       if (next < cur.plan.steps.length) {
         const nextStep = cur.plan.steps[next];
@@ -142,7 +205,9 @@ export class Transitions {
           if (ctx.event_id) await tx.finishEvent(ctx.event_id, now, 'Success');
           ctx.event_id = action_id !== null ? await tx.startEvent(action_id, nextStep.event, now, host ?? s.host) : null;
         }
-        await tx.putTask({ ...cur, action_id, step: next, context: ctx, due_at: Math.min(cur.due_at, now) + engine.stepWait(cur.plan, next, cur.action) });
+        const task: TaskRow = { ...cur, action_id, step: next, context: ctx, due_at: Math.min(cur.due_at, now) + stepWait(engine.driver, cur.plan, next, cur.action) };
+        await tx.putTask(task);
+        if (task.due_at <= now) chained = { task: { ...task, owner: engine.store.lease.owner, parked_host: null }, server: { ...s, ...patch } as ServerRecord };
         return;
       }
       await tx.deleteTask(s.id);
@@ -155,18 +220,23 @@ export class Transitions {
       if (u.status === 'delete') await engine.images.deleteImage(u.id).catch(() => undefined);
       else await engine.images.setStatus(u.id, u.status).catch(() => undefined);
     }
+    return chained;
   }
 
   /**
-   * The task is still the one claimed: same action and step (Nova's expected_task_state), and no
-   * other process took it over meanwhile (its lease would have expired).
+   * The server, locked, and its task if that is still the one claimed: same action and step, and
+   * no other process took it over meanwhile (its lease would have expired). The server is locked
+   * before the task is read, as every writer of a task does, so a task replaced by an action
+   * committing meanwhile is seen replaced, never read stale.
    */
-  private sameClaim(cur: TaskRow, t: TaskRow): boolean {
-    return cur.step === t.step && cur.action_id === t.action_id && cur.action === t.action && (cur.owner ?? null) === (t.owner ?? null);
+  private async claimed(tx: ComputeTx, t: TaskRow): Promise<{ task?: TaskRow; server?: ServerRecord }> {
+    const server = await tx.getServerById(t.server_id);
+    const cur = await tx.getTask(t.server_id);
+    return cur && sameTask(cur, t) ? { task: cur, server } : {};
   }
 
   /** Where the server lives after a step that moves it; undefined when the step does not. */
-  private async resolveHost(t: TaskRow, step: Step, s: ServerRecord): Promise<string | null | undefined> {
+  private async resolveHost(t: TaskRow, step: Step, s: ServerRecord, tx?: ComputeTx): Promise<string | null | undefined> {
     switch (step.host) {
       case undefined:
         return undefined;
@@ -182,7 +252,7 @@ export class Transitions {
           return requested;
         }
         const zone = (t.context.params?.zone as string | null | undefined) ?? null;
-        const host = await this.engine.pickHost({ zone, requested, server: s });
+        const host = await this.engine.scheduling.pickHost({ zone, requested, server: s }, tx);
         if (!host) throw new DriverFault('No valid host was found. There are not enough hosts available.');
         return host;
       }
@@ -190,7 +260,7 @@ export class Transitions {
   }
 
   /** Nova's error handling per action: ERROR with a fault, or back to a stable state. */
-  private async fail(tx: ComputeTx, t: TaskRow, s: ServerRecord, step: Step, fault: DriverFault, now: number): Promise<void> {
+  private async fail(tx: ComputeTx, t: TaskRow, s: ServerRecord, step: Step, fault: DriverFault, now: number, save: (p: ServerPatch) => Promise<void>): Promise<void> {
     const plan = t.plan;
     let patch: ServerPatch;
     const rule = ACTIONS[t.action as ActionName];
@@ -202,7 +272,7 @@ export class Transitions {
     } else {
       patch = { ...onFailure.set };
     }
-    await tx.updateServer(s.id, patch, now);
+    await save(patch);
     await tx.insertFault({
       server_uuid: s.uuid, code: fault.code, message: fault.message.slice(0, 255),
       details: fault.code === 500 ? `Traceback (most recent call last):\n  novabox simulated driver, ${rule?.name ?? t.action}/${step.op}\n${fault.message}` : null,
@@ -236,4 +306,15 @@ export class Transitions {
       for (const old of live.slice(rotation)) if (old.id !== t.context.image_id || rotation === 0) imageStatus.push({ id: old.id, status: 'delete' });
     }
   }
+}
+
+/**
+ * A task ends without finishing (replaced by a new action, or its server changed under it): its
+ * open event and its action finish as failed, its migration is in error, and the task is gone.
+ */
+export async function endTask(tx: ComputeTx, t: TaskRow, now: number, details: string): Promise<void> {
+  if (t.context.event_id) await tx.finishEvent(t.context.event_id, now, 'Error', details);
+  if (t.action_id !== null) await tx.finishAction(t.action_id, now, 'Error');
+  if (t.context.migration_id) await tx.updateMigration(t.context.migration_id, 'error', now);
+  await tx.deleteTask(t.server_id);
 }

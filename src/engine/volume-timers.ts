@@ -71,8 +71,7 @@ export class VolumeTimers {
 
   /** Run due steps until none is due at the current time. */
   async settle(): Promise<void> {
-    await this.due.idle();
-    for (let i = 0; i < 10000; i++) if ((await this.runDue()) === 0) break;
+    await this.due.settle();
   }
 
   private async runStep(t: VolumeTask): Promise<void> {

@@ -158,6 +158,8 @@ export class VolumeEngine {
   }
 
   private async checkQuota(tx: Sql, projectId: string, typeName: string, want: { volumes?: number; snapshots?: number; gigabytes: number }): Promise<void> {
+    // The count decides the write: held until commit, so a concurrent create waits for it.
+    await this.store.holdUsage(tx, projectId);
     const { limits, in_use } = await this.quotaUsage(projectId, tx);
     const per = limits.per_volume_gigabytes;
     if (want.volumes && per !== undefined && per >= 0 && want.gigabytes > per) {

@@ -1,8 +1,9 @@
 // What the compute stores share: how a server record maps to its row (columns, the JSON `doc`, tag
 // and address side tables), row readers, and the SQL of a server list page in either dialect.
 import type { FlavorSnapshot, ServerRecord } from '../domain/server.ts';
+import type { TaskState } from '../domain/states.ts';
 import { BadRequest } from '../domain/errors.ts';
-import type { ServerColumn, ServerQuery, TaskRow, Usage } from './store.ts';
+import type { HostChange, ServerColumn, ServerQuery, TaskRow, Usage } from './store.ts';
 import { SERVER_COLUMNS } from './store.ts';
 import type { Dialect } from './sql.ts';
 
@@ -145,7 +146,8 @@ export function listServersSql(q: ServerQuery, dialect: Dialect, marker: ServerR
     where.push(parts.length ? `(${parts.join(' OR ')})` : FALSE);
 }
   for (const f of q.regex ?? []) {
-    where.push(pg ? `${SORT_COLUMN[f.column]} ~ ?` : `regexp(?, ${SORT_COLUMN[f.column]})`);
+    // Some regex filters name integer columns (power_state, progress, created_at …): PostgreSQL matches their text, as SQLite's regexp() does.
+    where.push(pg ? `CAST(${SORT_COLUMN[f.column]} AS TEXT) ~ ?` : `regexp(?, ${SORT_COLUMN[f.column]})`);
     params.push(f.pattern);
 }
   if (q.changes_since !== undefined) {
@@ -229,3 +231,31 @@ export function listServersSql(q: ServerQuery, dialect: Dialect, marker: ServerR
   params.push(q.limit);
   return { sql, params };
   }
+
+/**
+ * The condition of a compare-and-set save (Nova's expected_task_state): appended to `WHERE id = ?`,
+ * it matches only a row whose task_state is one of `expected` (null meaning none). Empty without one.
+ */
+export function expectedTaskState(expected: readonly (TaskState | null)[] | undefined): { sql: string; params: string[] } {
+  if (!expected) return { sql: '', params: [] };
+  const states = expected.filter((t): t is TaskState => t !== null);
+  const parts: string[] = [];
+  if (states.length > 0) parts.push(`task_state IN (${states.map(() => '?').join(', ')})`);
+  if (states.length < expected.length) parts.push('task_state IS NULL');
+  return { sql: ` AND (${parts.join(' OR ') || 'FALSE'})`, params: states };
+}
+
+/** The SET list and parameters of a host change (booleans as 0/1), for both stores. */
+export function hostChangeSql(change: HostChange, now: number): { sets: string; params: (string | number | null)[] } {
+  const cols: string[] = [];
+  const params: (string | number | null)[] = [];
+  for (const k of ['disabled', 'disabled_reason', 'forced_down', 'up'] as const) {
+    const v = change[k];
+    if (v === undefined) continue;
+    cols.push(`${k} = ?`);
+    params.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  }
+  cols.push('updated_at = ?');
+  params.push(now);
+  return { sets: cols.join(', '), params };
+}

@@ -4,13 +4,15 @@
 // of work is locked (SELECT … FOR UPDATE), due steps are claimed with FOR UPDATE SKIP LOCKED and a
 // lease, and quota usage is counted in the same unit of work that writes.
 import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
+import type { TaskState } from '../domain/states.ts';
 import type {
   ComputeHostRow, ComputeStore, ComputeTx, FaultRow, FlavorInput, InstanceActionEventRow, InstanceActionRow,
-  Lease, MigrationFilter, MigrationRow, ServerQuery, ServerStateCount, TaskRow, Usage,
+  HostChange, Lease, MigrationFilter, MigrationRow, ServerQuery, ServerStateCount, TaskRow, Usage,
 } from './store.ts';
-import type { Param, PostgresSql, Sql, SqlDatabase } from './sql.ts';
+import { holdUntilCommit, type Param, type PostgresSql, type Sql, type SqlDatabase } from './sql.ts';
 import { newLeaseOwner } from './lease-owner.ts';
-import { DOC_FIELDS, DOC_SET, flavorRow, listServersSql, rowToServer, serverParams, taskRow, type ServerRow } from './server-rows.ts';
+import { bumpGeneration } from './generations.ts';
+import { DOC_FIELDS, DOC_SET, expectedTaskState, flavorRow, hostChangeSql, listServersSql, rowToServer, serverParams, taskRow, type ServerRow } from './server-rows.ts';
 
 type Row = Record<string, unknown>;
 
@@ -101,8 +103,8 @@ export class SqlComputeStore implements ComputeStore {
         await self.syncSide(x, id, s.tags, s.addresses, true);
         return { ...s, id } as ServerRecord;
       },
-      async updateServer(id, patch, now) {
-        await self.update(x, id, patch, now);
+      async updateServer(id, patch, now, expected) {
+        return self.update(x, id, patch, now, expected);
       },
       async getTask(server_id) {
         const r = await x.get<Row>('SELECT * FROM tasks WHERE server_id = ?', [server_id]);
@@ -151,7 +153,12 @@ export class SqlComputeStore implements ComputeStore {
       async updateMigration(id, status, now) {
         await x.run('UPDATE migrations SET status = ?, updated_at = ? WHERE id = ?', [status, now, id]);
       },
-      usage: (project_id) => usageOf(x, project_id),
+      async usage(project_id) {
+        // The count decides a write (a create, a resize, a restore): a second unit of work of the
+        // same project waits here until this one commits, so both cannot pass on the same count.
+        await holdUntilCommit(x, `compute-usage:${project_id}`);
+        return usageOf(x, project_id);
+      },
       getMigration: (id) => x.get<MigrationRow>('SELECT * FROM migrations WHERE id = ?', [id]),
       listMigrations: (filter) => migrationsOf(x, filter),
       listHosts: async () => (await x.all<Row>('SELECT * FROM compute_hosts ORDER BY name')).map(hostRow),
@@ -170,7 +177,7 @@ export class SqlComputeStore implements ComputeStore {
     }
   }
 
-  private async update(x: Sql, id: number, patch: ServerPatch, now: number): Promise<void> {
+  private async update(x: Sql, id: number, patch: ServerPatch, now: number, expected?: readonly (TaskState | null)[]): Promise<boolean> {
     const sets: string[] = [];
     const params: Param[] = [];
     const set = (col: string, v: unknown) => {
@@ -203,12 +210,20 @@ export class SqlComputeStore implements ComputeStore {
       set('doc', JSON.stringify(doc));
     }
     set('updated_at', now);
-    await x.run(`UPDATE servers SET ${sets.join(', ')} WHERE id = ?`, [...params, id]);
+    const cas = expectedTaskState(expected);
+    const r = await x.run(`UPDATE servers SET ${sets.join(', ')} WHERE id = ?${cas.sql}`, [...params, id, ...cas.params]);
+    if (r.changes === 0) return false;
     await this.syncSide(x, id, patch.tags, patch.addresses);
+    return true;
   }
 
   async getServer(uuid: string): Promise<ServerRecord | undefined> {
     const r = await this.sql.get<ServerRow>('SELECT * FROM servers WHERE uuid = ?', [uuid]);
+    return r && rowToServer(r);
+  }
+
+  async getServerById(id: number): Promise<ServerRecord | undefined> {
+    const r = await this.sql.get<ServerRow>('SELECT * FROM servers WHERE id = ?', [id]);
     return r && rowToServer(r);
   }
 
@@ -380,12 +395,27 @@ export class SqlComputeStore implements ComputeStore {
   }
 
   async upsertHost(h: ComputeHostRow): Promise<void> {
-    await this.sql.run(
-      `INSERT INTO compute_hosts (name, availability_zone, disabled, disabled_reason, forced_down, up, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET availability_zone = excluded.availability_zone, disabled = excluded.disabled,
-       disabled_reason = excluded.disabled_reason, forced_down = excluded.forced_down, up = excluded.up, updated_at = excluded.updated_at`,
-      [h.name, h.availability_zone, h.disabled ? 1 : 0, h.disabled_reason, h.forced_down ? 1 : 0, h.up ? 1 : 0, h.updated_at],
-    );
+    await this.sql.transaction(async (x) => {
+      await x.run(
+        `INSERT INTO compute_hosts (name, availability_zone, disabled, disabled_reason, forced_down, up, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET availability_zone = excluded.availability_zone, disabled = excluded.disabled,
+         disabled_reason = excluded.disabled_reason, forced_down = excluded.forced_down, up = excluded.up, updated_at = excluded.updated_at`,
+        [h.name, h.availability_zone, h.disabled ? 1 : 0, h.disabled_reason, h.forced_down ? 1 : 0, h.up ? 1 : 0, h.updated_at],
+      );
+      // Every process's host cache (src/engine/scheduling.ts) checks this before it is used.
+      await bumpGeneration(x, 'hosts');
+    });
     if (this.pg) await this.sql.run("SELECT pg_notify('novabox_tasks', 'hosts')");
+  }
+
+  async updateHost(name: string, change: HostChange, now: number): Promise<ComputeHostRow | undefined> {
+    const { sets, params } = hostChangeSql(change, now);
+    const r = await this.sql.transaction(async (x) => {
+      const row = await x.get<Row>(`UPDATE compute_hosts SET ${sets} WHERE name = ? RETURNING *`, [...params, name]);
+      if (row) await bumpGeneration(x, 'hosts');
+      return row;
+    });
+    if (r && this.pg) await this.sql.run("SELECT pg_notify('novabox_tasks', 'hosts')");
+    return r && hostRow(r);
   }
 }

@@ -5,6 +5,8 @@
 // must differ, branch on `sql.dialect`. Nothing outside src/store/ sees an executor.
 import type { Db } from './db.ts';
 import type pg from 'pg';
+import { createHash } from 'node:crypto';
+import { PgChangeFeed, type Generations } from './pg-feed.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Param = string | number | bigint | boolean | null | Buffer;
@@ -26,6 +28,44 @@ export interface Sql {
 export interface SqlDatabase extends Sql {
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Reports writes that change a rendered server view (SQLite only; null without the tables): see
+   * SqliteSql.watchServerViews.
+   */
+  watchServerViews?(calls: { server(uuid: string): void; other(): void }): ServerViewWatch | null;
+  /**
+   * The cache generations as of a moment after this call, read by a barrier shared with concurrent
+   * callers (PostgreSQL's change feed); null or absent: read them with a query.
+   */
+  freshGenerations?(): Promise<Generations | null> | Generations | null;
+}
+
+export interface ServerViewWatch {
+  /** Whether another connection to the file has committed since the last call (its writes were not reported). */
+  othersCommitted(): boolean;
+  /**
+   * Where writes are heard asynchronously (PostgreSQL's LISTEN): resolves true once every write
+   * committed before `since` (performance.now() ms, a request's arrival) has been reported, false
+   * when that cannot be known (then nothing memoized may be served).
+   */
+  fresh?(since: number): Promise<boolean> | boolean;
+}
+
+/**
+ * Tables a server view reads besides the server's own row (src/api/compute/servers.ts viewContext):
+ * hosts and their zones, faults, server groups, and Neutron's ports and security groups.
+ */
+export const SERVER_VIEW_INPUTS = [
+  'compute_hosts', 'aggregates', 'aggregate_hosts', 'aggregate_metadata', 'instance_faults',
+  'server_groups', 'server_group_members', 'neutron_resources',
+];
+
+/**
+ * Holds `key` until the unit of work `tx` ends: another unit of work asking for the same key waits
+ * (a PostgreSQL advisory lock). On SQLite a unit of work already excludes every other writer.
+ */
+export async function holdUntilCommit(tx: Sql, key: string): Promise<void> {
+  if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(hashtext(?))', [key]);
 }
 
 /** Rewrites `?` placeholders (outside quoted strings and identifiers) as PostgreSQL's `$n`. */
@@ -50,6 +90,9 @@ export function toPostgresPlaceholders(sql: string): string {
   return out;
 }
 
+/** How long (ms) units of work may follow each other on the lock before the event loop gets a turn. */
+const TURN_MS = 8;
+
 /**
  * A FIFO lock. SQLite has one connection per process, so a unit of work that awaits must keep every
  * other statement of this process out of the connection until it commits (else they would join it).
@@ -57,6 +100,9 @@ export function toPostgresPlaceholders(sql: string): string {
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();
   private held = false;
+  /** When the first unit of work of this turn of the event loop took the lock; `turn` is cleared by the next turn. */
+  private turnStart = 0;
+  private turn = false;
 
   get locked(): boolean {
     return this.held;
@@ -80,6 +126,15 @@ export class Mutex {
     let release!: () => void;
     this.tail = new Promise<void>((r) => (release = r));
     await prev;
+    // Queued units of work hand the lock on in microtasks: without a pause a queue of them would run
+    // in one turn of the event loop and keep every request, timer and reply waiting until it drained.
+    // One that would begin after others held the lock this turn for a while waits for the next turn.
+    if (this.turn && performance.now() - this.turnStart > TURN_MS) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!this.turn) {
+      this.turn = true;
+      this.turnStart = performance.now();
+      setImmediate(() => (this.turn = false));
+    }
     this.held = true;
     try {
       return await fn();
@@ -101,6 +156,47 @@ export class SqliteSql implements SqlDatabase {
   readonly lock = new Mutex();
 
   constructor(readonly db: Db) {}
+
+  /**
+   * TEMP triggers on this connection (nothing is added to the file) call `server(uuid)` after each
+   * update or delete of a server row and `other()` after each write to a table the view reads
+   * beside it; PRAGMA data_version tells commits by other connections, whose writes no trigger
+   * here sees. One watcher per connection (a second replaces the first). Null when the schema lacks
+   * one of the tables (a bare test database): no memo rather than a blind spot.
+   */
+  watchServerViews(calls: { server(uuid: string): void; other(): void }): ServerViewWatch | null {
+    const db = this.db;
+    const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? /* view watch */");
+    if (![...SERVER_VIEW_INPUTS, 'servers'].every((t) => exists.get(t))) return null;
+    db.function('novabox_server_view_changed', { deterministic: false }, (uuid: unknown) => {
+      calls.server(String(uuid));
+      return null;
+    });
+    db.function('novabox_server_view_inputs_changed', { deterministic: false }, () => {
+      calls.other();
+      return null;
+    });
+    const ddl = [
+      'CREATE TEMP TRIGGER IF NOT EXISTS novabox_view_servers_u AFTER UPDATE ON main.servers BEGIN SELECT novabox_server_view_changed(OLD.uuid); END',
+      'CREATE TEMP TRIGGER IF NOT EXISTS novabox_view_servers_d AFTER DELETE ON main.servers BEGIN SELECT novabox_server_view_changed(OLD.uuid); END',
+    ];
+    for (const t of SERVER_VIEW_INPUTS) {
+      for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
+        ddl.push(`CREATE TEMP TRIGGER IF NOT EXISTS novabox_view_${t}_${op[0].toLowerCase()} AFTER ${op} ON main.${t} BEGIN SELECT novabox_server_view_inputs_changed(); END`);
+      }
+    }
+    for (const stmt of ddl) db.exec(stmt);
+    const version = db.prepare('PRAGMA data_version /* view watch */');
+    let seen = (version.get() as { data_version: number }).data_version;
+    return {
+      othersCommitted() {
+        const v = (version.get() as { data_version: number }).data_version;
+        if (v === seen) return false;
+        seen = v;
+        return true;
+      },
+    };
+  }
 
   /** The connection without the lock: only for code that already holds `lock` (a unit of work's body). */
   unlocked(): Sql {
@@ -159,17 +255,53 @@ export class SqliteSql implements SqlDatabase {
   }
 }
 
-function pgExecutor(q: (text: string, values: unknown[]) => Promise<pg.QueryResult>): Sql {
+/**
+ * PostgreSQL's TEXT cannot hold U+0000 (SQLite's can), so a value with one is the client's input that
+ * this database cannot store or match: a 400 in the service's own fault shape (src/api/faults.ts
+ * maps any error with a 4xx statusCode), never the server error the driver would raise.
+ */
+export class UnstorableText extends Error {
+  readonly statusCode = 400;
+  constructor() {
+    super('Invalid input: a value contains the NUL character (\\u0000).');
+  }
+}
+
+/**
+ * Short statements (point reads and writes: a server by uuid, a generation, a task) run as named
+ * prepared statements, parsed and planned once per connection; longer ones (lists, whose best plan
+ * depends on their parameters) and those with an expanded IN list stay unnamed.
+ */
+const PREPARED_MAX_CHARS = 240;
+const PREPARED_MAX_NAMES = 2000;
+const preparedNames = new Map<string, string | null>();
+
+function pgQueryConfig(sql: string, values: unknown[]): pg.QueryConfig {
+  let name = preparedNames.get(sql);
+  if (name === undefined) {
+    const eligible = sql.length <= PREPARED_MAX_CHARS && !/\bIN\s*\(\s*\?/i.test(sql) && preparedNames.size < PREPARED_MAX_NAMES;
+    name = eligible ? `nb_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}` : null;
+    preparedNames.set(sql, name);
+  }
+  const text = toPostgresPlaceholders(sql);
+  return name ? { name, text, values } : { text, values };
+}
+
+function pgExecutor(query: (config: pg.QueryConfig) => Promise<pg.QueryResult>): Sql {
+  const q = (sql: string, params: readonly Param[]): Promise<pg.QueryResult> => {
+    if (params.some((p) => typeof p === 'string' && p.includes('\u0000'))) return Promise.reject(new UnstorableText());
+    return query(pgQueryConfig(sql, [...params]));
+  };
   return {
     dialect: 'postgres',
     async all<T>(sql: string, params: readonly Param[] = []) {
-      return (await q(toPostgresPlaceholders(sql), [...params])).rows as T[];
+      return (await q(sql, params)).rows as T[];
     },
     async get<T>(sql: string, params: readonly Param[] = []) {
-      return (await q(toPostgresPlaceholders(sql), [...params])).rows[0] as T | undefined;
+      return (await q(sql, params)).rows[0] as T | undefined;
     },
     async run(sql: string, params: readonly Param[] = []) {
-      return { changes: (await q(toPostgresPlaceholders(sql), [...params])).rowCount ?? 0 };
+      return { changes: (await q(sql, params)).rowCount ?? 0 };
     },
   };
 }
@@ -178,9 +310,35 @@ function pgExecutor(q: (text: string, values: unknown[]) => Promise<pg.QueryResu
 export class PostgresSql implements SqlDatabase {
   readonly dialect = 'postgres' as const;
   private readonly exec: Sql;
+  /** The process's LISTEN connection: server-view notifications and shared generation barriers. */
+  readonly feed: PgChangeFeed;
 
   constructor(readonly pool: pg.Pool) {
-    this.exec = pgExecutor((text, values) => pool.query(text, values));
+    this.exec = pgExecutor((config) => pool.query(config));
+    const Client = (pool as unknown as { Client: new (o: unknown) => pg.Client }).Client;
+    this.feed = new PgChangeFeed(() => new Client(pool.options));
+  }
+
+  freshGenerations(): Promise<Generations | null> | Generations | null {
+    return this.feed.after(performance.now());
+  }
+
+  /**
+   * The rendered-view memo's watch on PostgreSQL: the triggers of migration 'compute-view-notify'
+   * notify every replica of each committed write (src/store/pg-feed.ts); a memo is served only after
+   * a barrier sent after the request arrived, so never staler than a read made for that request.
+   */
+  watchServerViews(calls: { server(uuid: string): void; other(): void }): ServerViewWatch | null {
+    const feed = this.feed;
+    feed.onChange((payload) => (payload === '*' ? calls.other() : calls.server(payload)));
+    return {
+      othersCommitted: () => false,
+      fresh(since: number) {
+        const g = feed.after(since);
+        if (g === null) return false;
+        return g instanceof Promise ? g.then((x) => x !== null) : true;
+      },
+    };
   }
 
   all<T>(sql: string, params?: readonly Param[]): Promise<T[]> {
@@ -199,7 +357,7 @@ export class PostgresSql implements SqlDatabase {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await fn(pgExecutor((text, values) => client.query(text, values)));
+      const result = await fn(pgExecutor((config) => client.query(config)));
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -211,6 +369,7 @@ export class PostgresSql implements SqlDatabase {
   }
 
   async close(): Promise<void> {
+    await this.feed.close();
     await this.pool.end();
   }
 }

@@ -3,13 +3,14 @@
 // and the synchronous statements here wait while any unit of work is open.
 import type { Db } from './db.ts';
 import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
+import type { TaskState } from '../domain/states.ts';
 import type {
   ComputeHostRow, ComputeStore, ComputeTx, FaultRow, FlavorInput, InstanceActionEventRow, InstanceActionRow,
-  Lease, MigrationFilter, MigrationRow, ServerStateCount, ServerQuery, TaskRow, Usage,
+  HostChange, Lease, MigrationFilter, MigrationRow, ServerStateCount, ServerQuery, TaskRow, Usage,
 } from './store.ts';
 import { SqliteSql } from './sql.ts';
 import {
-  COLUMN_FIELDS, DOC_FIELDS, DOC_SET, flavorRow, listServersSql, rowToServer, serverParams, taskRow, usageOf,
+  COLUMN_FIELDS, DOC_FIELDS, DOC_SET, expectedTaskState, flavorRow, hostChangeSql, listServersSql, rowToServer, serverParams, taskRow, usageOf,
   type DocField, type ServerRow,
 } from './server-rows.ts';
 import { newLeaseOwner } from './lease-owner.ts';
@@ -77,9 +78,12 @@ export class SqliteComputeStore implements ComputeStore {
       release: p('UPDATE tasks SET lease_until = 0 WHERE owner = ?'),
       otherOwners: p('SELECT DISTINCT owner FROM tasks WHERE owner IS NOT NULL AND owner <> ? AND lease_until > ?'),
       deleteTask: p('DELETE FROM tasks WHERE server_id = ?'),
-      dueTasks: p(`SELECT * FROM tasks WHERE due_at <= ? AND parked_host IS NULL AND (owner IS NULL OR owner = ? OR lease_until <= ?)
+      // `+parked_host`: walk tasks_due in due order (its entries are ordered by due_at, then server_id)
+      // and stop at the limit; with the tasks_parked index (every unparked task) SQLite read and
+      // sorted all of them, O(tasks) per claim during a burst of builds.
+      dueTasks: p(`SELECT * FROM tasks WHERE due_at <= ? AND +parked_host IS NULL AND (owner IS NULL OR owner = ? OR lease_until <= ?)
         ORDER BY due_at, server_id LIMIT ?`),
-      nextDue: p('SELECT MIN(due_at) AS t FROM tasks WHERE parked_host IS NULL AND (owner IS NULL OR owner = ? OR lease_until <= ?)'),
+      nextDue: p('SELECT MIN(due_at) AS t FROM tasks WHERE +parked_host IS NULL AND (owner IS NULL OR owner = ? OR lease_until <= ?)'),
       allTasks: p('SELECT * FROM tasks ORDER BY due_at, server_id'),
       countByState: p('SELECT project_id, deleted, vm_state, task_state, COUNT(*) AS count FROM servers GROUP BY project_id, deleted, vm_state, task_state'),
       countTasks: p('SELECT COUNT(*) AS n FROM tasks'),
@@ -121,6 +125,8 @@ export class SqliteComputeStore implements ComputeStore {
         VALUES (@name, @availability_zone, @disabled, @disabled_reason, @forced_down, @up, @updated_at)
         ON CONFLICT (name) DO UPDATE SET availability_zone = excluded.availability_zone, disabled = excluded.disabled,
         disabled_reason = excluded.disabled_reason, forced_down = excluded.forced_down, up = excluded.up, updated_at = excluded.updated_at`),
+      bumpHosts: p(`INSERT INTO cache_generations (name, generation) VALUES ('hosts', 1)
+        ON CONFLICT (name) DO UPDATE SET generation = cache_generations.generation + 1`),
     };
     const st = this.st;
     const self = this;
@@ -141,8 +147,8 @@ export class SqliteComputeStore implements ComputeStore {
         self.addUsage(s.project_id, usageOf({ deleted: s.deleted ? 1 : 0, vm_state: s.vm_state, vcpus: s.flavor.vcpus, memory_mb: s.flavor.memory_mb }), 1);
         return { ...s, id } as ServerRecord;
       },
-      async updateServer(id, patch, now) {
-        self.update(id, patch, now);
+      async updateServer(id, patch, now, expected) {
+        return self.update(id, patch, now, expected);
       },
       async getTask(server_id) {
         const r = st.getTask.get(server_id) as Record<string, unknown> | undefined;
@@ -210,7 +216,7 @@ export class SqliteComputeStore implements ComputeStore {
     }
   }
 
-  private update(id: number, patch: ServerPatch, now: number): void {
+  private update(id: number, patch: ServerPatch, now: number, expected?: readonly (TaskState | null)[]): boolean {
     type UsageRow = { project_id: string; deleted: number; vm_state: string; vcpus: number; memory_mb: number } | undefined;
     const counts = patch.deleted !== undefined || patch.vm_state !== undefined || patch.flavor !== undefined || patch.project_id !== undefined;
     const before = counts ? (this.st.usageRow.get(id) as UsageRow) : undefined;
@@ -253,21 +259,27 @@ export class SqliteComputeStore implements ComputeStore {
       params.doc = JSON.stringify(doc);
     }
     sets.push('updated_at = @updated_at');
-    this.updateStatement(sets.join(', ')).run(params);
+    const cas = expectedTaskState(expected);
+    cas.params.forEach((v, i) => (params[`expected${i}`] = v));
+    let n = 0;
+    const where = cas.sql.replace(/\?/g, () => `@expected${n++}`);
+    if (this.updateStatement(sets.join(', '), where).run(params).changes === 0) return false;
     this.syncSide(id, patch.tags, patch.addresses);
     if (before) {
       const after = this.st.usageRow.get(id) as UsageRow;
       this.addUsage(before.project_id, usageOf(before), -1);
       if (after) this.addUsage(after.project_id, usageOf(after), 1);
     }
+    return true;
   }
 
-  private updateStatement(sets: string): ReturnType<Db['prepare']> {
-    let st = this.updates.get(sets);
+  private updateStatement(sets: string, where = ''): ReturnType<Db['prepare']> {
+    const key = `${sets}${where}`;
+    let st = this.updates.get(key);
     if (!st) {
-      st = this.db.prepare(`UPDATE servers SET ${sets} WHERE id = @id`);
+      st = this.db.prepare(`UPDATE servers SET ${sets} WHERE id = @id${where}`);
       if (this.updates.size >= 500) this.updates.clear();
-      this.updates.set(sets, st);
+      this.updates.set(key, st);
     }
     return st;
   }
@@ -323,6 +335,12 @@ export class SqliteComputeStore implements ComputeStore {
     }
     const r = this.byUuidRaw.st.get(uuid) as unknown[] | undefined;
     return r && this.byUuidRaw.read(r);
+  }
+
+  async getServerById(id: number): Promise<ServerRecord | undefined> {
+    if (this.sql.lock.locked) await this.idle();
+    const r = this.st.byId.get(id) as ServerRow | undefined;
+    return r && rowToServer(r);
   }
 
   async listServers(q: ServerQuery): Promise<ServerRecord[]> {
@@ -561,7 +579,23 @@ export class SqliteComputeStore implements ComputeStore {
   async upsertHost(h: ComputeHostRow): Promise<void> {
     if (this.sql.lock.locked) await this.idle();
     this.hostRows = null;
-    this.st.upsertHost.run({ ...h, disabled: h.disabled ? 1 : 0, forced_down: h.forced_down ? 1 : 0, up: h.up ? 1 : 0 });
+    this.db.transaction(() => {
+      this.st.upsertHost.run({ ...h, disabled: h.disabled ? 1 : 0, forced_down: h.forced_down ? 1 : 0, up: h.up ? 1 : 0 });
+      // Every process's host cache (src/engine/scheduling.ts) checks this before it is used.
+      this.st.bumpHosts.run();
+    })();
+  }
+
+  async updateHost(name: string, change: HostChange, now: number): Promise<ComputeHostRow | undefined> {
+    if (this.sql.lock.locked) await this.idle();
+    this.hostRows = null;
+    const { sets, params } = hostChangeSql(change, now);
+    const changed = this.db.transaction(() => {
+      if (this.db.prepare(`UPDATE compute_hosts SET ${sets} WHERE name = ?`).run(...params, name).changes === 0) return false;
+      this.st.bumpHosts.run();
+      return true;
+    })();
+    return changed ? this.hostsNow().find((h) => h.name === name) : undefined;
   }
   async setFlavorDescription(flavorid: string, description: string | null): Promise<boolean> {
     if (this.sql.lock.locked) await this.idle();

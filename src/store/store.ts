@@ -3,6 +3,7 @@
 // UPDATE on PostgreSQL); claimDueTasks claims due steps with a lease.
 import type { FlavorSnapshot, ServerPatch, ServerRecord } from '../domain/server.ts';
 import type { MigrationStatus, Plan } from '../domain/actions.ts';
+import type { TaskState } from '../domain/states.ts';
 import type { Sql, SqlDatabase } from './sql.ts';
 
 export type SortDir = 'asc' | 'desc';
@@ -187,7 +188,11 @@ export interface ComputeTx {
   getServerForUpdate(uuid: string): Promise<ServerRecord | undefined>;
   getServerById(id: number): Promise<ServerRecord | undefined>;
   insertServer(s: Omit<ServerRecord, 'id'>): Promise<ServerRecord>;
-  updateServer(id: number, patch: ServerPatch, now: number): Promise<void>;
+  /**
+   * Writes `patch`. With `expected_task_state` it is Nova's instance.save(expected_task_state=…):
+   * the row is written only while its task_state is one of those; false (nothing written) when not.
+   */
+  updateServer(id: number, patch: ServerPatch, now: number, expected_task_state?: readonly (TaskState | null)[]): Promise<boolean>;
   getTask(server_id: number): Promise<TaskRow | undefined>;
   /** Writes the task, owned by this process with a fresh lease (and not parked). */
   putTask(t: TaskRow): Promise<void>;
@@ -201,6 +206,10 @@ export interface ComputeTx {
   insertFault(f: Omit<FaultRow, 'id'>): Promise<void>;
   insertMigration(m: Omit<MigrationRow, 'id'>): Promise<number>;
   updateMigration(id: number, status: string, now: number): Promise<void>;
+  /**
+   * The project's usage, held until commit: another unit of work that reads the same project's
+   * usage waits, so two quota checks cannot both pass on one count.
+   */
   usage(project_id: string): Promise<Usage>;
   getMigration(id: number): Promise<MigrationRow | undefined>;
   listMigrations(filter: MigrationFilter): Promise<MigrationRow[]>;
@@ -212,6 +221,8 @@ export interface ComputeStore {
   readonly sql: SqlDatabase;
   transaction<T>(fn: (tx: ComputeTx) => Promise<T>): Promise<T>;
   getServer(uuid: string): Promise<ServerRecord | undefined>;
+  /** A server by id as last committed, outside any unit of work (nothing locked; decide no write on it). */
+  getServerById(id: number): Promise<ServerRecord | undefined>;
   listServers(q: ServerQuery): Promise<ServerRecord[]>;
   /** This process's engine identity and lease length; every task write and claim uses it. */
   lease: Lease;
@@ -264,4 +275,11 @@ export interface ComputeStore {
   // hosts
   listHosts(): Promise<ComputeHostRow[]>;
   upsertHost(h: ComputeHostRow): Promise<void>;
+  /**
+   * Changes only the named fields of a host in one statement (two admins changing different fields
+   * at once both keep their change); the host as written, or undefined when there is none.
+   */
+  updateHost(name: string, change: HostChange, now: number): Promise<ComputeHostRow | undefined>;
 }
+
+export type HostChange = Partial<Pick<ComputeHostRow, 'disabled' | 'disabled_reason' | 'forced_down' | 'up'>>;

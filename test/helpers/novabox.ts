@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Clock } from '../../src/engine/clock.ts';
-import { createNovabox, type Services } from '../../src/novabox.ts';
+import { createNovabox, type Novabox, type Services } from '../../src/novabox.ts';
 import { createPostgresDatabase, PG_ADMIN_URL } from './postgres.ts';
 
 export interface TestNovabox {
@@ -30,14 +30,33 @@ export interface TestNovabox {
   close(): Promise<void>;
 }
 
-export async function startNovabox(overrides: Partial<Config> = {}, opts: { clock?: Clock } = {}): Promise<TestNovabox> {
-  const pg = process.env.NOVABOX_TEST_DB === 'postgres' && overrides.db === undefined ? await createPostgresDatabase() : null;
-  if (process.env.NOVABOX_TEST_DB === 'postgres' && overrides.db === undefined && !pg) throw new Error(`NOVABOX_TEST_DB=postgres but no PostgreSQL answers at ${PG_ADMIN_URL}`);
+/**
+ * createNovabox for tests: `overrides` over the test defaults (':memory:', time_scale 0, fake timings,
+ * silent, port 0); with NOVABOX_TEST_DB=postgres and no `db` of its own, on a throw-away PostgreSQL
+ * database that close() drops.
+ */
+export async function createTestNovabox(overrides: Partial<Config> = {}, opts: { clock?: Clock } = {}): Promise<Novabox & { config: Config }> {
+  const onPostgres = process.env.NOVABOX_TEST_DB === 'postgres' && overrides.db === undefined;
+  const pg = onPostgres ? await createPostgresDatabase() : null;
+  if (onPostgres && !pg) throw new Error(`NOVABOX_TEST_DB=postgres but no PostgreSQL answers at ${PG_ADMIN_URL}`);
   const config = loadConfig({ db: pg?.url ?? ':memory:', time_scale: 0, timings: 'fake', log_level: 'silent', port: 0, ...overrides }, {});
   const nb = await createNovabox(config, opts).catch(async (e: unknown) => {
     await pg?.drop();
     throw e;
   });
+  const close = nb.close.bind(nb);
+  return Object.assign(nb, {
+    config,
+    async close() {
+      await close();
+      await pg?.drop();
+    },
+  });
+}
+
+export async function startNovabox(overrides: Partial<Config> = {}, opts: { clock?: Clock } = {}): Promise<TestNovabox> {
+  const nb = await createTestNovabox(overrides, opts);
+  const config = nb.config;
   const projectIds = new Map((await nb.services.identity.store.listProjects({ domain_id: 'default' })).map((p) => [p.name, p.id]));
   const tokens = new Map<string, string>();
   const seedProject = (user: string): string => config.seed.users.find((u) => u.name === user)?.project ?? user;
@@ -68,10 +87,7 @@ export async function startNovabox(overrides: Partial<Config> = {}, opts: { cloc
       assert.ok(id, `project ${name} is seeded`);
       return id;
     },
-    async close() {
-      await nb.close();
-      await pg?.drop();
-    },
+    close: () => nb.close(),
   };
   return helper;
 }

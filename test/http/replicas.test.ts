@@ -3,34 +3,12 @@
 // lost, none in ERROR because of the kill — and both list the same servers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, REPO_ROOT } from '../../conformance/lib/novabox.ts';
 import { createPostgresDatabase } from '../helpers/postgres.ts';
 import { call, token } from '../helpers/remote.ts';
+import { serveReplica, stopReplicas, type Replica } from '../helpers/replicas.ts';
 
 const IMAGE = '4fa04c19-09fa-51ff-9872-fac075d1145b';
-
-interface Replica {
-  base: string;
-  child: ChildProcess;
-}
-
-async function serve(db: string): Promise<Replica> {
-  const port = await freePort();
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NOVABOX_'))), NOVABOX_TASK_LEASE_MS: '1000' };
-  const child = spawn(process.execPath, ['bin/novabox.js', 'serve', '--host', '127.0.0.1', '--port', String(port), '--db', db, '--time-scale', '2', '--log-level', 'warn'], {
-    cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const end = Date.now() + 60_000;
-  while (!out.includes('novabox ready')) {
-    if (child.exitCode !== null || Date.now() > end) throw new Error(`replica did not start: ${out.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { base: `http://127.0.0.1:${port}`, child };
-}
+const serve = (db: string): Promise<Replica> => serveReplica(db, { env: { NOVABOX_TASK_LEASE_MS: '1000' }, args: ['--time-scale', '2'] });
 
 async function servers(base: string, tok: string): Promise<Record<string, any>[]> {
   const res = await call(base, tok, 'GET', '/servers/detail');
@@ -81,11 +59,7 @@ test('three replicas on one PostgreSQL database: a SIGKILLed replica’s builds 
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
-    for (const r of replicas) if (r.child.exitCode === null && r.child.signalCode === null) {
-      const gone = new Promise((res) => r.child.once('exit', res));
-      r.child.kill('SIGTERM');
-      await gone;
-    }
+    await stopReplicas(replicas);
     await made.drop();
   }
 });

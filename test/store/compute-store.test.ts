@@ -82,6 +82,11 @@ async function contract(store: ComputeStore): Promise<void> {
     const actions = await e.store.listActions(made[0].uuid);
     assert.deepEqual(actions.map((a) => a.action), ['stop', 'create']);
     assert.ok((await e.store.listEvents(actions[0].id)).every((ev) => ev.result === 'Success' && ev.finish_time !== null));
+    // a save names the task state it expects (Nova's instance.save(expected_task_state=…)) and loses cleanly
+    const target = (await e.store.getServer(made[1].uuid))!;
+    assert.equal(await store.transaction((tx) => tx.updateServer(target.id, { display_name: 'lost' }, clock.now(), ['rebooting', 'powering-on'])), false);
+    assert.equal((await e.store.getServer(made[1].uuid))!.display_name, 'd1', 'nothing written over an unexpected task state');
+    assert.equal(await store.transaction((tx) => tx.updateServer(target.id, { display_name: 'd1', tags: ['blue'] }, clock.now(), [null, 'rebooting'])), true);
     await e.setMetadata(ctx(DEMO), made[1].uuid, { k: 'v' }, 'merge');
     assert.deepEqual((await e.store.getServer(made[1].uuid))!.metadata, { k: 'v' });
 
@@ -124,6 +129,11 @@ async function contract(store: ComputeStore): Promise<void> {
     assert.equal(await e.store.deleteFlavor('p1'), true);
     assert.equal(await e.store.getFlavor('p1'), undefined);
     assert.equal((await e.store.getFlavorById(f.id))!.vcpus, 2, 'a deleted flavor is still found by id (servers keep it)');
+    // two host changes of different fields at once both stick (each writes only its fields)
+    await Promise.all([e.setHost(host, { disabled: true, disabled_reason: 'maintenance' }), e.setHost(host, { forced_down: true })]);
+    const changed = (await e.store.listHosts()).find((x) => x.name === host)!;
+    assert.deepEqual([changed.disabled, changed.disabled_reason, changed.forced_down], [true, 'maintenance', true]);
+    assert.equal(await e.store.updateHost('no-such-host', { up: false }, clock.now()), undefined);
     const counts = await e.store.countServersByState();
     assert.equal(counts.filter((c) => !c.deleted).reduce((n, c) => n + c.count, 0), 3);
   } finally {

@@ -1,6 +1,7 @@
 // Host aggregates (os-aggregates): a name, an optional availability zone, member hosts and metadata.
 // The availability zone is also kept as the `availability_zone` metadata key, as Nova does.
 import type { Sql, SqlDatabase, SqlMigration } from '../sql.ts';
+import { bumpGeneration } from '../generations.ts';
 
 export interface Aggregate {
   id: number;
@@ -84,6 +85,15 @@ async function loadAggregates(q: Sql, rows: Row[]): Promise<Aggregate[]> {
 export class SqlAggregateRepository implements AggregateRepository {
   constructor(private readonly db: SqlDatabase) {}
 
+  /** Aggregates give hosts their zones: every write moves the hosts' cache generation (src/store/generations.ts) for every process. */
+  private write<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const out = await fn(tx);
+      await bumpGeneration(tx, 'hosts');
+      return out;
+    });
+  }
+
   private load(q: Sql, rows: Row[]): Promise<Aggregate[]> {
     return loadAggregates(q, rows);
   }
@@ -102,7 +112,7 @@ export class SqlAggregateRepository implements AggregateRepository {
   }
 
   async create(a: { uuid: string; name: string; availability_zone: string | null }, now: number): Promise<Aggregate | undefined> {
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       if (await tx.get('SELECT id FROM aggregates WHERE name = ?', [a.name])) return undefined;
       await tx.run('INSERT INTO aggregates (uuid, name, created_at, updated_at) VALUES (?, ?, ?, NULL)', [a.uuid, a.name, now]);
       const row = (await tx.get<{ id: number }>('SELECT id FROM aggregates WHERE uuid = ?', [a.uuid]))!;
@@ -112,7 +122,7 @@ export class SqlAggregateRepository implements AggregateRepository {
   }
 
   async update(id: number, change: { name?: string; availability_zone?: string | null }, now: number): Promise<Aggregate | undefined | 'conflict'> {
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       if (!(await tx.get('SELECT id FROM aggregates WHERE id = ?', [id]))) return undefined;
       if (change.name !== undefined) {
         if (await tx.get('SELECT id FROM aggregates WHERE name = ? AND id <> ?', [change.name, id])) return 'conflict';
@@ -132,7 +142,7 @@ export class SqlAggregateRepository implements AggregateRepository {
   }
 
   async delete(id: number): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       await tx.run('DELETE FROM aggregate_hosts WHERE aggregate_id = ?', [id]);
       await tx.run('DELETE FROM aggregate_metadata WHERE aggregate_id = ?', [id]);
       return (await tx.run('DELETE FROM aggregates WHERE id = ?', [id])).changes > 0;
@@ -140,7 +150,7 @@ export class SqlAggregateRepository implements AggregateRepository {
   }
 
   async addHost(id: number, host: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       if (await tx.get('SELECT host FROM aggregate_hosts WHERE aggregate_id = ? AND host = ?', [id, host])) return false;
       await tx.run('INSERT INTO aggregate_hosts (aggregate_id, host) VALUES (?, ?)', [id, host]);
       return true;
@@ -148,13 +158,13 @@ export class SqlAggregateRepository implements AggregateRepository {
   }
 
   async removeHost(id: number, host: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       return (await tx.run('DELETE FROM aggregate_hosts WHERE aggregate_id = ? AND host = ?', [id, host])).changes > 0;
     });
   }
 
   async setMetadata(id: number, metadata: Record<string, string | null>, now: number): Promise<Aggregate | undefined> {
-    return this.db.transaction(async (tx) => {
+    return this.write(async (tx) => {
       if (!(await tx.get('SELECT id FROM aggregates WHERE id = ?', [id]))) return undefined;
       await this.putMeta(tx, id, metadata);
       await tx.run('UPDATE aggregates SET updated_at = ? WHERE id = ?', [now, id]);

@@ -16,7 +16,26 @@ export interface HostUsageRepository {
   perHostAndProject(): Promise<HostProjectUsage[]>;
   /** The host of each live server named (servers not on a host are left out). */
   hostsOf(server_uuids: string[]): Promise<Map<string, string>>;
+  /** Placement's usage per host (the host_usage rows that triggers keep exact, migration 008-host-usage). */
+  claimed(): Promise<Map<string, HostUsage>>;
+  /**
+   * Claims room on `host`: its usage row is locked until the unit of work this repository runs in
+   * ends (SELECT … FOR UPDATE on PostgreSQL; a SQLite unit of work already excludes every other
+   * writer), and read again, so what the caller places there is decided on usage nobody else moves.
+   */
+  lockHost(host: string): Promise<HostUsage>;
 }
+
+export interface HostUsage {
+  instances: number;
+  vcpus: number;
+  memory_mb: number;
+  disk_gb: number;
+}
+
+const usageOf = (r: HostUsage | undefined): HostUsage => ({
+  instances: Number(r?.instances ?? 0), vcpus: Number(r?.vcpus ?? 0), memory_mb: Number(r?.memory_mb ?? 0), disk_gb: Number(r?.disk_gb ?? 0),
+});
 
 export class SqlHostUsageRepository implements HostUsageRepository {
   constructor(private readonly db: Sql) {}
@@ -31,6 +50,20 @@ export class SqlHostUsageRepository implements HostUsageRepository {
         ORDER BY s.host, s.project_id`,
     );
     return rows.map((r) => ({ host: r.host, project_id: r.project_id, instances: Number(r.instances), vcpus: Number(r.vcpus), memory_mb: Number(r.memory_mb), disk_gb: Number(r.disk_gb) }));
+  }
+
+  async claimed(): Promise<Map<string, HostUsage>> {
+    const rows = await this.db.all<HostUsage & { host: string }>('SELECT host, instances, vcpus, memory_mb, disk_gb FROM host_usage');
+    return new Map(rows.map((r) => [r.host, usageOf(r)]));
+  }
+
+  async lockHost(host: string): Promise<HostUsage> {
+    if (this.db.dialect === 'postgres') {
+      // A host nobody has used yet has no row to lock: make it (a second maker waits, then finds it).
+      await this.db.run('INSERT INTO host_usage (host) VALUES (?) ON CONFLICT (host) DO NOTHING', [host]);
+      return usageOf(await this.db.get<HostUsage>('SELECT instances, vcpus, memory_mb, disk_gb FROM host_usage WHERE host = ? FOR UPDATE', [host]));
+    }
+    return usageOf(await this.db.get<HostUsage>('SELECT instances, vcpus, memory_mb, disk_gb FROM host_usage WHERE host = ?', [host]));
   }
 
   async hostsOf(server_uuids: string[]): Promise<Map<string, string>> {

@@ -3,6 +3,8 @@
 // identities and millisecond times, DOUBLE PRECISION for rxtx_factor. On SQLite these entries are
 // empty (the file already has the tables) and are only recorded.
 import type { SqlMigration } from '../sql.ts';
+import { GENERATIONS_MIGRATION } from '../generations.ts';
+import { HOST_USAGE_POSTGRES } from './008-host-usage.ts';
 
 const ON_SQLITE = '-- the SQLite file gets these tables from the migrations in db.ts';
 
@@ -205,4 +207,8 @@ CREATE TABLE server_passwords (
 );
 `;
 
-export const COMPUTE_MIGRATIONS: SqlMigration[] = [{ id: 'compute-1', sqlite: ON_SQLITE, postgres: COMPUTE }];
+export const COMPUTE_MIGRATIONS: SqlMigration[] = [
+  { id: 'compute-1', sqlite: ON_SQLITE, postgres: COMPUTE },
+  GENERATIONS_MIGRATION,
+  { id: 'compute-host-usage', sqlite: '-- the SQLite file gets host_usage from 008-host-usage in db.ts', postgres: HOST_USAGE_POSTGRES },
+];

@@ -1,6 +1,6 @@
 // Block storage repositories against the portable executor: every method takes the `Sql` it runs on
 // (the database, or a unit of work), so the engine can read and write in one transaction.
-import type { Param, Sql } from '../sql.ts';
+import { holdUntilCommit, type Param, type Sql } from '../sql.ts';
 import type { AttachmentRecord, SnapshotRecord, VolumeRecord, VolumeTypeRecord } from '../../domain/volume/states.ts';
 
 type Row = Record<string, unknown>;
@@ -95,6 +95,8 @@ export interface VolumeStore {
   addTypeAccess(sql: Sql, typeId: string, projectId: string): Promise<boolean>;
   removeTypeAccess(sql: Sql, typeId: string, projectId: string): Promise<boolean>;
 
+  /** Holds the project's usage until the unit of work ends, so two quota checks cannot pass on one count. */
+  holdUsage(sql: Sql, projectId: string): Promise<void>;
   quotaOverrides(sql: Sql, projectId: string): Promise<Record<string, number>>;
   setQuota(sql: Sql, projectId: string, resource: string, limit: number): Promise<void>;
   clearQuotas(sql: Sql, projectId: string): Promise<void>;
@@ -169,6 +171,7 @@ export class SqlVolumeStore implements VolumeStore {
   removeTypeAccess = async (sql: Sql, typeId: string, projectId: string) =>
     (await sql.run('DELETE FROM volume_type_access WHERE volume_type_id = ? AND project_id = ?', [typeId, projectId])).changes > 0;
 
+  holdUsage = (sql: Sql, projectId: string) => holdUntilCommit(sql, `volume-usage:${projectId}`);
   quotaOverrides = async (sql: Sql, projectId: string) => {
     const rows = await sql.all<{ resource: string; hard_limit: number }>('SELECT resource, hard_limit FROM volume_quotas WHERE project_id = ?', [projectId]);
     return Object.fromEntries(rows.map((r) => [r.resource, Number(r.hard_limit)]));
