@@ -9,7 +9,7 @@ import { banner, cloudsYaml } from './quickstart.ts';
 import { resetCloud } from './reset.ts';
 
 interface CommonOpts { host?: string; port?: number; db?: string; config?: string }
-interface ServeOpts extends CommonOpts { timeScale?: number; timings?: string; logLevel?: string; logFormat?: string; reset?: boolean; clock?: Config['clock']; notifications?: string }
+interface ServeOpts extends CommonOpts { timeScale?: number; timings?: string; logLevel?: string; logFormat?: string; reset?: boolean; clock?: Config['clock']; notifications?: string; guestSsh?: string }
 
 const program = new Command();
 program.name('novabox').description('An OpenStack Compute (Nova) API that real OpenStack clients cannot tell apart from Nova');
@@ -24,7 +24,7 @@ function configFrom(opts: ServeOpts): Config {
   return loadConfig({
     host: opts.host, port: opts.port, db: opts.db, config: opts.config, time_scale: opts.timeScale,
     timings: opts.timings as Config['timings'] | undefined, log_level: opts.logLevel, log_format: opts.logFormat as Config['log_format'] | undefined,
-    clock: opts.clock, notifications: opts.notifications,
+    clock: opts.clock, notifications: opts.notifications, guest_ssh: opts.guestSsh,
   });
 }
 
@@ -36,6 +36,7 @@ common(program.command('serve').description('start the identity, image and compu
   .addOption(new Option('--reset', 'delete the database first and start from the seed'))
   .addOption(new Option('--clock <kind>', "'manual': simulated steps wait for POST /novabox/v1/clock (env NOVABOX_CLOCK)").choices(['system', 'manual']))
   .addOption(new Option('--notifications <url>', "publish Nova's versioned notifications to this AMQP broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (env NOVABOX_NOTIFICATIONS)"))
+  .addOption(new Option('--guest-ssh <host:port>', "serve the simulated guests' SSH on this address, e.g. 0.0.0.0:22: a client that dials a server's floating or fixed IP there reaches its guest (env NOVABOX_GUEST_SSH; off by default)"))
   .action(async (opts: ServeOpts) => {
     const config = configFrom(opts);
     const log = createLogger(config);

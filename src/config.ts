@@ -71,6 +71,15 @@ export interface Config {
    * crash, other processes on the same database take its tasks over once this has passed.
    */
   task_lease_ms: number;
+  /**
+   * host:port of the simulated guests' SSH service (src/drivers/guest-ssh): one sshd standing in
+   * for every guest, reached by dialling a server's floating or fixed IP; null = off.
+   */
+  guest_ssh: string | null;
+  /** Seconds from a guest's power-on until its sshd answers (a cirros boot, shortened). */
+  guest_boot_seconds: number;
+  /** The login user of the simulated guests (cirros, as tempest's image_ssh_user). */
+  guest_user: string;
 }
 
 export const TIMING_PROFILES = ['libvirt', 'fake', 'instant'] as const;
@@ -130,6 +139,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clock: 'system',
     notifications: null,
     task_lease_ms: 5000,
+    guest_ssh: null,
+    guest_boot_seconds: 2,
+    guest_user: 'cirros',
   };
 }
 
@@ -165,6 +177,7 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   if (env.NOVABOX_PUBLIC_URL) cfg.public_url = env.NOVABOX_PUBLIC_URL;
   if (env.NOVABOX_CLOCK) cfg.clock = env.NOVABOX_CLOCK as Config['clock'];
   if (env.NOVABOX_NOTIFICATIONS) cfg.notifications = env.NOVABOX_NOTIFICATIONS;
+  if (env.NOVABOX_GUEST_SSH) cfg.guest_ssh = env.NOVABOX_GUEST_SSH;
   if (env.NOVABOX_TASK_LEASE_MS) cfg.task_lease_ms = num('NOVABOX_TASK_LEASE_MS', env.NOVABOX_TASK_LEASE_MS, 100);
   for (const u of cfg.seed.users) {
     const p = env[`NOVABOX_${u.name.toUpperCase()}_PASSWORD`];
@@ -187,6 +200,8 @@ export function loadConfig(overrides: Partial<Config> & { config?: string } = {}
   cfg.task_lease_ms = num('task_lease_ms', cfg.task_lease_ms, 100);
   if (cfg.clock !== 'system' && cfg.clock !== 'manual') throw new ConfigError(`clock must be 'system' or 'manual', got ${String(cfg.clock)}`);
   if (cfg.notifications !== null && !/^amqps?:\/\//.test(String(cfg.notifications))) throw new ConfigError(`notifications must be an amqp:// URL, got ${String(cfg.notifications)}`);
+  if (cfg.guest_ssh !== null && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(String(cfg.guest_ssh))) throw new ConfigError(`guest_ssh must be host:port (e.g. 0.0.0.0:22), got ${String(cfg.guest_ssh)}`);
+  cfg.guest_boot_seconds = num('guest_boot_seconds', cfg.guest_boot_seconds, 0);
   if (!Array.isArray(cfg.hosts) || cfg.hosts.length === 0) throw new ConfigError('hosts must list at least one compute host');
   for (const k of ['cpu_allocation_ratio', 'ram_allocation_ratio', 'disk_allocation_ratio', 'reserved_host_memory_mb', 'reserved_host_disk_mb'] as const) cfg[k] = num(k, cfg[k], 0);
   try {

@@ -8,6 +8,7 @@ import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/cl
 import { openDb, type Db } from './store/db.ts';
 import { parseDbLocation } from './store/location.ts';
 import { SqlComputeStore } from './store/sql-compute.ts';
+import { VIEW_NOTIFY_MIGRATIONS } from './store/migrations/postgres-view-notify.ts';
 import { COMPUTE_MIGRATIONS } from './store/migrations/postgres-compute.ts';
 import type { ComputeStore } from './store/store.ts';
 import { buildApp } from './api/app.ts';
@@ -32,6 +33,7 @@ import { Notifier } from './notifications/notifier.ts';
 import { VolumeEngine } from './engine/volume.ts';
 import { SimulatedBlockDriver } from './drivers/block.ts';
 import { connectVolumesToCompute } from './engine/volume-nova.ts';
+import { GuestSshService } from './drivers/guest-ssh/service.ts';
 
 export interface Services {
   config: Config;
@@ -70,6 +72,8 @@ export interface Novabox {
   start(): Promise<RecoverySummary>;
   /** What start-up recovered of the tasks a previous run left in flight (null until started). */
   recovered: RecoverySummary | null;
+  /** The simulated guests' SSH service when config.guest_ssh is set; `address` once start() has bound it. */
+  guestSsh: { service: GuestSshService; address: { host: string; port: number } | null } | null;
   close(): Promise<void>;
 }
 
@@ -84,8 +88,7 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   const log = opts.log ?? createLogger(config);
   const location = parseDbLocation(config.db);
   // On PostgreSQL every replica shares the database and nothing is cached per process (SqlComputeStore);
-  // the nova-network security groups proxy (src/api/compute/resources/security-groups.ts) still needs
-  // a SQLite handle and gets a private in-memory one until networking replaces it.
+  // `db` is then a private in-memory SQLite handle that nothing in the API reads (only SQLite-only tools do).
   let db: Db;
   let sql: SqlDatabase;
   let store: ComputeStore;
@@ -109,6 +112,8 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   const engine = new ComputeEngine({ store, driver, clock, config, images, infra });
   const network = new NetworkService(sql, clock, config);
   await network.migrate();
+  // After every set that creates a table a server view reads: their change notifications (PostgreSQL).
+  if (location.kind === 'postgres') await migrateSql(sql, VIEW_NOTIFY_MIGRATIONS);
   const volumes = new VolumeEngine({ sql, clock, driver: new SimulatedBlockDriver(driver), images });
   await seedCloud({ config, identity, images, engine, network, volumes });
   connectVolumesToCompute(engine, volumes);
@@ -122,6 +127,10 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
   const services: Services = { config, db, sql, repos, clock, identity, images, engine, driver, store, advanceClock, journal, volumes, network, infra, notifier: null, log };
   connectNovaToNeutron(services);
   const app = await buildApp(services);
+  const guestSsh: Novabox['guestSsh'] = config.guest_ssh
+    ? { service: new GuestSshService(services, { listen: config.guest_ssh, bootSeconds: config.guest_boot_seconds, user: config.guest_user }), address: null }
+    : null;
+  guestSsh?.service.observe(app);
   if (config.notifications) services.notifier = new Notifier(config.notifications, journal, engine.store, (msg) => app.log.warn(msg));
   if (log.isLevelEnabled('info')) {
     engine.events.on('transition', (t) => {
@@ -134,6 +143,11 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
     started = true;
     const recovered = await engine.start();
     await volumes.start();
+    if (guestSsh) {
+      const address = await guestSsh.service.listen();
+      guestSsh.address = address;
+      log.info({ event: 'guest_ssh', ...address }, `simulated guests' SSH on ${address.host}:${address.port} (user ${config.guest_user})`);
+    }
     nb.recovered = recovered;
     if (recovered.tasks > 0) {
       log.info({ event: 'recovery', recovered }, `start-up recovery: ${recovered.tasks} task(s) were in flight: ${recovered.resumed} resumed, ${recovered.rebooted} rebooted again, ${recovered.error} ended in error, ${recovered.success} completed`);
@@ -147,7 +161,9 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
     services,
     start,
     recovered: null,
+    guestSsh,
     async close() {
+      await guestSsh?.service.close();
       await app.close();
       if (started) {
         await engine.stop();

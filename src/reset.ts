@@ -14,7 +14,7 @@ export async function resetCloud(svc: Services, opts: { running: boolean } = { r
   }
   let summary: ResetSummary;
   try {
-    summary = wipe(svc.db);
+    summary = await wipe(svc.db, svc.sql);
     svc.identity.changed();
     svc.driver.clearFaults();
     svc.driver.setTimeScale(svc.config.time_scale);

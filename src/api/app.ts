@@ -12,7 +12,6 @@ import { publicUrl } from '../config.ts';
 import { registerImage } from './image/index.ts';
 import { registerCompute } from './compute/index.ts';
 import { isPublicControlPath, registerNovaboxAdmin } from './novabox/index.ts';
-import { ping } from '../store/maintenance.ts';
 import { VERSION } from '../version.ts';
 import { registerNetwork } from './network/index.ts';
 import { registerVolume } from './volume/index.ts';
@@ -47,6 +46,21 @@ export function isProtectedPath(url: string): boolean {
   const path = url.split('?')[0];
   if (isPublicControlPath(path)) return false;
   return PROTECTED.some((re) => re.test(path));
+}
+
+/**
+ * Trailing slashes as each upstream router has them: Nova, Glance and Cinder route with Routes on
+ * exact paths, so `/v2/images/` is a 404 there (after authentication); Keystone strips a trailing
+ * slash and Neutron's pecan takes it as the collection, so both answer as without it (the router's
+ * ignoreTrailingSlash). Version documents (`/compute/v2.1/`, `/volume/v3/`) answer either way.
+ */
+const EXACT_PATHS = /^\/(compute|image|volume)\/[^/]+\/./;
+/** Nova's version document also answers under a project id (`/v2.1/{project_id}/`). */
+const COMPUTE_PROJECT_ROOT = /^\/compute\/v2(\.1)?\/[0-9a-f]{32}\/$/;
+
+export function refusesTrailingSlash(url: string): boolean {
+  const path = url.split('?')[0];
+  return path.endsWith('/') && EXACT_PATHS.test(path) && !COMPUTE_PROJECT_ROOT.test(path);
 }
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
@@ -87,6 +101,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       if (req.url.startsWith('/compute/')) reply.header('x-compute-request-id', req.requestId);
       await authenticate(req, reply);
     }
+    if (!reply.sent && refusesTrailingSlash(req.url)) sendServiceFault(req, reply, 404, 'The resource could not be found.');
   });
   if (services.log.isLevelEnabled('info')) {
     app.addHook('onResponse', async (req, reply) => {
@@ -104,7 +119,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.get('/healthz', async (_req, reply) => {
     try {
       if (stopping) throw new Error('stopping');
-      ping(services.db);
+      await services.sql.get('SELECT 1 AS ok');
     } catch (e) {
       return reply.code(503).send({ status: 'unavailable', reason: e instanceof Error ? e.message : String(e) });
     }

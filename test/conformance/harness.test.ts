@@ -72,6 +72,18 @@ test('tempest.conf: compute-only cloud with pre-provisioned accounts and whole-s
   assert.match(text, /^neutron = false$/m);
 });
 
+test('identity-image list: 221 distinct identity v3 and image v2 tests; every expected failure is listed once, with a reason', () => {
+  const ii = readList(readFileSync(join(lists, 'identity-image.txt'), 'utf8'));
+  assert.equal(ii.length, 221);
+  assert.equal(new Set(ii).size, ii.length);
+  for (const id of ii) assert.match(id, /^tempest\.api\.(identity\.(admin\.)?v3|image\.v2)\./);
+  const text = readFileSync(join(lists, 'identity-image-xfail.txt'), 'utf8');
+  const xfail = readList(text);
+  assert.equal(new Set(xfail).size, xfail.length);
+  for (const id of xfail) assert.ok(ii.includes(id), `${id} is in identity-image.txt`);
+  for (const line of text.split('\n').filter((l) => l.startsWith('tempest.'))) assert.match(line, /\S\s+#\s+\S/, `a reason for ${line}`);
+});
+
 test('tier2 and tier3 lists: 241 and 214 distinct compute tests, none in an earlier tier', () => {
   const tier2 = readList(readFileSync(join(lists, 'tier2.txt'), 'utf8'));
   const tier3 = readList(readFileSync(join(lists, 'tier3.txt'), 'utf8'));
@@ -97,12 +109,36 @@ test('tempest.conf: tier3 features, catalog-driven neutron/cinder, admin credent
   assert.equal(t3['compute-feature-enabled'].swap_volume, false);
   assert.equal(t3.compute.min_compute_nodes, 2);
   assert.equal(t3.service_available.neutron, true);
+  // With networking, as devstack runs tempest: a project per class with its own network, subnet and router.
+  assert.equal(t3.auth.use_dynamic_credentials, true);
+  assert.equal(t3.auth.create_isolated_networks, true);
+  assert.equal(plain.auth.create_isolated_networks, false);
   assert.equal(t3.service_available.cinder, false);
   assert.deepEqual([t3.auth.admin_username, t3.auth.admin_password, t3.auth.admin_project_name], ['admin', 'pw', 'admin']);
   assert.equal(t3.compute.build_timeout, '120');
   assert.equal(t3['new-section'].x, 'y');
   assert.deepEqual(servicesInCatalog(['volumev3']), { neutron: false, cinder: true });
+  // With block storage: swap, multiattach, and live migration with volumes (block and volume-backed).
+  const t3c = tempestConf({ ...base, tier3Features: true, services: servicesInCatalog(['compute', 'network', 'volumev3']) });
+  for (const f of ['swap_volume', 'volume_multiattach', 'volume_backed_live_migration', 'block_migrate_cinder_iscsi']) assert.equal(t3c['compute-feature-enabled'][f], true, f);
+  assert.equal(plain.compute.certified_image_ref, undefined);
+  assert.equal(t3c.compute.certified_image_ref, 'i1');
+  assert.equal(String(t3c.compute.certified_image_trusted_certs).split(',').length, 2);
+  // devstack's external network is both tempest's public_network_id and its floating pool, only with neutron.
+  const pub = { id: 'e1', name: 'public' };
+  assert.deepEqual([t3.network.public_network_id, t3.network.floating_network_name], ['', '']);
+  const withPool = tempestConf({ ...base, services: servicesInCatalog(['network']), publicNetwork: pub });
+  assert.deepEqual([withPool.network.public_network_id, withPool.network.floating_network_name], ['e1', 'public']);
+  assert.equal(tempestConf({ ...base, publicNetwork: pub }).network.public_network_id, '');
   assert.throws(() => tempestConf({ ...base, overrides: ['nonsense'] }), /section\.option=value/);
+  // The identity-image list: devstack's Keystone and Glance features, the rest untouched.
+  assert.equal(plain['identity-feature-enabled'].application_credentials, false);
+  assert.equal(plain['image-feature-enabled'].import_image, false);
+  const ii = tempestConf({ ...base, identityImageFeatures: true });
+  for (const f of ['application_credentials', 'access_rules', 'project_tags', 'trust']) assert.equal(ii['identity-feature-enabled'][f], true, f);
+  assert.equal(ii['identity-feature-enabled'].security_compliance, false);
+  for (const f of ['import_image', 'os_glance_reserved']) assert.equal(ii['image-feature-enabled'][f], true, f);
+  assert.equal(ii['compute-feature-enabled'].cold_migration, false);
 });
 
 test('computeRoot strips a project id from a catalog URL', () => {
@@ -150,6 +186,19 @@ test('judge: listed expected failures are forgiven, others are not; an expected 
   const tier2 = new Set(readList(readFileSync(join(lists, 'tier2.txt'), 'utf8')));
   assert.equal(xf.length, 6);
   for (const id of xf) assert.ok(tier2.has(id), id);
+});
+
+test('tier3 lists: every expected failure and every measured skip is a tier3 test with its reason', () => {
+  const tier3 = new Set(readList(readFileSync(join(lists, 'tier3.txt'), 'utf8')));
+  for (const file of ['tier3-xfail.txt', 'tier3-skipped.txt']) {
+    const lines = readFileSync(join(lists, file), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    assert.ok(lines.length > 0, file);
+    for (const l of lines) {
+      const [id, reason] = l.split(/\s+#\s+/);
+      assert.ok(tier3.has(id.trim()), `${file}: ${id}`);
+      assert.ok(reason && reason.length > 10, `${file}: ${id} has no reason`);
+    }
+  }
 });
 
 test('errorRequests finds the last failing request of each test in tempest.log', () => {

@@ -40,6 +40,12 @@ const cases: [string, HostState[], Partial<PlacementRequest>, string | null][] =
   ['same_host hint', two, { same_host: ['b'] }, 'b'],
   ['different_host hint', two, { different_host: ['a'] }, 'b'],
   ['different_host on every host', two, { different_host: ['a', 'b'] }, null],
+  ['forced: a disabled host is taken', [host('a'), host('b', { disabled: true })], { requested: 'b', force: true, exclude: ['a'] }, 'b'],
+  ['forced: zone and anti-affinity are not checked', [host('a'), host('b', { zone: 'az2' })], { requested: 'b', force: true, zone: 'nova', group: { policy: 'anti-affinity', member_hosts: ['b'] } }, 'b'],
+  ['forced: a host that is down is refused', [host('a'), host('b', { forced_down: true })], { requested: 'b', force: true }, null],
+  ['forced: the source is refused', two, { requested: 'a', force: true, exclude: ['a'] }, null],
+  ['forced: no room for the claim', [host('a'), host('b', { used: { vcpus: 0, memory_mb: 8000, disk_gb: 0 } })], { requested: 'b', force: true }, null],
+  ['force without a requested host schedules as usual', [host('a', { disabled: true }), host('b')], { force: true }, 'b'],
 ];
 
 for (const [name, hosts, req, expected] of cases) {

@@ -90,7 +90,7 @@ describe('novabox serve', () => {
     try {
       const banner = nb.output();
       for (const want of [
-        `identity  ${nb.url}/identity/v3`, `compute   ${nb.url}/compute/v2.1`, `image     ${nb.url}/image`, `control   ${nb.url}/novabox/v1/`, `health    ${nb.url}/healthz`,
+        `identity  ${nb.url}/identity/v3`, `compute   ${nb.url}/compute/v2.1`, `image     ${nb.url}/image`, `network   ${nb.url}/networking`, `volume    ${nb.url}/volume/v3/{project_id}`, `control   ${nb.url}/novabox/v1/`, `dashboard ${nb.url}/dashboard/`, `health    ${nb.url}/healthz`,
         "admin (admin in admin), demo (member in demo), alt_demo (member in alt_demo): all with the default password 'secret'",
         `database  ${db} (new, seeded`, 'timings   instant', `clouds-yaml --url ${nb.url} > ~/.config/openstack/clouds.yaml`,
         'openstack --os-cloud novabox server create',

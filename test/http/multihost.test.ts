@@ -35,7 +35,9 @@ test('live migration to a chosen host; a disabled target ends the migration in e
   await settle(env);
   assert.deepEqual([(await show(env, env.admin, id)).status, await host(id)], ['ACTIVE', other(from)]);
   await call(env, { method: 'PUT', url: '/os-services/disable', token: env.admin, body: { host: from, binary: 'nova-compute' } });
-  assert.equal((await act(env, env.admin, id, { 'os-migrateLive': { host: from, block_migration: 'auto' } }, '2.25')).statusCode, 202);
+  // From 2.30 a named host goes through the scheduler unless forced (below, a named host is forced: see the last test);
+  // from 2.34 the API no longer waits for the conductor, so the failure is the migration's.
+  assert.equal((await act(env, env.admin, id, { 'os-migrateLive': { host: from, block_migration: 'auto' } }, '2.34')).statusCode, 202);
   await settle(env);
   assert.deepEqual([(await show(env, env.admin, id)).status, await host(id)], ['ACTIVE', other(from)]);
   const last = (await call(env, { url: `/os-migrations?instance_uuid=${id}&migration_type=live-migration`, token: env.admin, mv: '2.59' })).json().migrations;
@@ -61,4 +63,56 @@ test('unshelve an offloaded server to a chosen host (2.91)', async () => {
   assert.equal((await act(env, env.admin, id, { unshelve: { host: 'compute-1' } }, '2.91')).statusCode, 202);
   await settle(env);
   assert.deepEqual([(await show(env, env.admin, id)).status, await host(id)], ['ACTIVE', 'compute-1']);
+});
+
+test('a forced destination skips the scheduler filters (live migration 2.30 force, a host named below 2.30; evacuate 2.29 force)', async () => {
+  const id = await boot(env, env.demo);
+  const from = await host(id);
+  const to = other(from);
+  const migrations = async () => (await call(env, { url: `/os-migrations?instance_uuid=${id}`, token: env.admin, mv: '2.59' })).json().migrations as { status: string; migration_type: string }[];
+  const setService = (h: string, op: 'disable' | 'enable') => call(env, { method: 'PUT', url: `/os-services/${op}`, token: env.admin, body: { host: h, binary: 'nova-compute' } });
+  await setService(to, 'disable');
+  try {
+    // Through the scheduler (without force, 2.68 where force is gone): the disabled host is filtered out.
+    // Below 2.34 the API waits for the conductor's pre-checks: Nova's 400, nothing changes.
+    fault(await act(env, env.admin, id, { 'os-migrateLive': { host: to, block_migration: 'auto', force: false } }, '2.30'), 400, 'No valid host was found. There are not enough hosts available.');
+    assert.deepEqual([(await show(env, env.admin, id)).status, await host(id)], ['ACTIVE', from]);
+    for (const [body, mv] of [[{ host: to, block_migration: 'auto' }, '2.34'], [{ host: to, block_migration: 'auto', force: false }, '2.34'], [{ host: to, block_migration: 'auto' }, '2.68']] as const) {
+      const before = (await migrations()).length;
+      assert.equal((await act(env, env.admin, id, { 'os-migrateLive': body }, mv)).statusCode, 202);
+      await settle(env);
+      assert.deepEqual([(await show(env, env.admin, id)).status, await host(id)], ['ACTIVE', from]);
+      const ms = await migrations();
+      assert.equal(ms.length, before + 1);
+      assert.ok(ms.some((m) => m.status === 'error'), JSON.stringify(ms));
+    }
+    fault(await act(env, env.admin, id, { 'os-migrateLive': { host: to, block_migration: 'auto', force: true } }, '2.68'), 400);
+    fault(await act(env, env.admin, id, { 'os-migrateLive': { host: null, block_migration: 'auto', force: true } }, '2.30'), 400, "Can't force to a non-provided destination");
+    // Forced: Nova's conductor checks only that the host is up and has room, so the disabled host takes the server.
+    assert.equal((await act(env, env.admin, id, { 'os-migrateLive': { host: to, block_migration: 'auto', force: true } }, '2.30')).statusCode, 202);
+    await settle(env);
+    assert.deepEqual([(await show(env, env.admin, id)).status, await host(id)], ['ACTIVE', to]);
+    // Below 2.30 a named host is always forced: a host that is down is refused (synchronously), a disabled one is not.
+    await call(env, { method: 'PUT', url: '/os-services/force-down', token: env.admin, mv: '2.11', body: { host: from, binary: 'nova-compute', forced_down: true } });
+    fault(await act(env, env.admin, id, { 'os-migrateLive': { host: from, block_migration: false, disk_over_commit: false } }), 400, `Compute service of ${from} is unavailable at this time.`);
+    await call(env, { method: 'PUT', url: '/os-services/force-down', token: env.admin, mv: '2.11', body: { host: from, binary: 'nova-compute', forced_down: false } });
+    await setService(from, 'disable');
+    assert.equal((await act(env, env.admin, id, { 'os-migrateLive': { host: from, block_migration: false, disk_over_commit: false } })).statusCode, 202);
+    await settle(env);
+    assert.deepEqual([(await show(env, env.admin, id)).status, await host(id)], ['ACTIVE', from]);
+    // Evacuate: forced to the disabled host from a forced-down one (2.29); without force the scheduler refuses it.
+    fault(await act(env, env.admin, id, { evacuate: { force: true } }, '2.29'), 400, "Can't force to a non-provided destination");
+    await call(env, { method: 'PUT', url: '/os-services/force-down', token: env.admin, mv: '2.11', body: { host: from, binary: 'nova-compute', forced_down: true } });
+    assert.equal((await act(env, env.admin, id, { evacuate: { host: to } }, '2.29')).statusCode, 200);
+    await settle(env);
+    // Nova's conductor: NoValidHost on an evacuation leaves the server in ERROR where it was.
+    assert.deepEqual([(await show(env, env.admin, id)).status, await host(id)], ['ERROR', from]);
+    assert.equal((await act(env, env.admin, id, { evacuate: { host: to, force: true } }, '2.29')).statusCode, 200);
+    await settle(env);
+    assert.deepEqual([(await show(env, env.admin, id)).status, await host(id)], ['ACTIVE', to]);
+    await call(env, { method: 'PUT', url: '/os-services/force-down', token: env.admin, mv: '2.11', body: { host: from, binary: 'nova-compute', forced_down: false } });
+  } finally {
+    await setService(to, 'enable');
+    await setService(from, 'enable');
+  }
 });

@@ -156,6 +156,41 @@ test('attach needs an allowed server state; swap is for admins while Cinder migr
   for (const v of [a, b]) await call('DELETE', vol(v.id));
 });
 
+test('swap while Cinder migrates, refused as Nova refuses it: multiattach with two writers, another server\'s volume, a new volume that does not exist', async () => {
+  const boot1 = async (name: string) => (await call('POST', '/compute/v2.1/servers', { server: { name, flavorRef: '1', imageRef: IMAGE, networks: 'none' } }, { mv: '2.79' })).body.server.id as string;
+  const [s1, s2] = [await boot1('m1'), await boot1('m2')];
+  for (const sid of [s1, s2]) await serverStatus(sid, 'ACTIVE');
+  const shared = await newVolume({ multiattach: true });
+  const target = await newVolume();
+  // Each attach is waited for, as a client does: while the first is still reserving, Cinder refuses the second.
+  for (const sid of [s1, s2]) {
+    assert.equal((await call('POST', `/compute/v2.1/servers/${sid}/os-volume_attachments`, { volumeAttachment: { volumeId: shared.id } }, { mv: '2.60' })).status, 200);
+    await volumeStatus(shared.id, 'in-use');
+  }
+  const adminAction = (id: string) => `/volume/v3/${nb.projectId('admin')}/volumes/${id}/action`;
+  assert.equal((await call('POST', adminAction(shared.id), { 'os-reset_status': { migration_status: 'migrating' } }, { user: 'admin' })).status, 202);
+  const swap = (sid: string, from: string, to: string) => call('PUT', `/compute/v2.1/servers/${sid}/os-volume_attachments/${from}`, { volumeAttachment: { volumeId: to } }, { user: 'admin' });
+  const multi = await swap(s1, shared.id, target.id);
+  assert.equal(multi.status, 400, JSON.stringify(multi.body));
+  assert.equal(multi.body.badRequest.message, 'Swapping multi-attach volumes with more than one read/write attachment is not supported.');
+  const missing = await swap(s1, shared.id, '00000000-0000-0000-0000-000000000000');
+  assert.equal(missing.status, 400, JSON.stringify(missing.body));
+  // A volume attached to one server, swapped through another.
+  const single = await newVolume();
+  assert.equal((await call('POST', `/compute/v2.1/servers/${s1}/os-volume_attachments`, { volumeAttachment: { volumeId: single.id } })).status, 200);
+  await volumeStatus(single.id, 'in-use');
+  assert.equal((await call('POST', adminAction(single.id), { 'os-reset_status': { migration_status: 'migrating' } }, { user: 'admin' })).status, 202);
+  const other = await swap(s2, single.id, target.id);
+  assert.equal(other.status, 400, JSON.stringify(other.body));
+  assert.equal(other.body.badRequest.message, 'Invalid volume: Old volume is attached to a different instance.');
+  // Nothing changed: the target stays available, the attachments stay where they were.
+  assert.equal((await call('GET', vol(target.id))).body.volume.status, 'available');
+  const ids = async (sid: string) => (await call('GET', `/compute/v2.1/servers/${sid}/os-volume_attachments`)).body.volumeAttachments.map((x: Json) => x.volumeId).sort();
+  assert.deepEqual(await ids(s1), [shared.id, single.id].sort());
+  assert.deepEqual(await ids(s2), [shared.id]);
+  for (const sid of [s1, s2]) await call('DELETE', `/compute/v2.1/servers/${sid}`);
+});
+
 test('os-volumes and os-snapshots proxy the volume service up to 2.35 and are gone at 2.36', async () => {
   const created = await call('POST', '/compute/v2.1/os-volumes', { volume: { size: 1, display_name: 'proxied' } });
   assert.equal(created.status, 200);

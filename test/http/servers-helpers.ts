@@ -1,8 +1,9 @@
-// Shared set-up for the servers HTTP tests: an in-memory novabox, tokens through Keystone, small helpers.
+// Shared set-up for the servers HTTP tests: an in-memory novabox (a throw-away PostgreSQL one with NOVABOX_TEST_DB=postgres), tokens through Keystone, small helpers.
 import assert from 'node:assert/strict';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { loadConfig } from '../../src/config.ts';
-import { createNovabox, type Novabox } from '../../src/novabox.ts';
+import type { Config } from '../../src/config.ts';
+import type { Novabox } from '../../src/novabox.ts';
+import { createTestNovabox } from '../helpers/novabox.ts';
 
 export interface Env {
   nb: Novabox;
@@ -24,7 +25,7 @@ async function token(nb: Novabox, user: string, project: string): Promise<{ toke
 }
 
 export async function setup(overrides: Record<string, unknown> = {}): Promise<Env> {
-  const nb = await createNovabox(loadConfig({ db: ':memory:', time_scale: 0, timings: 'fake', log_level: 'silent', port: 0, ...overrides }));
+  const nb = await createTestNovabox(overrides as Partial<Config>);
   const a = await token(nb, 'admin', 'admin');
   const d = await token(nb, 'demo', 'demo');
   const al = await token(nb, 'alt_demo', 'alt_demo');
@@ -84,4 +85,18 @@ export function fault(r: LightMyRequestResponse, code: number, message?: string)
   const key = Object.keys(body)[0];
   assert.equal(body[key].code, code, r.body);
   if (message !== undefined) assert.equal(body[key].message, message);
+}
+
+/** One call to the networking API as `token`: its status and parsed body. */
+export async function neutron(env: Env, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const r = await env.nb.app.inject({ method: method as 'GET', url: `/networking/v2.0${path}`, headers: { 'x-auth-token': token }, ...(body ? { payload: body as object } : {}) });
+  return { status: r.statusCode, body: r.body ? r.json() : null };
+}
+
+/** Until the servers' steps and the ports following them are done. */
+export async function quiet(env: Env): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await settle(env);
+    await env.nb.services.network.idle();
+  }
 }

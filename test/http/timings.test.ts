@@ -113,6 +113,35 @@ describe('fake timings (Nova\'s fake driver, as measured)', () => {
   });
 });
 
+describe('snapshots under fake timings (what tier3 of npm run conformance uses)', () => {
+  it('a createImage lasts as long as Nova\'s fake driver\'s (1.6 s): a second one meanwhile is Nova\'s 409, the image is saving until the upload ends', async () => {
+    const { nb, clock } = await cloud('fake');
+    try {
+      let id = '';
+      await poll(nb, clock, async () => (id = await createServer(nb)), 'ACTIVE');
+      const snapshot = (name: string) => call(nb, 'POST', `/servers/${id}/action`, { createImage: { name } }, 'admin', '2.45');
+      const first = await snapshot('first');
+      assert.equal(first.statusCode, 202, first.body);
+      const image = first.json().image_id as string;
+      const imageStatus = async () => (await nb.app.inject({ method: 'GET', url: `/image/v2/images/${image}`, headers: await nb.headers('admin') })).json().status;
+      const total = 2 * DRIVER_OPS.snapshot + 2 * DRIVER_OPS.image_upload;
+      // Just before the upload ends: still in progress, so a second snapshot conflicts.
+      clock.advance(total - 100);
+      await nb.services.engine.settle();
+      assert.equal(await imageStatus(), 'saving');
+      const second = await snapshot('second');
+      assert.equal(second.statusCode, 409, second.body);
+      assert.match(second.json().conflictingRequest.message, new RegExp(`^Cannot 'createImage' instance ${id} while it is in task_state image_`));
+      clock.advance(100);
+      await nb.services.engine.settle();
+      assert.equal(await imageStatus(), 'active');
+      assert.equal((await snapshot('third')).statusCode, 202);
+    } finally {
+      await nb.close();
+    }
+  });
+});
+
 describe('instant timings', () => {
   it('every action is done as soon as it is accepted, the clock standing still', async () => {
     const { nb } = await cloud('instant');

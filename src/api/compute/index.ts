@@ -4,9 +4,9 @@
 // - Every route plugin below is registered twice: at /compute/v2.1 and at /compute/v2.1/{project_id}
 //   (Nova routes both; a project id segment is `[0-9a-f-]+`, see PROJECT_SEGMENT). The preHandler refuses a URL project id that differs from the token's, so
 //   plugins must be safe to register twice (no global decorators) and never need to look at it.
-// - The simulated network: label `private` (PRIVATE_NETWORK in engine/compute.ts), shared by every
-//   project, id PRIVATE_NETWORK_ID from ./network.ts (a name-based UUID v5; os-networks and
-//   os-tenant-networks list it).
+// - Networks are Neutron's (src/api/network): a server's NICs come from ./server-network.ts; devstack's
+//   seeded `private` is the demo project's and not shared (its id is SEED_IDS.private, a name-based
+//   UUID v5 like PRIVATE_NETWORK_ID in ./network.ts).
 // - Server views per microversion live in ./views/servers.ts (detailView, minimalView, viewContext
 //   in ./servers.ts builds what they need); links (self/bookmark, next) in ./views/links.ts.
 // - Extra /action keys (e.g. os-getVNCConsole) go into `extraActions` of ./server-actions.ts.

@@ -274,7 +274,8 @@ export async function buildServerQuery(raw: RawQuery, r: ListRequest): Promise<P
   const EXACT: ServerColumn[] = ['user_id', 'uuid', 'host', 'launch_index'];
   for (const c of EXACT) {
     const v = params.get(c);
-    if (v) exact.push({ column: c, values: c === 'launch_index' ? v.map(Number) : v });
+    // A launch_index that is no number matches nothing (PostgreSQL would refuse to compare it).
+    if (v) exact.push({ column: c, values: c === 'launch_index' ? v.map(Number).filter(Number.isFinite) : v });
   }
   const REGEX: ServerColumn[] = [
     'reservation_id', 'availability_zone', 'config_drive', 'key_name', 'power_state', 'progress', 'hostname', 'node',

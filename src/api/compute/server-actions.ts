@@ -9,11 +9,12 @@ import type { ActionName } from '../../domain/actions.ts';
 import { BadRequest, Conflict, DomainError, Forbidden, Gone, NotFound } from '../../domain/errors.ts';
 import { allows, policyMessage } from '../../domain/policy.ts';
 import type { ServerRecord } from '../../domain/server.ts';
-import { atLeast } from '../microversion.ts';
+import { atLeast, type Version } from '../microversion.ts';
 import { adminOf, ctxOf } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { imagePropertiesOf, keyData, resolveFlavor, truthy, viewContext } from './servers.ts';
-import { groupActionError, resolveGroup } from './resources/security-groups.ts';
+import { changeServerGroup } from './resources/security-groups.ts';
+import { addFixedIpToInstance, removeFixedIpFromInstance } from './server-network.ts';
 import * as S from './schemas/actions.ts';
 import { rebuildSchema } from './schemas/servers.ts';
 import { decodeBase64, validateBody, type Schema } from './schemas/validate.ts';
@@ -68,6 +69,17 @@ function requirePolicy(c: ActionCall, policy: 'member' | 'admin' | 'manager' | '
 }
 
 /** Python-ish int() of a digit string or number. */
+/**
+ * Whether the host a live migration or an evacuation names is forced past the scheduler (Nova's
+ * compute API: below the `force` microversion a named host always is; from it until 2.68 only with
+ * force: true; from 2.68 never).
+ */
+function forcedHost(v: Version, since: number, b: Body): boolean {
+  if (!b.host) return false;
+  if (!atLeast(v, since)) return true;
+  return !atLeast(v, 68) && b.force !== undefined && truthy(b.force);
+}
+
 function int(v: unknown): number {
   return typeof v === 'number' ? v : Number.parseInt(String(v), 10);
 }
@@ -250,7 +262,7 @@ const HANDLERS: Record<string, ActionHandler> = {
         if (!adminOf(c.req)) throw new Forbidden(policyMessage('os_compute_api:os-migrate-server:migrate_live:host'));
       }
       const block = b.block_migration === 'auto' ? 'auto' : truthy(b.block_migration);
-      await c.svc.engine.act(ctxOf(c.req), c.id, 'live_migrate', { host: b.host ?? null, block_migration: block });
+      await c.svc.engine.act(ctxOf(c.req), c.id, 'live_migrate', { host: b.host ?? null, block_migration: block, force: forcedHost(v, 30, b), synchronous: !atLeast(v, 34) });
       return empty(202)(c);
     },
   },
@@ -262,7 +274,10 @@ const HANDLERS: Record<string, ActionHandler> = {
       if (!atLeast(v, 14) && truthy(b.onSharedStorage) && b.adminPass !== undefined) {
         throw new BadRequest("admin password can't be changed on existing disk");
       }
-      const params: Record<string, unknown> = { host: b.host ?? null };
+      if (atLeast(v, 29) && !atLeast(v, 68) && b.force !== undefined && truthy(b.force) && !b.host) {
+        throw new BadRequest("Can't force to a non-provided destination");
+      }
+      const params: Record<string, unknown> = { host: b.host ?? null, force: forcedHost(v, 29, b) };
       if (b.adminPass !== undefined) params.admin_pass = b.adminPass;
       const out = await c.svc.engine.act(ctxOf(c.req), c.id, 'evacuate', params);
       if (atLeast(v, 14)) return c.reply.code(200).send();
@@ -338,23 +353,18 @@ function securityGroupAction(key: string, verb: 'add' | 'remove'): ActionHandler
       requirePolicy(c, 'member', rule, s);
       const name = c.body[key].name as string;
       if (name.trim() === '') throw new BadRequest('Security group name cannot be empty');
-      const found = resolveGroup(c.svc, c.req, name);
-      if (!('group' in found)) throw groupActionError(found, name, c.req.auth!.project_id ?? '');
-      const id = found.group.uuid;
-      await c.svc.engine.changeSecurityGroups(ctxOf(c.req), c.id, rule, (cur) => {
-        if (cur.addresses.length === 0) throw new NotFound(`instance_id ${cur.uuid} could not be found as device id on any ports`);
-        // Records from before groups were kept by id hold names.
-        const held = (g: string) => g === id || g === found.group.name;
-        if (verb === 'add') return cur.security_groups.some(held) ? cur.security_groups : [...cur.security_groups, id];
-        if (!cur.security_groups.some(held)) throw new NotFound(`Security group ${name} not associated with the instance ${cur.uuid}`);
-        return cur.security_groups.filter((g) => !held(g));
-      });
+      await changeServerGroup(c.svc, c.req.auth!, s, name, verb === 'add');
       return empty(202)(c);
     },
   };
 }
 
-/** addFixedIp / removeFixedIp (2.1–2.43): the simulated network has one fixed IP per version. */
+/**
+ * addFixedIp / removeFixedIp (nova/api/openstack/compute/multinic.py, 2.1–2.43): the server and the
+ * policy here, then the engine casts and the server's ports change in Neutron. Nova's 400s for
+ * NoMoreFixedIps and FixedIpNotFoundForInstance are never reached over Neutron (the manager raises
+ * them after the 202): an unknown network or address is answered 202 and left as an instance fault.
+ */
 function multinicAction(key: string, schema: Schema, verb: 'add' | 'remove'): ActionHandler {
   return {
     max: 43,
@@ -362,9 +372,10 @@ function multinicAction(key: string, schema: Schema, verb: 'add' | 'remove'): Ac
       validateBody(schema, c.body);
       const s = await lookup(c);
       requirePolicy(c, 'member', `os_compute_api:os-multinic:${verb}`, s);
-      if (s.locked_by !== null && !adminOf(c.req)) throw new Conflict(`Instance ${s.uuid} is locked`);
-      const addr = verb === 'remove' ? (c.body[key].address as string) : null;
-      if (addr !== null && !s.addresses.some((a) => a.addr === addr)) throw new BadRequest(`Unable to find address ${addr}`);
+      const creds = c.req.auth!;
+      await c.svc.engine.fixedIpAction(ctxOf(c.req), s.uuid, verb === 'add' ? 'add_fixed_ip' : 'remove_fixed_ip', (cur) => verb === 'add'
+        ? addFixedIpToInstance(c.svc, creds, cur, String(c.body[key].networkId))
+        : removeFixedIpFromInstance(c.svc, creds, cur, c.body[key].address as string));
       return empty(202)(c);
     },
   };

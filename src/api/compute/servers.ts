@@ -12,7 +12,7 @@ import { adminOf, authorize, ctxOf, mv } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
 import { allocateForServers, validateNetworks } from './server-network.ts';
-import { ambiguousMessage, defaultGroup, resolveGroup, securityGroupNames } from './resources/security-groups.ts';
+import { requestedGroupIds, serverGroupNames } from './resources/security-groups.ts';
 import { createSchema, updateSchema } from './schemas/servers.ts';
 import { decodeBase64, isUuidLike, unexpectedMessage, validateBody } from './schemas/validate.ts';
 import { linkBase, nextLink, selfHref } from './views/links.ts';
@@ -36,7 +36,7 @@ export async function viewContext(svc: Services, req: FastifyRequest, servers: S
     hostStatus: (h) => (h ? (status.get(h) ?? 'UNKNOWN') : ''),
     faults: needFaults.length ? await svc.engine.faults(needFaults) : new Map(),
     serverGroups: (uuid) => groups.get(uuid) ?? [],
-    securityGroupNames: securityGroupNames(svc.db, servers.flatMap((s) => s.security_groups)),
+    securityGroups: await serverGroupNames(svc, req.auth!, servers),
   };
 }
 
@@ -185,13 +185,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   // Requested groups by name or id (Nova's _check_requested_secgroups); the server keeps their ids.
   const securityGroups = [...new Set(((srv.security_groups ?? []) as { name?: string }[]).map((g) => g.name).filter((n): n is string => !!n))];
   if (securityGroups.length === 0) securityGroups.push('default');
-  const securityGroupIds = securityGroups.map((name) => {
-    if (name === 'default') return defaultGroup(svc.db, project_id, svc.clock.now()).uuid;
-    const found = resolveGroup(svc, req, name);
-    if ('group' in found) return found.group.uuid;
-    if (found.error === 'ambiguous') throw new Conflict(ambiguousMessage(name));
-    throw new BadRequest(`Unable to find security_group with name or id '${name}'`);
-  });
+  const securityGroupIds = await requestedGroupIds(svc, auth, securityGroups);
   const networks = networksOf(srv, req.microversion, maxCount);
   const nics = await validateNetworks(svc, auth, req.microversion, networks, maxCount);
 
@@ -263,7 +257,7 @@ async function create(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   };
   const created = await svc.engine.create(ctx, cr);
   for (const s of created) await provisionBlockDevices(svc, ctx, s, blockDevices);
-  await allocateForServers(svc, created, nics, securityGroups);
+  await allocateForServers(svc, created, nics, securityGroupIds);
   for (const g of hints.group ?? []) for (const s of created) await svc.repos.serverGroups.addMember(g, s.uuid);
   const links = linkBase(svc.config, req);
   if (srv.return_reservation_id !== undefined && truthy(srv.return_reservation_id)) {
@@ -312,25 +306,26 @@ async function show(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   }
   const cache = showCacheOf(svc);
   const admin = adminOf(req);
-  const key = `${id} ${req.microversion[0]}.${req.microversion[1]} ${admin ? 'a' : 'm'} ${(req.params as { project_id?: string }).project_id ?? ''}`;
-  const hit = cache.get(key);
+  const variant = `${req.microversion[0]}.${req.microversion[1]} ${admin ? 'a' : 'm'} ${(req.params as { project_id?: string }).project_id ?? ''}`;
+  const hit = cache.synchronous ? cache.get(id, variant) : await cache.lookup(id, variant, performance.now() - reply.elapsedTime);
   if (hit && (admin || hit.project_id === req.auth?.project_id)) {
     authorize(req, 'reader', 'os_compute_api:servers:show', hit.project_id);
     return reply.type('application/json; charset=utf-8').send(hit.body as string);
   }
-  const changes = cache.now();
+  const token = cache.begin();
   const s = await svc.engine.getServer(ctxOf(req), id);
   authorize(req, 'reader', 'os_compute_api:servers:show', s.project_id);
   const c = await viewContext(svc, req, [s]);
   const body = JSON.stringify({ server: detailView(s, c, { show: true }) });
-  cache.set(key, changes, s.project_id, body);
+  // Memoized under the uuid its row's trigger names, so only when the request named it that way.
+  if (s.uuid === id) cache.set(token, id, variant, s.project_id, body);
   return reply.type('application/json; charset=utf-8').send(body);
 }
 
 const showCaches = new WeakMap<Services, ShowCache>();
 function showCacheOf(svc: Services): ShowCache {
   let c = showCaches.get(svc);
-  if (!c) showCaches.set(svc, (c = new ShowCache(svc.sql.dialect === 'sqlite' ? svc.db : null)));
+  if (!c) showCaches.set(svc, (c = new ShowCache(svc.sql)));
   return c;
 }
 

@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
 import { act, boot, call, fault, setup, settle, show, type Env } from '../servers-helpers.ts';
 
 let env: Env;
@@ -196,9 +197,15 @@ describe('servers: disk config, x509 keypairs, hypervisor uptime', () => {
     const kp = r.json().keypair;
     assert.equal(kp.type, 'x509');
     const cert = new X509Certificate(kp.public_key);
-    assert.match(cert.subject, /^CN=/);
+    assert.equal(cert.subject, `CN=${kp.user_id}`);
+    // nova/crypto.py: client authentication, and the user's UPN as an otherName subjectAltName.
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2']);
+    assert.equal(cert.subjectAltName, `othername:UPN:${kp.user_id}@localhost`);
     assert.equal(kp.fingerprint, cert.fingerprint.toLowerCase());
-    assert.match(kp.private_key, /^-----BEGIN RSA PRIVATE KEY-----/);
+    // The private key as Nova returns it: a base64 PKCS#12 bundle with an empty password, holding the key of that certificate.
+    const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(Buffer.from(kp.private_key, 'base64').toString('binary')), '');
+    const key = p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag]![0].key as forge.pki.rsa.PrivateKey;
+    assert.equal(key.n.toString(16), (forge.pki.certificateFromPem(kp.public_key).publicKey as forge.pki.rsa.PublicKey).n.toString(16));
     const shown = (await call(env, { url: '/os-keypairs/cert1', token: env.demo, mv: '2.2' })).json().keypair;
     assert.deepEqual([shown.type, shown.fingerprint], ['x509', kp.fingerprint]);
   });

@@ -1,7 +1,9 @@
 // os-keypairs: generate (below 2.92), import, list (paged from 2.35), show, delete; per user.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createHash, generateKeyPair, generateKeyPairSync, type KeyObject, sign as signWith, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes, generateKeyPairSync, type KeyObject, sign as signWith, X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import forge from 'node-forge';
 import type { Services } from '../../../novabox.ts';
 import { BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
@@ -51,31 +53,68 @@ function sshKey({ publicKey, privateKey }: { publicKey: KeyObject; privateKey: K
   };
 }
 
+/** Microsoft's User Principal Name, the otherName type Nova's certificates carry (for WinRM). */
+const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
+
+/** subjectAltName with one otherName: the UPN as a UTF8String (node-forge has no encoder for otherName). */
+function upnAltName(upn: string): forge.asn1.Asn1 {
+  const { asn1 } = forge;
+  const otherName = asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(UPN_OID).getBytes()),
+    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTF8, false, forge.util.encodeUtf8(upn))]),
+  ]);
+  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [otherName]);
+}
+
 /**
  * A fresh x509 key pair as Nova's generate_winrm_x509_cert makes it: an RSA 2048 key and a self-signed
- * certificate for CN=<user_id>, valid ten years, for client authentication. public_key is the
- * certificate PEM.
+ * certificate for CN=<user_id>, valid ten years, for client authentication, with the user's UPN
+ * (<user_id>@localhost) as an otherName subjectAltName. public_key is the certificate PEM;
+ * private_key is the key as a PKCS#12 bundle with an empty password, base64-encoded, as Nova
+ * returns it (openssl pkcs12 -export -password pass:).
  */
 export async function generateX509Key(user_id: string): Promise<{ public_key: string; private_key: string }> {
   // The key off the event loop and the RSA signature natively (node's crypto); forge lays out the certificate.
   const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }) as string);
-  cert.serialNumber = '01';
+  cert.serialNumber = randomBytes(8).toString('hex').replace(/^[89a-f]/, '1');
   cert.validity.notBefore = new Date();
   cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 86400_000);
   const subject = [{ name: 'commonName', value: user_id }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
-  // Nova also puts the user's UPN in an otherName subjectAltName; node-forge cannot encode otherName.
-  cert.setExtensions([{ name: 'extKeyUsage', clientAuth: true }]);
+  cert.setExtensions([{ name: 'extKeyUsage', clientAuth: true }, { name: 'subjectAltName', value: upnAltName(`${user_id}@localhost`) }]);
   const oid = forge.pki.oids.sha256WithRSAEncryption;
   cert.siginfo.algorithmOid = oid;
   (cert as unknown as { signatureOid: string }).signatureOid = oid;
   const tbs = Buffer.from(forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(), 'binary');
   cert.signature = signWith('sha256', tbs, privateKey).toString('binary');
-  return { public_key: forge.pki.certificateToPem(cert), private_key: privateKey.export({ type: 'pkcs1', format: 'pem' }) as string };
+  const public_key = forge.pki.certificateToPem(cert);
+  const private_key = await pkcs12(privateKey.export({ type: 'pkcs1', format: 'pem' }) as string, public_key);
+  return { public_key, private_key };
 }
+
+/**
+ * The key and its certificate as a base64 PKCS#12 bundle with an empty password (3DES, 2048
+ * iterations, as openssl pkcs12 -export). forge derives the keys in JavaScript (~70 ms idle), so
+ * it runs on a worker thread: a request must not hold the event loop.
+ */
+function pkcs12(keyPem: string, certPem: string): Promise<string> {
+  const code = `
+    const { parentPort, workerData: d } = require('node:worker_threads');
+    const forge = require(d.forge);
+    const p12 = forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(d.keyPem), [forge.pki.certificateFromPem(d.certPem)], '', { algorithm: '3des' });
+    parentPort.postMessage(Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary').toString('base64'));`;
+  return new Promise((ok, fail) => {
+    const w = new Worker(code, { eval: true, workerData: { forge: FORGE, keyPem, certPem } });
+    w.once('message', (m: string) => ok(m));
+    w.once('error', fail);
+    w.once('exit', (c) => (c === 0 ? undefined : fail(new Error(`PKCS#12 worker exited with ${c}`))));
+  });
+}
+
+const FORGE = createRequire(import.meta.url).resolve('node-forge');
 
 /** Fingerprint as Nova computes it: MD5 of the SSH key blob, SHA-1 of an x509 certificate. */
 export function fingerprint(type: 'ssh' | 'x509', public_key: string): string {

@@ -4,7 +4,6 @@ import type { Services } from '../../../novabox.ts';
 import { BadRequest, Forbidden } from '../../../domain/errors.ts';
 import { allows, isAdmin, policyMessage } from '../../../domain/policy.ts';
 import { authorize, mv } from '../context.ts';
-import { countSecurityGroups } from '../../../store/compute/project-counts.ts';
 import { params, q1, route, strictQuery, toBool, toInt, validate } from './common.ts';
 
 /** Quota resources by microversion: network ones go at 2.36, injected files at 2.57. */
@@ -98,7 +97,8 @@ export function registerQuotas(scope: FastifyInstance, svc: Services): void {
     if (!mv(req, 36)) {
       abs.maxTotalFloatingIps = lim.floating_ips;
       abs.totalFloatingIpsUsed = 0;
-      abs.totalSecurityGroupsUsed = await countSecurityGroups(svc.sql, project_id);
+      // The project's groups in Neutron (its default one included once it exists).
+      abs.totalSecurityGroupsUsed = await svc.network.run(req.auth!, (u) => u.repo.count(u.tx, 'security_group', project_id));
     }
     return { limits: { absolute: abs, rate: [] } };
   });

@@ -165,9 +165,16 @@ export function registerVolumes(scope: FastifyInstance, svc: Services): void {
       throw e;
     }
     checkServer(ctx, s, 'swap_volume', SWAP_STATES);
-    const b = mapping(s, old.id);
+    // nova/compute/api.py swap_volume, in its order: Cinder's attachments of the old volume, the new
+    // volume's state and size, then no swap away from a multiattach volume with several writers.
+    const attachments = (await svc.volumes.store.attachmentsOf(svc.sql, old.id)).filter((a) => a.attach_status !== 'detached');
+    if (!attachments.some((a) => a.instance_uuid === s.uuid)) throw new BadRequest('Invalid volume: Old volume is attached to a different instance.');
     if (fresh.attach_status === 'attached') throw new BadRequest('Invalid volume: New volume must be detached in order to swap.');
     if (fresh.size < old.size) throw new BadRequest('Invalid volume: New volume must be the same size or larger.');
+    if (old.multiattach && attachments.filter((a) => a.attach_mode !== 'ro').length > 1) {
+      throw new BadRequest('Swapping multi-attach volumes with more than one read/write attachment is not supported.');
+    }
+    const b = mapping(s, old.id);
     const vctx = volumeCtx(ctx);
     const { attachment_id } = await cinder(() => svc.volumes.attachToServer(vctx, fresh.id, s.uuid, s.host, String(b.device_name)));
     await svc.engine.changeBlockDevices(ctx, s.uuid, 'swap_volume', SWAP_STATES, (cur) =>

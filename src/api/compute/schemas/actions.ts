@@ -22,7 +22,7 @@ export const rescueSchema = wrap('rescue', obj({ adminPass: P.adminPassword, res
 export const resetStateSchema = wrap('os-resetState', obj({ state: { type: 'string', enum: ['active', 'error'] } }, ['state']));
 export const securityGroupSchema = (key: string) => wrap(key, obj({ name: { type: 'string', minLength: 1, maxLength: 255 } }, ['name']));
 export const consoleOutputSchema = wrap('os-getConsoleOutput', obj({ length: { type: ['integer', 'string', 'null'], pattern: '^-?[0-9]+$', minimum: -1 } }));
-export const addFixedIpSchema = wrap('addFixedIp', obj({ networkId: { type: ['string', 'integer'] } }, ['networkId']));
+export const addFixedIpSchema = wrap('addFixedIp', obj({ networkId: { type: ['string', 'number'], minLength: 1, maxLength: 36 } }, ['networkId']));
 export const removeFixedIpSchema = wrap('removeFixedIp', obj({ address: P.ipAddress }, ['address']));
 export const addFloatingIpSchema = wrap('addFloatingIp', obj({ address: P.ipAddress, fixed_address: P.ipAddress }, ['address']));
 export const removeFloatingIpSchema = wrap('removeFloatingIp', obj({ address: P.ipAddress }, ['address']));

@@ -22,7 +22,8 @@ export interface ViewContext {
   /** Server groups a server belongs to (2.71 show/PUT/rebuild). */
   serverGroups?(uuid: string): string[];
   /** Names of the security groups the servers reference by id. */
-  securityGroupNames?: Map<string, string>;
+  /** The groups on each server's ports (Neutron's), by server uuid. */
+  securityGroups?: Map<string, { name: string }[]>;
 }
 
 /** `YYYY-MM-DDTHH:MM:SSZ` (created, updated, fault.created). */
@@ -159,9 +160,9 @@ export function detailView(s: ServerRecord, c: ViewContext, opts: { show: boolea
   out.key_name = s.key_name;
   out['OS-SRV-USG:launched_at'] = isoMicro(s.launched_at);
   out['OS-SRV-USG:terminated_at'] = isoMicro(s.terminated_at);
-  // One entry per group of the server's port; the key is absent without a port or groups. A group
-  // shows its name, falling back to what the server stores (its id, or a name from older records).
-  if (s.addresses.length > 0 && s.security_groups.length > 0) out.security_groups = s.security_groups.map((g) => ({ name: c.securityGroupNames?.get(g) ?? g }));
+  // One entry per group on each of the server's ports (Neutron's); absent without ports or groups.
+  const groups = c.securityGroups?.get(s.uuid);
+  if (groups?.length) out.security_groups = groups;
   if (c.admin) {
     out['OS-EXT-SRV-ATTR:host'] = s.host;
     out['OS-EXT-SRV-ATTR:instance_name'] = instanceName(s);
