@@ -14,39 +14,66 @@ import { parseArgs } from 'node:util';
 import { debianEnv, ensurePackages, PACKAGES, PYTHON } from './lib/debian.ts';
 import { authenticate, discover, type Account } from './lib/discover.ts';
 import { REPO_ROOT, startNovabox, type RunningNovabox } from './lib/novabox.ts';
+import { GUEST_SSH_LISTEN, routeFloatingRange, type GuestRoute } from './lib/guest-ssh.ts';
 import { MissingReference, referencePath } from './lib/reference.ts';
 import { bareId, errorRequests, judge, logKey, parseResults, summarize, summaryLine } from './lib/results.ts';
 import { accountsFor, readList, seedFor, servicesInCatalog, TEMPEST, writeWorkspace } from './lib/tempest.ts';
 import type { Summary } from './lib/results.ts';
 
-const USAGE = `usage: npm run conformance -- [--tier T[,T…]] [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--set SECTION.OPTION=VALUE]… [--no-install] [--no-replays | --replays-only]
+const USAGE = `usage: npm run conformance -- [--tier T[,T…]] [--list FILE] [--regex RE] [--concurrency N | --serial] [--keep] [--timeout SECONDS] [--fixed-network NAME] [--set SECTION.OPTION=VALUE]… [--no-install] [--no-replays | --replays-only] [--no-validation]
   --no-replays       skip the replays of the reference material (conformance/replays)
   --replays-only     run only the replays, not tempest
   --tier T[,T…]      run conformance/lists/tierT.txt for each T (1, 2, 3 or all), each against a fresh
-                     novabox, and print each tier's tally (tier3 turns on the compute features it needs)
-  --list FILE        tempest test ids, one per line, '#' comments (default conformance/lists/tier1.txt)
+                     novabox, and print each tier's tally (tier3 turns on the compute features it needs);
+                     T may also be identity-image (lists/identity-image.txt: Keystone's and Glance's API
+                     tests with devstack's identity and image features)
+  --list FILE        tempest test ids, one per line, '#' comments (default: --tier 1,identity-image)
   --tier3-features   with --list/--regex: turn on tier3's compute features in tempest.conf
+  --identity-image-features
+                     with --list/--regex: turn on the identity and image features devstack turns on
+                     (application credentials, access rules, project tags, trusts, image import…)
   --set S.O=V        override one tempest.conf option (repeatable), e.g. --set compute.build_timeout=120
   --expected-failures FILE
                      test ids (with '#' reasons) whose failure does not fail the run (default for
                      --tier N: conformance/lists/tierN-xfail.txt when it exists)
   --regex RE         run the tests matching RE instead of a list
-  --concurrency N    tempest workers (default 1: on two cores tier1 runs no faster in parallel);
-                     novabox is seeded with enough accounts for N
-  --serial           one worker (the default; same as --concurrency 1)
+  --concurrency N    tempest workers (default 1: on two cores tier1 runs no faster in parallel; 4
+                     with tier3's features (--tier 3, its list, --tier3-features), whose classes each
+                     make isolated networks, and tempest sleeps 10 s before deleting every subnet it
+                     made: serially tier3 spends most of an hour asleep); novabox is seeded with
+                     enough accounts for N
+  --serial           one worker (same as --concurrency 1)
   --keep             keep the workspace, tempest.log and novabox.log; print where they are
   --timeout SECONDS  stop tempest after this long (default 1200)
-  --fixed-network N  [compute] fixed_network_name (default for tier1 and --regex: private, novabox's
-                     shared network, which tempest resolves with an admin GET /os-networks, so the two
-                     filter-by-IP tests run; for tier3 too when neutron is in the catalog (tempest then
-                     asks neutron); for tier2 empty as in TEMPEST-CONFIG.md, because Nova serves
-                     os-networks only up to 2.35 and its 2.36+ classes would look it up there)
-  --no-install       do not apt-get install missing Debian packages`;
+  --fixed-network N  [compute] fixed_network_name, the network tempest boots on when a test project has
+                     none of its own (default private for tier1, --regex, tier3 with neutron in the
+                     catalog, and whenever SSH validation is on; empty for tier2 as in TEMPEST-CONFIG.md,
+                     because Nova serves os-networks only up to 2.35 and its 2.36+ classes would look it
+                     up there). private is devstack's: the demo project's, not shared. With neutron in
+                     the catalog tempest uses dynamic credentials with isolated networks (a test class
+                     asking for a network gets its own, with a subnet and a router) and looks the name up
+                     in neutron as the test project, which does not see demo's private (a class without
+                     a network of its own then names none); without neutron, with an admin GET /os-networks
+  --time-scale N     novabox's --time-scale (its --timings is fake: Nova's fake virt driver as measured).
+                     Default 0 (instant) for tier1, tier2, --list and --regex; 1 for tier3, whose
+                     snapshot negatives must see a snapshot in progress as they do against Nova
+  --no-install       do not apt-get install missing Debian packages
+  --no-validation    leave tempest's [validation] run_validation off. By default, when this runs as root on
+                     Linux and port 22 is free, it routes devstack's floating range (172.24.4.0/24) to this
+                     machine (ip route add local … dev lo, removed at the end), starts novabox with
+                     --guest-ssh 0.0.0.0:22 and turns SSH validation on: tempest logs into the simulated
+                     guests over their floating IPs (fixed_network_name is then private for every tier)`;
 
-interface Run { name: string; list?: string; regex?: string; tier3Features: boolean; xfail?: string }
-interface Options { runs: Run[]; concurrency: number; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string; overrides: string[]; replays: boolean; tempest: boolean }
+/** tier3's default workers: its time is tempest's 10 s sleep before each isolated subnet's delete, not CPU. */
+const TIER3_WORKERS = 4;
+
+interface Run { name: string; list?: string; regex?: string; tier3Features: boolean; identityImageFeatures?: boolean; xfail?: string; timeScale: number; concurrency: number }
+interface Options { runs: Run[]; keep: boolean; timeout: number; install: boolean; fixedNetwork?: string; overrides: string[]; replays: boolean; tempest: boolean; validation: boolean }
 
 const TIERS = ['1', '2', '3'];
+/** Named lists beside the numbered tiers: `--tier identity-image` runs Keystone's and Glance's API tests with devstack's identity and image features. */
+const NAMED = ['identity-image'];
+const DEFAULT_TIERS = '1,identity-image';
 
 function options(argv: string[]): Options {
   const { values } = parseArgs({
@@ -54,37 +81,46 @@ function options(argv: string[]): Options {
     options: {
       list: { type: 'string' }, regex: { type: 'string' }, concurrency: { type: 'string' }, serial: { type: 'boolean' },
       keep: { type: 'boolean' }, timeout: { type: 'string' }, 'no-install': { type: 'boolean' }, 'no-replays': { type: 'boolean' }, 'replays-only': { type: 'boolean' }, 'fixed-network': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      tier: { type: 'string' }, 'tier3-features': { type: 'boolean' }, set: { type: 'string', multiple: true }, 'expected-failures': { type: 'string' },
+      tier: { type: 'string' }, 'tier3-features': { type: 'boolean' }, 'identity-image-features': { type: 'boolean' }, 'time-scale': { type: 'string' }, set: { type: 'string', multiple: true }, 'expected-failures': { type: 'string' },
+      'no-validation': { type: 'boolean' },
     },
   });
   if (values.help) {
     console.log(USAGE);
     process.exit(0);
   }
-  const concurrency = values.serial ? 1 : Number(values.concurrency ?? 1);
+  const concurrency = values.serial ? 1 : values.concurrency === undefined ? undefined : Number(values.concurrency);
   const timeout = Number(values.timeout ?? 1200);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer\n${USAGE}`);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new Error(`--concurrency must be a positive integer\n${USAGE}`);
   if (!(timeout > 0)) throw new Error(`--timeout must be a positive number of seconds\n${USAGE}`);
   if ([values.list, values.regex, values.tier].filter((v) => v !== undefined).length > 1) throw new Error(`--tier, --list and --regex are exclusive\n${USAGE}`);
   let runs: Run[];
+  // Without a choice: tier1 and the identity-image list, each against its own novabox.
+  if (values.tier === undefined && values.list === undefined && values.regex === undefined) values.tier = DEFAULT_TIERS;
   if (values.tier !== undefined) {
-    const tiers = values.tier === 'all' ? TIERS : values.tier.split(',').map((t) => t.trim().replace(/^tier/, ''));
-    for (const t of tiers) if (!TIERS.includes(t)) throw new Error(`--tier: unknown tier '${t}' (1, 2, 3 or all)\n${USAGE}`);
+    const tiers = values.tier === 'all' ? [...TIERS, ...NAMED] : values.tier.split(',').map((t) => t.trim().replace(/^tier(\d)/, '$1'));
+    for (const t of tiers) if (!TIERS.includes(t) && !NAMED.includes(t)) throw new Error(`--tier: unknown tier '${t}' (1, 2, 3, ${NAMED.join(', ')} or all)\n${USAGE}`);
     runs = tiers.map((t) => {
-      const xfail = join(REPO_ROOT, 'conformance', 'lists', `tier${t}-xfail.txt`);
-      return { name: `tier${t}`, list: join(REPO_ROOT, 'conformance', 'lists', `tier${t}.txt`), tier3Features: t === '3', xfail: existsSync(xfail) ? xfail : undefined };
+      const name = NAMED.includes(t) ? t : `tier${t}`;
+      const xfail = join(REPO_ROOT, 'conformance', 'lists', `${name}-xfail.txt`);
+      return { name, list: join(REPO_ROOT, 'conformance', 'lists', `${name}.txt`), tier3Features: t === '3', identityImageFeatures: t === 'identity-image', xfail: existsSync(xfail) ? xfail : undefined, timeScale: t === '3' ? 1 : 0, concurrency: 1 };
     });
   } else if (values.regex !== undefined) {
-    runs = [{ name: 'regex', regex: values.regex, tier3Features: values['tier3-features'] ?? false }];
+    runs = [{ name: 'regex', regex: values.regex, tier3Features: values['tier3-features'] ?? false, identityImageFeatures: values['identity-image-features'] ?? false, timeScale: 0, concurrency: 1 }];
   } else {
-    const list = resolve(values.list ?? join(REPO_ROOT, 'conformance', 'lists', 'tier1.txt'));
-    runs = [{ name: list.replace(/^.*\//, '').replace(/\.txt$/, ''), list, tier3Features: (values['tier3-features'] ?? false) || /tier3\.txt$/.test(list) }];
+    const list = resolve(values.list!);
+    runs = [{ name: list.replace(/^.*\//, '').replace(/\.txt$/, ''), list, tier3Features: (values['tier3-features'] ?? false) || /tier3\.txt$/.test(list), identityImageFeatures: (values['identity-image-features'] ?? false) || /identity-image\.txt$/.test(list), timeScale: 0, concurrency: 1 }];
   }
+  if (values['time-scale'] !== undefined) {
+    const scale = Number(values['time-scale']);
+    if (!(scale >= 0)) throw new Error(`--time-scale must be a number ≥ 0\n${USAGE}`);
+    for (const r of runs) r.timeScale = scale;
+  }
+  for (const r of runs) r.concurrency = concurrency ?? (r.tier3Features ? TIER3_WORKERS : 1);
   if (values['expected-failures'] !== undefined) for (const r of runs) r.xfail = resolve(values['expected-failures']);
   if (values['no-replays'] && values['replays-only']) throw new Error(`--no-replays and --replays-only are exclusive\n${USAGE}`);
   return {
     runs,
-    concurrency,
     overrides: values.set ?? [],
     keep: values.keep ?? false,
     timeout,
@@ -92,6 +128,7 @@ function options(argv: string[]): Options {
     fixedNetwork: values['fixed-network'],
     replays: !values['no-replays'],
     tempest: !values['replays-only'],
+    validation: !values['no-validation'],
   };
 }
 
@@ -146,6 +183,23 @@ function runTempest(ws: string, args: string[], timeoutSec: number): Promise<num
       clearTimeout(timer);
       ok(code);
     });
+  });
+}
+
+/**
+ * The listed ids as this configuration's discovery names them: a test's attributes can depend on
+ * tempest.conf (test_attach_detach_volume is `slow` only with SSH validation on), and --load-list
+ * matches whole ids, so a listed id whose bare name is discovered under other attributes takes those.
+ */
+function resolveIds(ws: string, listed: string[]): string[] {
+  const r = spawnSync('/usr/bin/stestr', ['list'], { cwd: ws, env: debianEnv({ TEMPEST_CONFIG_DIR: join(ws, 'etc'), TEMPEST_CONFIG: 'tempest.conf' }), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0 || !r.stdout) return listed;
+  const byBare = new Map<string, string>();
+  for (const id of r.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) byBare.set(bareId(id), id);
+  return listed.map((id) => {
+    const found = byBare.get(bareId(id));
+    if (found && found !== id) console.log(`  ${bareId(id)}: discovered as ${found.slice(bareId(id).length)} with this tempest.conf`);
+    return found ?? id;
   });
 }
 
@@ -209,12 +263,14 @@ async function runOne(run: Run, opt: Options): Promise<{ summary: Summary | null
   const ws = join(root, 'tempest');
   const nbDir = join(root, 'novabox');
   mkdirSync(nbDir);
-  let concurrency = opt.concurrency;
+  let concurrency = run.concurrency;
   let accounts = accountsFor(concurrency);
   let nb: RunningNovabox | null = null;
+  let route: GuestRoute | null = null;
   const cleanup = async () => {
     await nb?.stop({ removeDir: false });
     nb = null;
+    route?.remove();
   };
   const onSigint = () => {
     stopTempest();
@@ -222,8 +278,12 @@ async function runOne(run: Run, opt: Options): Promise<{ summary: Summary | null
   };
   process.once('SIGINT', onSigint);
   try {
-    nb = await startNovabox({ dir: nbDir, config: { seed: seedFor(accounts) } });
-    console.log(`novabox on ${nb.url} (log ${nb.logFile})`);
+    // SSH validation: the floating range routed here and the simulated guests' sshd on port 22.
+    route = opt.validation ? await routeFloatingRange() : null;
+    const validating = route?.ok ?? false;
+    console.log(validating ? `SSH validation on (${route!.reason}; guests' SSH on ${GUEST_SSH_LISTEN})` : `SSH validation off: ${route ? route.reason : '--no-validation'}`);
+    nb = await startNovabox({ dir: nbDir, config: { seed: seedFor(accounts) }, timeScale: run.timeScale, timings: 'fake', args: validating ? ['--guest-ssh', GUEST_SSH_LISTEN] : [] });
+    console.log(`novabox on ${nb.url} (log ${nb.logFile}, timings fake × ${run.timeScale})`);
     const identityV3 = `${nb.url}/identity/v3`;
     const problems = await canLogIn(identityV3, accounts);
     if (problems.length > 0) {
@@ -244,13 +304,15 @@ async function runOne(run: Run, opt: Options): Promise<{ summary: Summary | null
     // which Nova serves only up to 2.35, so the later tiers' 2.36+ classes leave it empty (as
     // TEMPEST-CONFIG.md does) unless --fixed-network says otherwise.
     // With neutron in the catalog tempest resolves the name through neutron instead, at any microversion.
-    const fixedNetworkName = opt.fixedNetwork ?? (run.name === 'tier1' || run.name === 'regex' || (run.tier3Features && services.neutron) ? 'private' : '');
-    writeWorkspace(ws, { workspace: ws, identityV3, ...facts, admin, fixedNetworkName, services, tier3Features: run.tier3Features, overrides: opt.overrides }, accounts);
+    // Validation associates the floating IP with the server's port on the tenant network: fixed_network_name.
+    const validation = validating && services.neutron ? { networkForSsh: opt.fixedNetwork || 'private', user: 'cirros' } : undefined;
+    const fixedNetworkName = opt.fixedNetwork ?? (run.name === 'tier1' || run.name === 'regex' || (run.tier3Features && services.neutron) || validation ? 'private' : '');
+    writeWorkspace(ws, { workspace: ws, identityV3, ...facts, admin, fixedNetworkName, services, tier3Features: run.tier3Features, identityImageFeatures: run.identityImageFeatures, validation, overrides: opt.overrides }, accounts);
 
     const args = concurrency === 1 ? ['--serial'] : ['--concurrency', String(concurrency)];
     if (expected) {
       const loadList = join(ws, 'load-list.txt');
-      writeFileSync(loadList, expected.join('\n') + '\n');
+      writeFileSync(loadList, resolveIds(ws, expected).join('\n') + '\n');
       args.push('--load-list', loadList);
       console.log(`running ${expected.length} tests from ${run.list} with ${concurrency} worker(s)`);
     } else {

@@ -49,6 +49,17 @@ export interface CloudFacts {
   maxMicroversion: string;
   computeUrl: string;
   imageUrl: string;
+  /** The external network floating IPs come from (devstack's `public`), when networking is in the catalog. */
+  publicNetwork?: { id: string; name: string };
+}
+
+/** devstack's PUBLIC_NETWORK_NAME: the external network tempest's public_network_id and floating pool name. */
+async function publicNetwork(s: Session): Promise<{ id: string; name: string } | undefined> {
+  if (!s.catalog.some((e) => e.type === 'network')) return undefined;
+  const url = `${endpoint(s, 'network')}/v2.0/networks?router:external=True`;
+  const nets = ((await getJson(url, s.token)) as { networks?: { id: string; name: string }[] }).networks ?? [];
+  const found = nets.find((n) => n.name === 'public') ?? nets[0];
+  return found && { id: found.id, name: found.name };
 }
 
 /** The versioned compute root, e.g. http://h:p/compute/v2.1 (catalog URLs may carry the project id). */
@@ -85,5 +96,6 @@ export async function discover(s: Session, flavorNames: [string, string] = ['m1.
     maxMicroversion: v21.version,
     computeUrl,
     imageUrl,
+    publicNetwork: await publicNetwork(s),
   };
 }

@@ -1,6 +1,8 @@
 // Tempest workspace and configuration for a compute-only cloud (see TEMPEST-CONFIG.md in the
 // shared conformance notes): pre-provisioned accounts, identity v3, compute and image; neutron,
-// cinder, swift and SSH validation off. Pure functions render the files; writeWorkspace runs
+// cinder, swift off; SSH validation on when the runner can route floating IPs here (lib/guest-ssh.ts).
+// With networking in the catalog, as devstack runs tempest: dynamic credentials with isolated networks
+// (the pre-provisioned accounts are then unused). Pure functions render the files; writeWorkspace runs
 // `tempest init` and writes them.
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -59,12 +61,21 @@ export interface ConfInput {
   maxMicroversion: string;
   region?: string;
   fixedNetworkName?: string;
+  /** The external network (devstack's `public`): tempest's public_network_id and floating pool. */
+  publicNetwork?: { id: string; name: string };
   /** Turn on the compute features tier3 exercises (snapshots, migrations, personality, stable rescue…). */
   tier3Features?: boolean;
+  /** Turn on the identity and image features devstack turns on (application credentials, access rules, project tags, trusts; image import, os_glance reserved properties). */
+  identityImageFeatures?: boolean;
   /** Services the cloud's catalog offers beyond compute, identity and image. */
   services?: OptionalServices;
   /** The admin account tempest may use to create throw-away projects and users. */
   admin?: Account;
+  /**
+   * SSH validation into the simulated guests (novabox --guest-ssh, with the floating range routed
+   * here: lib/guest-ssh.ts): tempest logs in over floating IPs with the keypair it makes.
+   */
+  validation?: { networkForSsh: string; user: string };
   /** `section.option=value` overrides, applied last. */
   overrides?: string[];
 }
@@ -94,17 +105,45 @@ export function tempestConf(c: ConfInput): Ini {
       scheduler_enabled_filters: 'all',
     });
     ini.compute.min_compute_nodes = 2;
+    // The simulated compute, like Nova's fake virt driver, never downloads an image, so there is no
+    // signature to verify: any image serves for the 2.63 trusted_image_certificates tests.
+    Object.assign(ini.compute, { certified_image_ref: c.imageRef, certified_image_trusted_certs: '0b5d2c72-12cc-4ba6-a8d7-3ff5cc1d8cb8,674736e3-f25c-405c-8362-bbf991e0ce0a' });
     ini['image-feature-enabled'].api_v2 = true;
   }
+  if (c.identityImageFeatures) {
+    // As devstack's lib/tempest writes them for Keystone and Glance, but security_compliance: its tests
+    // need password history and lockout, which novabox stores but does not enforce, and on a refused
+    // history check they leave a pre-provisioned account with a changed password (every later class fails).
+    Object.assign(ini['identity-feature-enabled'], { application_credentials: true, access_rules: true, project_tags: true, security_compliance: false, trust: true });
+    Object.assign(ini['image-feature-enabled'], { import_image: true, os_glance_reserved: true });
+  }
   if (svc.neutron) {
+    // As devstack's lib/tempest runs it: tempest makes a project and users per test class, and for
+    // each project a network, a subnet and a router gatewayed on public_network_id. devstack's seeded
+    // `private` is the demo project's and not shared, so other projects need networks of their own.
+    Object.assign(ini.auth, { use_dynamic_credentials: true, create_isolated_networks: true });
     f.interface_attach = true;
     ini['network-feature-enabled'].floating_ips = true;
+    // devstack names its external network in both options; the os-floating-ips tests allocate from it.
+    if (c.publicNetwork) Object.assign(ini.network, { public_network_id: c.publicNetwork.id, floating_network_name: c.publicNetwork.name });
   }
   if (svc.cinder) {
     Object.assign(f, { swap_volume: true, volume_multiattach: true });
-    if (c.tier3Features) f.volume_backed_live_migration = true;
+    // Block live migration with a volume attached (tempest names the option after iSCSI volumes).
+    if (c.tier3Features) Object.assign(f, { volume_backed_live_migration: true, block_migrate_cinder_iscsi: true });
     ini['volume-feature-enabled'] = { api_v3: true, api_v2: false, backup: false, snapshot: true };
     ini.volume = { catalog_type: 'volumev3', max_microversion: 'latest' };
+  }
+  if (c.validation && svc.neutron) {
+    // Validation resources per test: a keypair, a security group allowing SSH and ping, a floating
+    // IP on the public network associated to the server's port on network_for_ssh.
+    ini.validation = {
+      run_validation: true, connect_method: 'floating', auth_method: 'keypair', ip_version_for_ssh: 4,
+      network_for_ssh: c.validation.networkForSsh, image_ssh_user: c.validation.user, image_alt_ssh_user: c.validation.user,
+      security_group: true, security_group_rules: true, ssh_timeout: 60, connect_timeout: 20,
+    };
+    // The guest reaches the metadata service (device tags); a config drive it has not.
+    f.metadata_service = true;
   }
   for (const o of c.overrides ?? []) {
     const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(o.trim());

@@ -212,8 +212,9 @@ export const RECIPES: Recipe[] = [
     request: (c, s) => ({ method: 'POST', url: `/servers/${asAdmin(s) ? c.server : c.demoServer}/action`, token: asAdmin(s) ? 'admin' : 'demo', body: { rebuild: { imageRef: c.imageId } } }),
   },
   { dir: 'servers', file: /^servers-list-status-resp\.json$/, request: () => ({ url: '/servers?status=ACTIVE&limit=1', token: 'admin' }) },
-  // changes-before also lists the servers other samples deleted (DELETED shows a fault, no progress).
-  { dir: 'servers', file: /^servers-(list|details)-with-changes-before\.json$/, optional: ['servers[].progress', 'servers[].fault'], free: ['servers[].metadata', 'servers[].addresses', 'servers[].flavor.extra_specs', 'servers[].image.properties', 'servers[].scheduler_hints'], request: (_c, s) => ({ url: `/servers${s.name.includes('details') ? '/detail' : ''}?changes-before=2100-01-01T00:00:00Z`, token: 'admin' }) },
+  // changes-before also lists the servers other samples deleted (DELETED shows a fault, no progress,
+  // and no security_groups: Nova reads a server's groups from its Neutron ports, which went with it).
+  { dir: 'servers', file: /^servers-(list|details)-with-changes-before\.json$/, optional: ['servers[].progress', 'servers[].fault', 'servers[].security_groups'], free: ['servers[].metadata', 'servers[].addresses', 'servers[].flavor.extra_specs', 'servers[].image.properties', 'servers[].scheduler_hints'], request: (_c, s) => ({ url: `/servers${s.name.includes('details') ? '/detail' : ''}?changes-before=2100-01-01T00:00:00Z`, token: 'admin' }) },
   { dir: 'os-server-tags', file: /^server-tags-show-details-resp/, request: (c, s) => (asAdmin(s) ? { url: `/servers/${c.server}`, token: 'admin' } : { url: `/servers/${c.demoServer}`, token: 'demo' }), free: ['server.metadata', 'server.addresses', 'server.flavor.extra_specs', 'server.image.properties', 'server.scheduler_hints']},
   { dir: 'os-server-tags', file: /^servers-tags-details-resp/, free: ['servers[].metadata', 'servers[].addresses', 'servers[].flavor.extra_specs', 'servers[].image.properties', 'servers[].scheduler_hints'], request: (_c, s) => ({ url: '/servers/detail', token: asAdmin(s) ? 'admin' : 'demo' }) },
   { dir: 'os-console-output', file: /^console-output-post-resp/, request: (c) => ({ method: 'POST', url: `/servers/${c.server}/action`, token: 'admin', body: { 'os-getConsoleOutput': { length: 50 } } }) },
@@ -324,7 +325,7 @@ export const NOT_SERVED: Record<string, string> = {
   'os-cloudpipe': 'removed', 'os-console-auth-tokens': 'console auth tokens not implemented', 'os-fixed-ips': 'nova-network (removed)',
   'os-floating-ip-dns': 'nova-network (removed)', 'os-floating-ip-pools': 'nova-network proxy not implemented', 'os-floating-ips': 'nova-network proxy not implemented',
   'os-floating-ips-bulk': 'nova-network (removed)', 'os-fping': 'removed', 'os-hosts': 'os-hosts not implemented', 'os-instance-usage-audit-log': 'not implemented',
-  'os-multinic': 'nova-network', 'os-networks-associate': 'nova-network (removed)',
+  'os-networks-associate': 'nova-network (removed)',
   'os-quota-class-sets': 'quota classes not implemented', 'os-quota-sets-noop': 'noop quota driver samples (novabox enforces quotas)',
   'os-security-group-default-rules': 'nova-network (removed)', 'os-server-external-events': 'not implemented',
   'os-server-shares': 'not implemented (2.97+ shares)', 'os-simple-tenant-usage': 'not implemented', 'os-snapshots': 'no volume service', 'os-virtual-interfaces': 'nova-network (removed)',

@@ -15,7 +15,11 @@ const disposable: string[] = [];
 
 before(async () => {
   env = await setup();
-  const server = await boot(env, env.admin, { name: 'sample-server', metadata: { 'My Server Name': 'Apache1' } });
+  // Nova's samples show the server on devstack's `private`, which belongs to the demo project: the
+  // admin boots on it by id (as an admin may), since nothing else would put it there.
+  const nets = await env.nb.app.inject({ url: '/networking/v2.0/networks?name=private', headers: { 'x-auth-token': env.admin } });
+  const privateNet = (nets.json().networks as { id: string }[])[0].id;
+  const server = await boot(env, env.admin, { name: 'sample-server', metadata: { 'My Server Name': 'Apache1' }, networks: [{ uuid: privateNet }] });
   const demoServer = await boot(env, env.demo, { name: 'sample-demo' });
   for (const [tok, id] of [[env.admin, server], [env.demo, demoServer]] as const) {
     await act(env, tok, id, { 'os-stop': null });
