@@ -3,12 +3,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { freePort } from '../conformance/lib/novabox.ts';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seedDatabase, type SeedResult } from './seed.ts';
 import { cannon, Client, closedLoop, percentile, round, summarize, type LoadFigures, type RoundTripFigures } from './load.ts';
 import { SEED_IMAGES } from '../src/api/image/model.ts';
+import { runPgBench, type PgResult } from './pg-bench.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTIONS = [1, 16] as const;
@@ -25,6 +26,8 @@ export interface BenchOptions {
   burst?: number;
   /** Keep the temp directory (the seeded database) for inspection. */
   keep?: boolean;
+  /** Servers seeded for the PostgreSQL tables; 0 leaves them out. */
+  pgServers?: number;
   log?: (msg: string) => void;
 }
 
@@ -60,12 +63,16 @@ export interface BenchResult {
   get_server_under_actions: { actions_per_second: number; accepted_per_second: number; c1: LoadFigures & { ratio: number }; c16: LoadFigures & { ratio: number } };
   /** A burst of builds (multi-create requests of 100): how long another request waited meanwhile. */
   build_burst: { builds: number; seconds_to_active: number; probes: number; probe_p50_ms: number; probe_p99_ms: number; probe_max_ms: number };
+  /** The same reads on PostgreSQL, and two replicas against one (or why they were not run). */
+  postgres: PgResult | { skipped: string };
+  /** The 1-minute load average when the run started and when it ended (other work on the machine). */
+  load_average: { start: number; end: number };
   targets: Target[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Child {
+export interface Child {
   proc: ChildProcess;
   base: string;
   startup_ms: number;
@@ -73,7 +80,7 @@ interface Child {
 }
 
 /** Spawns `args` with node and polls `probe` until it answers 200; start-up is spawn → that answer. */
-async function startChild(args: string[], port: number, probe: string, timeoutMs = 120_000): Promise<Child> {
+export async function startChild(args: string[], port: number, probe: string, timeoutMs = 120_000): Promise<Child> {
   const t0 = performance.now();
   const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -110,23 +117,23 @@ async function startChild(args: string[], port: number, probe: string, timeoutMs
   };
 }
 
-function startNovabox(db: string, port: number): Promise<Child> {
+export function startNovabox(db: string, port: number, dir: string = dirname(db)): Promise<Child> {
   // The seeded servers sit on the two simulated hosts: at 1M servers no real host could hold them, so
   // the scheduler's capacity filters would answer NoValidHost to every create. The bench measures
   // the API and the engine, not placement, so the hosts are given room for any number of servers.
-  const config = join(dirname(db), 'bench-config.json');
+  const config = join(dir, 'bench-config.json');
   writeFileSync(config, JSON.stringify({ cpu_allocation_ratio: 1e9, ram_allocation_ratio: 1e9, disk_allocation_ratio: 1e9 }));
   return startChild([join(ROOT, 'bin/novabox.js'), 'serve', '--db', db, '--port', String(port), '--time-scale', '0', '--log-level', 'silent', '--config', config], port, '/compute/');
 }
 
 /** Resident memory of a process in MB (VmRSS and VmHWM from /proc). */
-function memoryOf(pid: number): { rss: number; peak: number } {
+export function memoryOf(pid: number): { rss: number; peak: number } {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
   return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
 }
 
-async function token(base: string, user: string, project: string): Promise<string> {
+export async function token(base: string, user: string, project: string): Promise<string> {
   const res = await fetch(`${base}/identity/v3/auth/tokens`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -150,6 +157,7 @@ function fileBytes(path: string): number {
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const log = opts.log ?? (() => undefined);
+  const loadStart = round(loadavg()[0], 2);
   const dir = mkdtempSync(join(tmpdir(), 'novabox-bench-'));
   const db = join(dir, 'novabox.db');
   const children: Child[] = [];
@@ -342,6 +350,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     };
 
     const mem = memoryOf(nb!.proc.pid!);
+    // The SQLite novabox is done: the PostgreSQL tables get the machine to themselves.
+    for (const c of children) await c.stop().catch(() => undefined);
+    const postgres: BenchResult['postgres'] = opts.pgServers
+      ? await runPgBench({ servers: opts.pgServers, duration: opts.duration, rounds: opts.rounds, log })
+      : { skipped: 'not asked for (--pg-servers 0)' };
     const result: BenchResult = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memory_gb: round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
@@ -354,7 +367,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       startup_ms: { runs, median: [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)] },
       rss_mb: { after_start, after_load: mem.rss, peak: mem.peak },
       body_bytes: { server: sampleBody.length, baseline: baselineBytes },
-      baseline, reads, create_to_active, stop_to_shutoff, start_to_active, get_server_under_actions, build_burst,
+      baseline, reads, create_to_active, stop_to_shutoff, start_to_active, get_server_under_actions, build_burst, postgres,
+      load_average: { start: loadStart, end: round(loadavg()[0], 2) },
       targets: [],
     };
     result.targets = targets(result);
@@ -398,6 +412,25 @@ export function targets(r: BenchResult): Target[] {
       name: `longest wait of another request during a burst of ${r.build_burst.builds.toLocaleString('en')} builds`, target: '≤ 100 ms',
       value: `${r.build_burst.probe_max_ms} ms (p99 ${r.build_burst.probe_p99_ms} ms; all ACTIVE in ${r.build_burst.seconds_to_active} s)`, met: judge(10_000, r.build_burst.probe_max_ms <= 100),
     },
+    ...pgTargets(r.postgres),
     { name: 'issue 3: detail?status=ACTIVE&limit=1000 at 100k', target: '< 50 ms', value: `p50 ${r.reads.detail_active_1000.c1.p50_ms} ms, p99 ${r.reads.detail_active_1000.c1.p99_ms} ms`, met: judge(100_000, r.reads.detail_active_1000.c1.p50_ms < 50) },
+  ];
+}
+
+/** Issue 9's PostgreSQL targets: judged on a run of 1,000,000 servers there, reported on smaller ones. */
+function pgTargets(pg: BenchResult['postgres']): Target[] {
+  if ('skipped' in pg) {
+    return [
+      { name: 'PostgreSQL: detail?status=ACTIVE&limit=100 p50 at 1M servers', target: '< 20 ms', value: `not run: ${pg.skipped}`, met: null },
+      { name: 'PostgreSQL: GET /servers/{id} vs bare route', target: '≥ 40%', value: `not run: ${pg.skipped}`, met: null },
+    ];
+  }
+  const M = 1_000_000;
+  const judge = (ok: boolean): boolean | null => (pg.servers >= M ? ok : null);
+  const d = pg.detail_active_first.c1;
+  const g = pg.get_server;
+  return [
+    { name: `PostgreSQL: detail?status=ACTIVE&limit=100 p50 at 1M servers (run: ${pg.servers.toLocaleString('en')})`, target: '< 20 ms', value: `${d.p50_ms} ms (mean ${d.mean_ms} ms)`, met: judge(d.p50_ms < 20) },
+    { name: `PostgreSQL: GET /servers/{id} vs bare route (run: ${pg.servers.toLocaleString('en')})`, target: '≥ 40%', value: `${round(g.c1.ratio * 100)}% (1 conn), ${round(g.c16.ratio * 100)}% (16 conn)`, met: judge(g.c1.ratio >= 0.4 && g.c16.ratio >= 0.4) },
   ];
 }

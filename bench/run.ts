@@ -15,17 +15,23 @@ program
   .addOption(new Option('--rounds <n>', 'turns of bare route and GET /servers/{id}, median kept').default(3).argParser((v) => Number(v)))
   .addOption(new Option('--out <file>', 'write the figures as JSON').default('bench-results.json'))
   .addOption(new Option('--burst <n>', 'builds in the burst scenario').default(10_000).argParser((v) => Number(v)))
-  .option('--quick', 'a tiny run for the test suite: 500 servers, 1 s per scenario, one start-up, one round, a burst of 50 builds')
+  .addOption(new Option('--pg-servers <n>', 'servers to seed on PostgreSQL for its tables (0: leave them out; skipped when no PostgreSQL answers, unless NOVABOX_TEST_PG_REQUIRED=1)').default(1_000_000).argParser((v) => Number(v)))
+  .option('--quick', 'a tiny run for the test suite: 500 servers, 1 s per scenario, one start-up, one round, a burst of 50 builds, 2,000 servers on PostgreSQL')
   .option('--keep', 'keep the seeded database directory')
   .parse();
 
-const o = program.opts<{ servers: number; duration: number; startups: number; rounds: number; burst: number; out: string; quick?: boolean; keep?: boolean }>();
+const o = program.opts<{ servers: number; duration: number; startups: number; rounds: number; burst: number; pgServers: number; out: string; quick?: boolean; keep?: boolean }>();
 const quick = !!o.quick;
 const servers = quick && program.getOptionValueSource('servers') === 'default' ? 500 : o.servers;
 const duration = quick && program.getOptionValueSource('duration') === 'default' ? 1 : o.duration;
 const startups = quick && program.getOptionValueSource('startups') === 'default' ? 1 : o.startups;
 const rounds = quick && program.getOptionValueSource('rounds') === 'default' ? 1 : o.rounds;
 const burst = quick && program.getOptionValueSource('burst') === 'default' ? 50 : o.burst;
+const pgServers = quick && program.getOptionValueSource('pgServers') === 'default' ? 2000 : o.pgServers;
+if (!Number.isInteger(pgServers) || pgServers < 0) {
+  console.error(`--pg-servers must be a whole number, got ${pgServers}`);
+  process.exit(2);
+}
 for (const [k, v] of Object.entries({ servers, duration, startups, rounds, burst })) {
   if (!Number.isInteger(v) || v < 1) {
     console.error(`--${k} must be a positive integer, got ${v}`);
@@ -33,7 +39,7 @@ for (const [k, v] of Object.entries({ servers, duration, startups, rounds, burst
   }
 }
 
-const result = await runBench({ servers, duration, startups, rounds, burst, keep: o.keep, log: (m) => console.error(m) });
+const result = await runBench({ servers, duration, startups, rounds, burst, pgServers, keep: o.keep, log: (m) => console.error(m) });
 writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
 console.log(table(result));
 console.log(`\nfigures written to ${o.out}`);

@@ -3,7 +3,7 @@
 // vm/task/power states of each status. The bench then serves the file from a child process.
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
-import { createNovabox } from '../src/novabox.ts';
+import { createNovabox, type Novabox } from '../src/novabox.ts';
 import type { SqliteComputeStore } from '../src/store/sqlite.ts';
 import { allocateAddresses } from '../src/engine/compute.ts';
 import { SEED_IMAGES } from '../src/api/image/model.ts';
@@ -12,7 +12,7 @@ import type { FlavorSnapshot, ServerRecord } from '../src/domain/server.ts';
 import { POWER_STATE, type PowerState, type TaskState, type VmState } from '../src/domain/states.ts';
 
 /** The settled states a seeded server can be in, with their share of the fleet (per mille). */
-const STATES: { status: string; vm_state: VmState; task_state: TaskState | null; power_state: PowerState; share: number }[] = [
+export const STATES: { status: string; vm_state: VmState; task_state: TaskState | null; power_state: PowerState; share: number }[] = [
   { status: 'ACTIVE', vm_state: 'active', task_state: null, power_state: POWER_STATE.RUNNING, share: 600 },
   { status: 'SHUTOFF', vm_state: 'stopped', task_state: null, power_state: POWER_STATE.SHUTDOWN, share: 200 },
   { status: 'PAUSED', vm_state: 'paused', task_state: null, power_state: POWER_STATE.PAUSED, share: 50 },
@@ -22,9 +22,9 @@ const STATES: { status: string; vm_state: VmState; task_state: TaskState | null;
 ];
 
 /** Projects and their share of the fleet (per mille); the seeded users' projects plus three more. */
-const PROJECTS: [string, number][] = [['demo', 500], ['admin', 100], ['alt_demo', 100], ['bench-1', 100], ['bench-2', 100], ['bench-3', 100]];
+export const PROJECTS: [string, number][] = [['demo', 500], ['admin', 100], ['alt_demo', 100], ['bench-1', 100], ['bench-2', 100], ['bench-3', 100]];
 
-const HOSTS = ['compute-0', 'compute-1'];
+export const HOSTS = ['compute-0', 'compute-1'];
 const CHUNK = 20000;
 
 export interface SeedResult {
@@ -58,29 +58,38 @@ function pick<T>(table: T[], share: (t: T) => number, i: number, salt: number): 
   return table[table.length - 1];
 }
 
+/**
+ * The projects (made when missing) and users the fleet belongs to, and its four flavors; the demo
+ * project gets unlimited instance/core/ram quota for the bench's creates.
+ */
+export async function fleetOwners(nb: Novabox): Promise<{ projectId: Map<string, string>; userId: Map<string, string>; flavors: FlavorSnapshot[] }> {
+  const { identity } = nb.services;
+  const projectId = new Map<string, string>();
+  for (const [name] of PROJECTS) {
+    let p = await identity.store.projectByName('default', name);
+    if (!p) {
+      const made = { id: newId(), name, domain_id: 'default', description: `${name} project`, enabled: true, parent_id: null, tags: [], extra: {}, created_at: Date.now() };
+      await identity.write((s) => s.insertProject(made));
+      p = made;
+    }
+    projectId.set(name, p.id);
+  }
+  const userId = new Map<string, string>();
+  for (const u of await identity.store.listUsers({ domain_id: 'default' })) userId.set(u.name, u.id);
+  const flavors = (await nb.services.store.listFlavors({ include_private: true })).filter((f) => ['1', '2', '3', '42'].includes(f.flavorid));
+  // Creates go to the demo project, which already holds half the fleet: no quota in the way.
+  await nb.services.engine.setQuotaLimits(projectId.get('demo')!, { instances: -1, cores: -1, ram: -1 });
+  return { projectId, userId, flavors };
+}
+
 export async function seedDatabase(file: string, n: number, log: (msg: string) => void = () => undefined): Promise<SeedResult> {
   const t0 = performance.now();
   const config = loadConfig({ db: file, time_scale: 0, log_level: 'silent', port: 0 }, {});
   const nb = await createNovabox(config);
   try {
-    const { identity } = nb.services;
     const store = nb.services.store as SqliteComputeStore;
-    const projectId = new Map<string, string>();
-    for (const [name] of PROJECTS) {
-      let p = await identity.store.projectByName('default', name);
-      if (!p) {
-        const made = { id: newId(), name, domain_id: 'default', description: `${name} project`, enabled: true, parent_id: null, tags: [], extra: {}, created_at: Date.now() };
-        await identity.write((s) => s.insertProject(made));
-        p = made;
-      }
-      projectId.set(name, p.id);
-    }
-    const userId = new Map<string, string>();
-    for (const u of await identity.store.listUsers({ domain_id: 'default' })) userId.set(u.name, u.id);
-    const flavors = (await store.listFlavors({ include_private: true })).filter((f) => ['1', '2', '3', '42'].includes(f.flavorid));
+    const { projectId, userId, flavors } = await fleetOwners(nb);
     const image = SEED_IMAGES[0].id;
-    // Creates go to the demo project, which already holds half the fleet: no quota in the way.
-    await nb.services.engine.setQuotaLimits(projectId.get('demo')!, { instances: -1, cores: -1, ram: -1 });
 
     const firstId = ((nb.services.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM servers').get() as { m: number }).m) + 1;
     const base = Date.now() - n * 10 - 60_000;

@@ -5,7 +5,7 @@ export function table(r: BenchResult): string {
   const lines: string[] = [];
   const n = (x: number) => x.toLocaleString('en');
   lines.push(`novabox bench — ${n(r.options.servers)} servers, ${r.options.duration_s} s per scenario (bare route and GET /servers/{id}: median of ${r.options.rounds} turns) — ${r.date.slice(0, 10)}`);
-  lines.push(`machine: ${r.machine.cpus} × ${r.machine.model}, ${r.machine.memory_gb} GB, node ${r.machine.node}, ${r.machine.platform}`);
+  lines.push(`machine: ${r.machine.cpus} × ${r.machine.model}, ${r.machine.memory_gb} GB, node ${r.machine.node}, ${r.machine.platform}; load average ${r.load_average.start} at the start, ${r.load_average.end} at the end`);
   lines.push('');
   lines.push('| scenario | conn | req/s | p50 ms | p99 ms | mean ms | vs bare route |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|');
@@ -48,8 +48,33 @@ export function table(r: BenchResult): string {
   lines.push(`burst of ${n(b.builds)} builds: all ACTIVE in ${b.seconds_to_active} s; a GET /servers/{id} every 5 ms meanwhile (${n(b.probes)}) waited p50 ${b.probe_p50_ms} ms, p99 ${b.probe_p99_ms} ms, max ${b.probe_max_ms} ms`);
   lines.push(`RSS: ${r.rss_mb.after_start} MB after start, ${r.rss_mb.after_load} MB after load, peak ${r.rss_mb.peak} MB`);
   lines.push('');
+  lines.push(...pgTable(r.postgres));
+  lines.push('');
   lines.push('| target | goal | measured | |');
   lines.push('|---|---|---|---|');
-  for (const t of r.targets) lines.push(`| ${t.name} | ${t.target} | ${t.value} | ${t.met === null ? `n/a at ${n(r.options.servers)}` : t.met ? 'met' : 'NOT MET'} |`);
+  for (const t of r.targets) lines.push(`| ${t.name} | ${t.target} | ${t.value} | ${t.met === null ? 'n/a at this size' : t.met ? 'met' : 'NOT MET'} |`);
   return lines.join('\n');
+}
+
+function pgTable(pg: BenchResult['postgres']): string[] {
+  if ('skipped' in pg) return [`PostgreSQL tables: not run (${pg.skipped})`];
+  const n = (x: number) => x.toLocaleString('en');
+  const lines = [`PostgreSQL — ${n(pg.servers)} servers seeded in ${pg.seed.seconds} s (${n(pg.seed.per_second)}/s), the same bare route measured beside it`, ''];
+  lines.push('| scenario (PostgreSQL) | conn | req/s | p50 ms | p99 ms | mean ms | vs bare route |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  const row = (label: string, f: { connections: number; rps: number; p50_ms: number; p99_ms: number; mean_ms: number }, ratio: string) =>
+    lines.push(`| ${label} | ${f.connections} | ${n(f.rps)} | ${f.p50_ms} | ${f.p99_ms} | ${f.mean_ms} | ${ratio} |`);
+  for (const c of ['c1', 'c16'] as const) row('bare Fastify route', pg.baseline[c], '1.00');
+  const reads: [string, typeof pg.get_server][] = [
+    ['GET /servers/{id}', pg.get_server],
+    ['GET /servers/detail?status=ACTIVE&limit=100', pg.detail_active_first],
+    ['… deep page (marker mid-set)', pg.detail_active_deep],
+  ];
+  for (const [label, fig] of reads) for (const c of ['c1', 'c16'] as const) row(label, fig[c], fig[c].ratio.toFixed(2));
+  const r = pg.replicas;
+  row('GET /servers/{id}, one replica', r.one, r.one.ratio.toFixed(2));
+  lines.push(`| GET /servers/{id}, two replicas (${r.two.per_replica.map((f) => f.connections).join(' + ')} conn) | ${r.connections} | ${n(r.two.rps)} | ${r.two.per_replica.map((f) => f.p50_ms).join(' / ')} | ${r.two.per_replica.map((f) => f.p99_ms).join(' / ')} | ${r.two.per_replica.map((f) => f.mean_ms).join(' / ')} | ${r.two.ratio.toFixed(2)} |`);
+  lines.push('');
+  lines.push(`two replicas against one: ${r.two_vs_one.toFixed(2)}× the requests per second (same ${r.connections} connections, same database)`);
+  return lines;
 }
