@@ -28,6 +28,8 @@ describe('os-aggregates', () => {
     fault(await post('/os-aggregates', { aggregate: { name: 'u' } }, undefined, env.demo), 403);
     fault(await call(env, { url: '/os-aggregates', token: env.demo }), 403);
     fault(await call(env, { url: '/os-aggregates/-1', token: env.admin }), 404, 'Aggregate -1 could not be found.');
+    // Beyond any stored id (PostgreSQL's BIGINT would refuse it; the fuzz test found the 500).
+    fault(await call(env, { url: '/os-aggregates/99999999999999999999', token: env.admin }), 404, 'Aggregate 99999999999999999999 could not be found.');
     fault(await call(env, { url: '/os-aggregates/abc', token: env.admin }), 400);
     const shown = (await call(env, { url: `/os-aggregates/${id}`, token: env.admin, mv: '2.41' })).json().aggregate;
     assert.match(shown.uuid, /^[0-9a-f-]{36}$/);

@@ -96,6 +96,8 @@ describe('admin infrastructure views', () => {
     fault(await call(env, { url: '/os-migrations?marker=nope', token: env.admin, mv: '2.59' }), 400, 'badRequest');
     assert.deepEqual((await call(env, { url: `/servers/${id}/migrations`, token: env.admin, mv: '2.23' })).json(), { migrations: [] });
     fault(await call(env, { url: `/servers/${id}/migrations/1`, token: env.admin, mv: '2.23' }), 404, 'itemNotFound');
+    // Beyond any stored id (PostgreSQL's BIGINT would refuse it): no such migration, not a 500.
+    fault(await call(env, { url: `/servers/${id}/migrations/99999999999999999999`, token: env.admin, mv: '2.23' }), 404, 'itemNotFound');
   });
 
   test('os-tenant-networks lists the demo project\'s private and the external public network; gone at 2.36', async () => {

@@ -7,7 +7,7 @@ import type { Services } from '../../../novabox.ts';
 import type { Aggregate } from '../../../store/compute/aggregates.ts';
 import { BadRequest, Conflict, NotFound } from '../../../domain/errors.ts';
 import { authorize, mv } from '../context.ts';
-import { isoMicro, noQueryFrom2102, params, route, validate } from './common.ts';
+import { isoMicro, noQueryFrom2102, params, route, rowIdFrom, validate } from './common.ts';
 
 const NAME = { type: 'string', minLength: 1, maxLength: 255, pattern: '^(?! )[\\s\\S]*(?<! )$' };
 const AZ = { type: ['string', 'null'], minLength: 1, maxLength: 255, pattern: '^(?! )[^:]*(?<! )$' };
@@ -58,7 +58,8 @@ export function registerAggregates(scope: FastifyInstance, svc: Services): void 
   const find = async (raw: string): Promise<Aggregate> => {
     // Nova's validate_integer: any integer (a negative one is simply not found).
     if (!/^-?\d+$/.test(raw)) throw new BadRequest('id must be an integer');
-    const a = await repo.get(Number(raw));
+    const id = rowIdFrom(raw, true);
+    const a = id === null ? undefined : await repo.get(id);
     if (!a) throw new NotFound(`Aggregate ${raw} could not be found.`);
     return a;
   };

@@ -51,6 +51,17 @@ export function toInt(v: unknown): number | null {
   return null;
 }
 
+/**
+ * A database row id from the URL: the number when `raw` is all digits (a leading minus allowed when
+ * `signed`) and fits a stored id, else null. A longer number names no row (Nova's lookup simply finds
+ * nothing); passed on, PostgreSQL would refuse it as out of range for its BIGINT ids.
+ */
+export function rowIdFrom(raw: string, signed = false): number | null {
+  if (!(signed ? /^-?\d+$/ : /^\d+$/).test(raw)) return null;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
 /** Nova's boolean strings (oslo strutils.bool_from_string strict). */
 export function toBool(v: unknown): boolean | null {
   if (typeof v === 'boolean') return v;

@@ -9,7 +9,7 @@ import { isAdmin } from '../../../domain/policy.ts';
 import { publicUrl } from '../../../config.ts';
 import type { InstanceActionEventRow, InstanceActionRow } from '../../../store/store.ts';
 import { authorize, ctxOf, mv } from '../context.ts';
-import { beforeBound, isoMicro, limitMarker, linkRoots, nextLink, noQueryFrom2102, page, params, parseTime, q1, route, sinceBound, strictQuery, validate } from './common.ts';
+import { beforeBound, isoMicro, limitMarker, linkRoots, nextLink, noQueryFrom2102, page, params, parseTime, q1, route, rowIdFrom, sinceBound, strictQuery, validate } from './common.ts';
 import { MIGRATION_IN_PROGRESS, migrationView } from './infra.ts';
 import { extraActions } from '../server-actions.ts';
 
@@ -336,7 +336,7 @@ export function registerServerSubResources(scope: FastifyInstance, svc: Services
 
 /** A migration id from the URL; anything but digits matches no migration. */
 function migrationNumber(raw: string): number {
-  return /^\d+$/.test(raw) ? Number(raw) : -1;
+  return rowIdFrom(raw) ?? -1;
 }
 
 /** A console URL on the public host, in the shape the console proxies use (the token is not served). */
