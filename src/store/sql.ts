@@ -4,6 +4,7 @@
 // milliseconds for times, TEXT for JSON, `ON CONFLICT … DO UPDATE`, `RETURNING`. Where a statement
 // must differ, branch on `sql.dialect`. Nothing outside src/store/ sees an executor.
 import type { Db } from './db.ts';
+import type { Statement as SqliteStatement } from 'better-sqlite3';
 import type pg from 'pg';
 import { createHash } from 'node:crypto';
 import { PgChangeFeed, type Generations } from './pg-feed.ts';
@@ -41,8 +42,12 @@ export interface SqlDatabase extends Sql {
 }
 
 export interface ServerViewWatch {
-  /** Whether another connection to the file has committed since the last call (its writes were not reported). */
-  othersCommitted(): boolean;
+  /**
+   * Whether another connection to the file has committed since the last call (its writes were not
+   * reported). With `since` (performance.now() ms, a request's arrival) a look at the file taken at
+   * or after that moment, for another caller, answers too: one look per request, not one per cache.
+   */
+  othersCommitted(since?: number): boolean;
   /**
    * Where writes are heard asynchronously (PostgreSQL's LISTEN): resolves true once every write
    * committed before `since` (performance.now() ms, a request's arrival) has been reported, false
@@ -149,13 +154,91 @@ function sqliteParams(params: readonly Param[]): unknown[] {
   return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
 }
 
+type Statement = SqliteStatement<unknown[], unknown>;
+
 /** The SQLite executor over the process's one better-sqlite3 connection. */
 export class SqliteSql implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
   /** Held by every unit of work; the synchronous hot paths of the compute store take it too. */
   readonly lock = new Mutex();
 
+  /** Prepared statements by SQL text: a statement is compiled once per connection, not per call. */
+  private readonly statements = new Map<string, Statement>();
+  /** PRAGMA data_version as last read, when (performance.now() as the read began), and an epoch that moves when it changes. */
+  private foreign: { statement: Statement; version: number; at: number; epoch: number } | null = null;
+  /** SQLite's freshGenerations(): the generations as read, valid while no write to them and no commit by another connection. */
+  private generations: { map: Map<string, number>; epoch: number } | null = null;
+  /** Moves on every write to cache_generations through this connection (a TEMP trigger); -1 before the trigger exists. */
+  private generationWrites = -1;
+
   constructor(readonly db: Db) {}
+
+  private prepared(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      if (this.statements.size >= 1000) this.statements.clear();
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
+  /**
+   * An epoch that moves whenever another connection to the file has committed (PRAGMA data_version,
+   * which counts only other connections' commits). A look begun at or after `since` is reused, so
+   * callers that pass a request's arrival share one look per request.
+   */
+  foreignEpoch(since = Infinity): number {
+    if (!this.foreign) {
+      const statement = this.db.prepare('PRAGMA data_version /* foreign commits */');
+      this.foreign = { statement, version: (statement.get() as { data_version: number }).data_version, at: performance.now(), epoch: 0 };
+      return 0;
+    }
+    const f = this.foreign;
+    if (f.at >= since) return f.epoch;
+    const at = performance.now();
+    const v = (f.statement.get() as { data_version: number }).data_version;
+    f.at = at;
+    if (v !== f.version) {
+      f.version = v;
+      f.epoch++;
+    }
+    return f.epoch;
+  }
+
+  /**
+   * The cache generations without a query while they cannot have moved: a TEMP trigger on this
+   * connection reports every write to cache_generations (a unit of work's bump drops them at once,
+   * so a reader waits for its commit), and foreignEpoch() every commit by another process.
+   */
+  freshGenerations(): Promise<Generations | null> | Generations | null {
+    if (this.generationWrites < 0 && !this.watchGenerations()) return null;
+    const epoch = this.foreignEpoch();
+    const g = this.generations;
+    if (g && g.epoch === epoch) return g.map;
+    const writes = this.generationWrites;
+    return this.all<{ name: string; generation: number }>('SELECT name, generation FROM cache_generations').then((rows) => {
+      const map = new Map(rows.map((r) => [r.name, Number(r.generation)]));
+      // Kept only if no write to the generations came between the look at the epoch and this read's answer.
+      if (writes === this.generationWrites) this.generations = { map, epoch };
+      return map;
+    });
+  }
+
+  private watchGenerations(): boolean {
+    const db = this.db;
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cache_generations'").get()) return false;
+    db.function('novabox_generations_written', { deterministic: false }, () => {
+      this.generationWrites++;
+      this.generations = null;
+      return null;
+    });
+    for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
+      db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS novabox_generations_${op[0].toLowerCase()} AFTER ${op} ON main.cache_generations BEGIN SELECT novabox_generations_written(); END`);
+    }
+    this.generationWrites = 0;
+    return true;
+  }
 
   /**
    * TEMP triggers on this connection (nothing is added to the file) call `server(uuid)` after each
@@ -186,13 +269,12 @@ export class SqliteSql implements SqlDatabase {
       }
     }
     for (const stmt of ddl) db.exec(stmt);
-    const version = db.prepare('PRAGMA data_version /* view watch */');
-    let seen = (version.get() as { data_version: number }).data_version;
+    let seen = this.foreignEpoch();
     return {
-      othersCommitted() {
-        const v = (version.get() as { data_version: number }).data_version;
-        if (v === seen) return false;
-        seen = v;
+      othersCommitted: (since?: number) => {
+        const e = this.foreignEpoch(since);
+        if (e === seen) return false;
+        seen = e;
         return true;
       },
     };
@@ -204,21 +286,15 @@ export class SqliteSql implements SqlDatabase {
   }
 
   private direct(): Sql {
-    const db = this.db;
-    return {
-      dialect: 'sqlite',
-      async all<T>(sql: string, params: readonly Param[] = []) {
-        return db.prepare(sql).all(...sqliteParams(params)) as T[];
-      },
-      async get<T>(sql: string, params: readonly Param[] = []) {
-        return db.prepare(sql).get(...sqliteParams(params)) as T | undefined;
-      },
-      async run(sql: string, params: readonly Param[] = []) {
-        const r = db.prepare(sql).run(...sqliteParams(params));
-        return { changes: r.changes };
-      },
-    };
+    return this.directSql;
   }
+
+  private readonly directSql: Sql = {
+    dialect: 'sqlite',
+    all: async <T>(sql: string, params: readonly Param[] = []) => this.prepared(sql).all(...sqliteParams(params)) as T[],
+    get: async <T>(sql: string, params: readonly Param[] = []) => this.prepared(sql).get(...sqliteParams(params)) as T | undefined,
+    run: async (sql: string, params: readonly Param[] = []) => ({ changes: this.prepared(sql).run(...sqliteParams(params)).changes }),
+  };
 
   // Outside a unit of work a statement waits only while one is open, so reads never see uncommitted rows.
   async all<T>(sql: string, params: readonly Param[] = []): Promise<T[]> {

@@ -1,10 +1,14 @@
-// Per-process caches with two `novabox serve` replicas on one PostgreSQL database: a change made
-// through one replica is seen by the other at its very next request, with no timer to wait for.
+// Per-process caches with two `novabox serve` replicas on one database (PostgreSQL, and two processes
+// on one SQLite file): a change made through one is seen by the other at its very next request, with
+// no timer to wait for.
 // Tokens (a revocation), the token catalog (a new endpoint) and the compute hosts (an aggregate's
 // zone) are each cached by every process; each is checked against its cache generation first. A
 // server's rendered view is memoized per process too, and dropped through the database's notifications.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPostgresDatabase } from '../helpers/postgres.ts';
 import { call, token } from '../helpers/remote.ts';
 import { serveReplica, stopReplicas, type Replica } from '../helpers/replicas.ts';
@@ -28,9 +32,26 @@ async function zones(base: string, tok: string): Promise<Record<string, string[]
 test('two replicas on one PostgreSQL database: a token revoked, an endpoint added and a zone changed through one are seen by the other at once', { timeout: 180_000 }, async (t) => {
   const made = await createPostgresDatabase();
   if (!made) return t.skip('no PostgreSQL');
+  try {
+    await changesSeenByTheOther(made.url);
+  } finally {
+    await made.drop();
+  }
+});
+
+test('two processes on one SQLite file: the same changes through one are seen by the other at once', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'novabox-sqlite-caches-'));
+  try {
+    await changesSeenByTheOther(join(dir, 'novabox.db'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function changesSeenByTheOther(db: string): Promise<void> {
   const replicas: Replica[] = [];
   try {
-    for (let i = 0; i < 2; i++) replicas.push(await serveReplica(made.url));
+    for (let i = 0; i < 2; i++) replicas.push(await serveReplica(db));
     const [a, b] = replicas;
     const admin = await token(a.base, 'admin');
 
@@ -82,6 +103,5 @@ test('two replicas on one PostgreSQL database: a token revoked, an endpoint adde
     }
   } finally {
     await stopReplicas(replicas);
-    await made.drop();
   }
-});
+}

@@ -307,7 +307,8 @@ async function show(svc: Services, req: FastifyRequest, reply: FastifyReply) {
   const cache = showCacheOf(svc);
   const admin = adminOf(req);
   const variant = `${req.microversion[0]}.${req.microversion[1]} ${admin ? 'a' : 'm'} ${(req.params as { project_id?: string }).project_id ?? ''}`;
-  const hit = cache.synchronous ? cache.get(id, variant) : await cache.lookup(id, variant, performance.now() - reply.elapsedTime);
+  const arrived = performance.now() - reply.elapsedTime;
+  const hit = cache.synchronous ? cache.get(id, variant, arrived) : await cache.lookup(id, variant, arrived);
   if (hit && (admin || hit.project_id === req.auth?.project_id)) {
     authorize(req, 'reader', 'os_compute_api:servers:show', hit.project_id);
     return reply.type('application/json; charset=utf-8').send(hit.body as string);

@@ -33,9 +33,9 @@ export class ShowCache {
   }
 
   /** The memoized body of `variant` of server `uuid`, if nothing it was rendered from has changed. */
-  get(uuid: string, variant: string): Entry | undefined {
+  get(uuid: string, variant: string, since?: number): Entry | undefined {
     if (!this.watch || this.watch.fresh) return undefined;
-    this.checkOthers();
+    this.checkOthers(since);
     return this.entries.get(uuid)?.get(variant);
   }
 
@@ -46,7 +46,7 @@ export class ShowCache {
 
   /** get() where writes are heard asynchronously: waits until every write committed before `since` (performance.now() ms) is heard. */
   async lookup(uuid: string, variant: string, since: number): Promise<Entry | undefined> {
-    if (!this.watch?.fresh) return this.get(uuid, variant);
+    if (!this.watch?.fresh) return this.get(uuid, variant, since);
     const fresh = this.watch.fresh(since);
     if (!(fresh === true || (fresh !== false && (await fresh)))) return undefined;
     return this.entries.get(uuid)?.get(variant);
@@ -92,7 +92,8 @@ export class ShowCache {
     this.size = 0;
   }
 
-  private checkOthers(): void {
-    if (this.watch!.othersCommitted()) this.clear();
+  /** `since`: the request's arrival (a look at the file taken after it, e.g. by authentication, is reused). */
+  private checkOthers(since?: number): void {
+    if (this.watch!.othersCommitted(since)) this.clear();
   }
 }
