@@ -60,7 +60,7 @@ export interface BenchResult {
   stop_to_shutoff: { c1: RoundTripFigures; c16: RoundTripFigures };
   start_to_active: { c1: RoundTripFigures; c16: RoundTripFigures };
   /** GET /servers/{id} while instance actions are accepted at about `actions_per_second` (reboots). */
-  get_server_under_actions: { actions_per_second: number; accepted_per_second: number; c1: LoadFigures & { ratio: number }; c16: LoadFigures & { ratio: number } };
+  get_server_under_actions: { actions_per_second: number; accepted_per_second: number; c1: LoadFigures & { ratio: number; bare_rps: number }; c16: LoadFigures & { ratio: number; bare_rps: number } };
   /** A burst of builds (multi-create requests of 100): how long another request waited meanwhile. */
   build_burst: { builds: number; seconds_to_active: number; probes: number; probe_p50_ms: number; probe_p99_ms: number; probe_max_ms: number };
   /** The same reads on PostgreSQL, and two replicas against one (or why they were not run). */
@@ -82,7 +82,9 @@ export interface Child {
 /** Spawns `args` with node and polls `probe` until it answers 200; start-up is spawn → that answer. */
 export async function startChild(args: string[], port: number, probe: string, timeoutMs = 120_000): Promise<Child> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  // NOVABOX_NODE_ARGS: node options for the child (a profiling aid, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeArgs = (process.env.NOVABOX_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += String(d)));
   let exited: number | null = null;
@@ -213,7 +215,6 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       baseline[`c${c}`] = median(bareRuns);
       getServer[`c${c}`] = median(novaRuns);
     }
-    await bare.stop();
 
     const read = async (name: string, paths: string[], headers: Record<string, string>, measured?: Record<'c1' | 'c16', LoadFigures>): Promise<ReadScenario> => {
       log(name);
@@ -283,34 +284,54 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     }
 
     // GET /servers/{id} while actions are accepted at a steady rate (soft reboots of the servers made
-    // above, each back to ACTIVE at once): every accepted action writes, so the show memo is cold more often.
+    // above, each back to ACTIVE at once): every accepted action writes, so the show memo is cold more
+    // often. It takes turns with the bare route as the idle show does (median of `rounds` each), and
+    // the actions pause while the bare route is measured, so neither side carries the other's load.
     const ACTIONS_PER_SECOND = 35;
     const get_server_under_actions = { actions_per_second: ACTIONS_PER_SECOND } as BenchResult['get_server_under_actions'];
     {
-      let acting = true;
       let accepted = 0;
-      const t0 = performance.now();
-      const actor = (async () => {
-        for (let i = 0; acting; i++) {
-          const wait = t0 + (i * 1000) / ACTIONS_PER_SECOND - performance.now();
-          if (wait > 0) await sleep(wait);
-          const res = await fetch(`${base}/compute/v2.1/servers/${created[i % created.length]}/action`, {
-            method: 'POST', headers: { ...demoHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reboot: { type: 'SOFT' } }),
-          });
-          await res.arrayBuffer();
-          if (res.status === 202) accepted++;
-        }
-      })();
-      for (const c of CONNECTIONS) {
-        log(`GET /servers/{id} while ${ACTIONS_PER_SECOND} actions/s are accepted, ${c} connection(s)`);
+      let actingMs = 0;
+      let next = 0;
+      const underActions = async (c: number): Promise<LoadFigures> => {
+        let acting = true;
+        const t0 = performance.now();
+        const actor = (async () => {
+          for (let i = 0; acting; i++) {
+            const wait = t0 + (i * 1000) / ACTIONS_PER_SECOND - performance.now();
+            if (wait > 0) await sleep(wait);
+            if (!acting) break;
+            const res = await fetch(`${base}/compute/v2.1/servers/${created[next++ % created.length]}/action`, {
+              method: 'POST', headers: { ...demoHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reboot: { type: 'SOFT' } }),
+            });
+            await res.arrayBuffer();
+            if (res.status === 202) accepted++;
+          }
+        })();
+        await sleep(200); // the first actions are under way before the reads begin
         const f = await run(base, serverPaths, c, demoHeaders);
-        if (f.errors) throw new Error(`GET /servers/{id} under actions: ${f.errors} failed requests`);
-        get_server_under_actions[`c${c}`] = { ...f, ratio: round(f.rps / baseline[`c${c}`].rps, 3) };
+        acting = false;
+        await actor;
+        actingMs += performance.now() - t0;
+        return f;
+      };
+      for (const c of CONNECTIONS) {
+        log(`bare route and GET /servers/{id} while ${ACTIONS_PER_SECOND} actions/s are accepted in turns, ${c} connection(s)`);
+        const bareRuns: LoadFigures[] = [];
+        const novaRuns: LoadFigures[] = [];
+        for (let i = 0; i < opts.rounds; i++) {
+          bareRuns.push(await run(bare.base, ['/item'], c));
+          const f = await underActions(c);
+          if (f.errors) throw new Error(`GET /servers/{id} under actions: ${f.errors} failed requests`);
+          novaRuns.push(f);
+        }
+        const b = median(bareRuns);
+        const f = median(novaRuns);
+        get_server_under_actions[`c${c}`] = { ...f, ratio: round(f.rps / b.rps, 3), bare_rps: b.rps };
       }
-      acting = false;
-      await actor;
-      get_server_under_actions.accepted_per_second = round(accepted / ((performance.now() - t0) / 1000));
+      get_server_under_actions.accepted_per_second = round(accepted / (actingMs / 1000));
     }
+    await bare.stop();
 
     // A burst of builds: multi-create requests of 100 servers, four at a time, while a probe reads
     // one server every 5 ms; the engine's steps run in bounded batches, so the probe never waits long.

@@ -1,0 +1,55 @@
+// A profiling aid for issue 9's "GET /servers/{id} while ~35 actions/s are accepted": one novabox
+// child (as the bench starts it, NOVABOX_NODE_ARGS added to its node, e.g. "--cpu-prof
+// --cpu-prof-dir=/tmp/prof"), 20 + ACTED (default 20) servers booted, then autocannon on GET /servers/{id} of
+// 20 of them while soft reboots of the others are posted at ACTIONS_PER_SECOND (default 35; 0 for none).
+// `node --import tsx bench/show-under-actions.ts [connections] [seconds]`.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SEED_IMAGES } from '../src/api/image/model.ts';
+import { sleep, startNovabox, token } from './bench.ts';
+import { cannon, Client } from './load.ts';
+
+const connections = Number(process.argv[2] ?? 16);
+const seconds = Number(process.argv[3] ?? 5);
+const perSecond = Number(process.env.ACTIONS_PER_SECOND ?? 35);
+const ACTED = Number(process.env.ACTED ?? 20);
+const dir = mkdtempSync(join(tmpdir(), 'novabox-show-under-actions-'));
+const port = 18000 + Math.floor(Math.random() * 1000);
+const nb = await startNovabox(join(dir, 'n.db'), port, dir);
+try {
+  const t = await token(nb.base, 'demo', 'demo');
+  const demo = new Client(nb.base, t);
+  const admin = new Client(nb.base, await token(nb.base, 'admin', 'admin'));
+  const demoProject = (await admin.call('GET', '/identity/v3/projects?name=demo')).projects[0].id;
+  await admin.call('PUT', `/compute/v2.1/os-quota-sets/${demoProject}`, { quota_set: { instances: -1, cores: -1, ram: -1 } });
+  const uuids: string[] = [];
+  const total = 20 + ACTED;
+  for (let i = 0; i < total; i++) {
+    const body = await demo.call('POST', '/compute/v2.1/servers', { server: { name: `p-${i}`, flavorRef: '42', imageRef: SEED_IMAGES[0].id } }, [202]);
+    uuids.push(body.server.id);
+  }
+  for (const u of uuids) await demo.waitStatus(u, 'ACTIVE');
+  const read = uuids.slice(0, 20).map((u) => `/compute/v2.1/servers/${u}`);
+  const acted = uuids.slice(20);
+  let acting = perSecond > 0;
+  let accepted = 0;
+  const t0 = performance.now();
+  const actor = (async () => {
+    for (let i = 0; acting; i++) {
+      const wait = t0 + (i * 1000) / perSecond - performance.now();
+      if (wait > 0) await sleep(wait);
+      const res = await fetch(`${nb.base}/compute/v2.1/servers/${acted[i % acted.length]}/action`, {
+        method: 'POST', headers: { 'x-auth-token': t, 'content-type': 'application/json' }, body: JSON.stringify({ reboot: { type: 'SOFT' } }),
+      });
+      await res.arrayBuffer();
+      if (res.status === 202) accepted++;
+    }
+  })();
+  const f = await cannon(nb.base, read, { connections, duration: seconds, headers: { 'x-auth-token': t } });
+  acting = false;
+  await actor;
+  console.log(`GET /servers/{id}, ${connections} conn, ${seconds} s: ${f.rps} req/s, p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, errors ${f.errors}; actions accepted ${(accepted / ((performance.now() - t0) / 1000)).toFixed(1)}/s`);
+} finally {
+  await nb.stop();
+}
