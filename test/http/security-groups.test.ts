@@ -125,6 +125,16 @@ describe('security groups', () => {
     schema('SecurityGroupsClient.show_security_group', shown);
     assert.equal(shown.json().security_group.rules.length, 3);
 
+    // A rule made through Neutron with neither a prefix nor a remote group is from anywhere: Nova's
+    // parse_cidr gives '0.0.0.0/0', never a null cidr (tempest's schema wants a string).
+    const anyRule = await net(env.demo, 'POST', '/security-group-rules', { security_group_rule: { security_group_id: g.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'udp', port_range_min: 53, port_range_max: 53 } });
+    assert.equal(anyRule.status, 201);
+    const withAny = await call(env, { url: '/os-security-groups', token: env.demo });
+    schema('SecurityGroupsClient.list_security_groups', withAny);
+    const anyView = withAny.json().security_groups.find((x: { id: string }) => x.id === g.id).rules.find((r: { id: string }) => r.id === anyRule.body.security_group_rule.id);
+    assert.deepEqual([anyView.ip_protocol, anyView.from_port, anyView.to_port, anyView.group, anyView.ip_range], ['udp', 53, 53, {}, { cidr: '0.0.0.0/0' }]);
+    await net(env.demo, 'DELETE', `/security-group-rules/${anyRule.body.security_group_rule.id}`);
+
     fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'gre', from_port: 1, to_port: 2 }), 400, 'Invalid IP protocol gre.');
     fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'tcp', from_port: 80, to_port: 22 }), 400, 'Invalid port range 80:22. Former value cannot be greater than the later');
     fault(await rule(env.demo, { parent_group_id: g.id, ip_protocol: 'udp', from_port: 0, to_port: 22 }), 400, 'Invalid port range 0:22. Valid UDP ports should be between 1-65535');

@@ -135,7 +135,8 @@ async function ruleView(u: Unit, r: ResourceRow): Promise<Json | null> {
     if (!src) return null;
     out.group = { name: src.doc.name, tenant_id: src.project_id };
   } else {
-    out.ip_range = { cidr: r.doc.remote_ip_prefix ?? null };
+    // Nova's parse_cidr: a rule without a prefix is from anywhere.
+    out.ip_range = { cidr: r.doc.remote_ip_prefix || '0.0.0.0/0' };
   }
   return out;
 }
