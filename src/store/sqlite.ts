@@ -120,7 +120,6 @@ export class SqliteComputeStore implements ComputeStore {
       addAccess: p('INSERT OR IGNORE INTO flavor_projects (flavor_id, project_id) VALUES (?, ?)'),
       removeAccess: p('DELETE FROM flavor_projects WHERE flavor_id = ? AND project_id = ?'),
       listHosts: p('SELECT * FROM compute_hosts ORDER BY name'),
-      dataVersion: p('PRAGMA data_version /* store */'),
       upsertHost: p(`INSERT INTO compute_hosts (name, availability_zone, disabled, disabled_reason, forced_down, up, updated_at)
         VALUES (@name, @availability_zone, @disabled, @disabled_reason, @forced_down, @up, @updated_at)
         ON CONFLICT (name) DO UPDATE SET availability_zone = excluded.availability_zone, disabled = excluded.disabled,
@@ -306,15 +305,16 @@ export class SqliteComputeStore implements ComputeStore {
     });
   }
 
-  private dataVersion = -1;
+  private foreignSeen = -1;
   /**
-   * The usage and host caches hold only while this process is the only writer: PRAGMA data_version
-   * moves when another connection (another novabox on the same file) commits, and then they are dropped.
+   * The usage and host caches hold only while this process is the only writer: the connection's
+   * foreign epoch (PRAGMA data_version, SqliteSql.foreignEpoch) moves when another connection
+   * (another novabox on the same file) commits, and then they are dropped.
    */
   private noticeOthers(): void {
-    const v = (this.st.dataVersion.get() as { data_version: number }).data_version;
-    if (v !== this.dataVersion) {
-      this.dataVersion = v;
+    const e = this.sql.foreignEpoch();
+    if (e !== this.foreignSeen) {
+      this.foreignSeen = e;
       this.usageCache.clear();
       this.hostRows = null;
     }
