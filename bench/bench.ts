@@ -7,7 +7,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seedDatabase, type SeedResult } from './seed.ts';
-import { cannon, Client, closedLoop, percentile, round, summarize, type LoadFigures, type RoundTripFigures } from './load.ts';
+import { buildBurst, cannon, Client, closedLoop, paceActions, percentile, round, summarize, type LoadFigures, type RoundTripFigures } from './load.ts';
 import { SEED_IMAGES } from '../src/api/image/model.ts';
 import { runPgBench, type PgResult } from './pg-bench.ts';
 
@@ -294,25 +294,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       let actingMs = 0;
       let next = 0;
       const underActions = async (c: number): Promise<LoadFigures> => {
-        let acting = true;
-        const t0 = performance.now();
-        const actor = (async () => {
-          for (let i = 0; acting; i++) {
-            const wait = t0 + (i * 1000) / ACTIONS_PER_SECOND - performance.now();
-            if (wait > 0) await sleep(wait);
-            if (!acting) break;
-            const res = await fetch(`${base}/compute/v2.1/servers/${created[next++ % created.length]}/action`, {
-              method: 'POST', headers: { ...demoHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reboot: { type: 'SOFT' } }),
-            });
-            await res.arrayBuffer();
-            if (res.status === 202) accepted++;
-          }
-        })();
+        const actions = paceActions(base, demoToken, () => created[next++ % created.length], ACTIONS_PER_SECOND);
         await sleep(200); // the first actions are under way before the reads begin
         const f = await run(base, serverPaths, c, demoHeaders);
-        acting = false;
-        await actor;
-        actingMs += performance.now() - t0;
+        const done = await actions.stop();
+        accepted += done.accepted;
+        actingMs += done.ms;
         return f;
       };
       for (const c of CONNECTIONS) {
@@ -337,33 +324,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     // one server every 5 ms; the engine's steps run in bounded batches, so the probe never waits long.
     const burst = opts.burst ?? 10_000;
     log(`burst of ${burst} builds`);
-    const probeMs: number[] = [];
-    let probing = true;
-    const probe = (async () => {
-      while (probing) {
-        const t = performance.now();
-        await demo.call('GET', serverPaths[0]);
-        probeMs.push(performance.now() - t);
-        await sleep(5);
-      }
-    })();
-    const tb = performance.now();
-    let sent = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (sent < burst) {
-        const count = Math.min(100, burst - sent);
-        sent += count;
-        await demo.call('POST', '/compute/v2.1/servers', { server: { name: `burst-${sent}`, flavorRef: '42', imageRef: image, min_count: count, max_count: count } }, [202]);
-      }
-    }));
-    for (;;) {
-      const building = await demo.call('GET', '/compute/v2.1/servers?status=BUILD&limit=1');
-      if (building.servers.length === 0) break;
-      await sleep(50);
-    }
-    const seconds_to_active = round((performance.now() - tb) / 1000, 2);
-    probing = false;
-    await probe;
+    const { probeMs, seconds } = await buildBurst(demo, burst, image, serverPaths[0]);
+    const seconds_to_active = round(seconds, 2);
     const sortedProbe = [...probeMs].sort((a, b) => a - b);
     const build_burst: BenchResult['build_burst'] = {
       builds: burst, seconds_to_active, probes: probeMs.length,

@@ -1,33 +1,15 @@
-// A profiling aid for the build burst: one in-process novabox on a fresh SQLite file, multi-creates of
+// A profiling aid for the build burst: one in-process novabox (bench/in-process.ts), multi-creates of
 // 100 servers four at a time while a probe reads one server every 5 ms; prints the probe's waits and
 // the event loop's longest stalls with what ran in them (units of work by where they began).
 // `node --import tsx bench/burst.ts [builds]`; STALL_MS (default 50) is the gap reported as a stall.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
-import { createNovabox } from '../src/novabox.ts';
 import { SEED_IMAGES } from '../src/api/image/model.ts';
-import { Client, percentile } from './load.ts';
+import { inProcessNovabox } from './in-process.ts';
+import { buildBurst, percentile } from './load.ts';
 
 const builds = Number(process.argv[2] ?? 2000);
 const stallMs = Number(process.env.STALL_MS ?? 50);
-const dir = mkdtempSync(join(tmpdir(), 'novabox-burst-'));
-const cfgFile = join(dir, 'config.json');
-writeFileSync(cfgFile, JSON.stringify({ cpu_allocation_ratio: 1e9, ram_allocation_ratio: 1e9, disk_allocation_ratio: 1e9 }));
-const config = loadConfig({ db: process.env.NOVABOX_DB ?? join(dir, 'n.db'), time_scale: 0, log_level: 'silent', port: 0, config: cfgFile }, {});
-const nb = await createNovabox(config);
-const demoProject = await nb.services.identity.store.projectByName('default', 'demo');
-await nb.services.engine.setQuotaLimits(demoProject!.id, { instances: -1, cores: -1, ram: -1 });
-await nb.app.listen({ host: '127.0.0.1', port: 0 });
-const base = `http://127.0.0.1:${(nb.app.server.address() as { port: number }).port}`;
-const res = await fetch(`${base}/identity/v3/auth/tokens`, {
-  method: 'POST', headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { name: 'Default' }, password: 'secret' } } }, scope: { project: { name: 'demo', domain: { name: 'Default' } } } } }),
-});
-await res.text();
-const demo = new Client(base, res.headers.get('x-subject-token')!);
+const { nb, demo, close } = await inProcessNovabox('burst');
 const image = SEED_IMAGES[0].id;
 const probeId = (await demo.call('POST', '/compute/v2.1/servers', { server: { name: 'probe', flavorRef: '42', imageRef: image } }, [202])).server.id;
 await demo.waitStatus(probeId, 'ACTIVE');
@@ -35,6 +17,7 @@ await demo.waitStatus(probeId, 'ACTIVE');
 // What ran between two turns of a 1 ms ticker: the units of work (by the first frames outside the
 // store) and how long each held the connection.
 const ran = new Map<string, { n: number; ms: number }>();
+let units = 0;
 const db = nb.services.db as unknown as { exec: (s: string) => unknown };
 const exec = db.exec.bind(db);
 let began = 0;
@@ -64,37 +47,9 @@ const ticker = setInterval(() => {
 const h = monitorEventLoopDelay({ resolution: 5 });
 h.enable();
 
-const probeMs: number[] = [];
-let probing = true;
-const probe = (async () => {
-  while (probing) {
-    const t = performance.now();
-    await demo.call('GET', `/compute/v2.1/servers/${probeId}`);
-    probeMs.push(performance.now() - t);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-})();
-const tb = performance.now();
 const cpu0 = process.cpuUsage();
-let units = 0;
-let sent = 0;
-await Promise.all(Array.from({ length: 4 }, async () => {
-  while (sent < builds) {
-    const count = Math.min(100, builds - sent);
-    sent += count;
-    await demo.call('POST', '/compute/v2.1/servers', { server: { name: `burst-${sent}`, flavorRef: '42', imageRef: image, min_count: count, max_count: count } }, [202]);
-  }
-}));
-const accepted = (performance.now() - tb) / 1000;
-for (;;) {
-  const building = await demo.call('GET', '/compute/v2.1/servers?status=BUILD&limit=1');
-  if (building.servers.length === 0) break;
-  await new Promise((r) => setTimeout(r, 50));
-}
-const seconds = (performance.now() - tb) / 1000;
+const { probeMs, seconds, acceptedSeconds: accepted } = await buildBurst(demo, builds, image, `/compute/v2.1/servers/${probeId}`);
 const cpu = process.cpuUsage(cpu0);
-probing = false;
-await probe;
 clearInterval(ticker);
 h.disable();
 const s = [...probeMs].sort((a, b) => a - b);
@@ -105,5 +60,4 @@ for (const st of stalls.sort((a, b) => b.gap - a.gap).slice(0, Number(process.en
   console.log(`stall ${st.gap.toFixed(1)} ms:`);
   for (const [k, v] of st.ran) console.log(`   ${v.n} × ${k}: ${v.ms.toFixed(1)} ms`);
 }
-await nb.close();
-rmSync(dir, { recursive: true, force: true });
+await close();

@@ -1,4 +1,4 @@
-// One in-process novabox for the profiling loops (create-loop.ts, action-loop.ts): a fresh SQLite
+// One in-process novabox for the profiling loops (create-loop.ts, action-loop.ts, burst.ts): a fresh SQLite
 // file (or NOVABOX_DB) at time scale 0, the demo project without quota limits, listening on a free
 // port, and a client with demo's token. COUNT_SQL=1 counts statements (`sqlCount`, from before the
 // novabox is made), COUNT_EXEC=1 the transactions begun and ended (`execs`; COUNT_EXEC=stack: where

@@ -125,3 +125,68 @@ export async function closedLoop(
   }));
   return { samples, polls, seconds: (performance.now() - t0) / 1000 };
 }
+
+/**
+ * Soft reboots posted at `perSecond` to `servers` (round robin) until stop() is called; stop()
+ * resolves with how many were accepted (202, or any of `counted`) and for how long it ran.
+ */
+export function paceActions(base: string, token: string, servers: () => string, perSecond: number, counted: number[] = [202]): { stop(): Promise<{ accepted: number; ms: number }> } {
+  let acting = true;
+  let accepted = 0;
+  const t0 = performance.now();
+  const actor = (async () => {
+    for (let i = 0; acting; i++) {
+      const wait = t0 + (i * 1000) / perSecond - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (!acting) break;
+      const res = await fetch(`${base}/compute/v2.1/servers/${servers()}/action`, {
+        method: 'POST', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify({ reboot: { type: 'SOFT' } }),
+      });
+      await res.arrayBuffer();
+      if (counted.includes(res.status)) accepted++;
+    }
+  })();
+  return {
+    async stop() {
+      acting = false;
+      await actor;
+      return { accepted, ms: performance.now() - t0 };
+    },
+  };
+}
+
+/**
+ * A burst of `builds` builds: multi-creates of 100, four at a time, while a probe reads `probePath`
+ * every 5 ms; resolves once no server is in BUILD, with the probe's waits (ms, in order) and the seconds taken.
+ */
+export async function buildBurst(demo: Client, builds: number, image: string, probePath: string): Promise<{ probeMs: number[]; seconds: number; acceptedSeconds: number }> {
+  const probeMs: number[] = [];
+  let probing = true;
+  const probe = (async () => {
+    while (probing) {
+      const t = performance.now();
+      await demo.call('GET', probePath);
+      probeMs.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  const tb = performance.now();
+  let sent = 0;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (sent < builds) {
+      const count = Math.min(100, builds - sent);
+      sent += count;
+      await demo.call('POST', '/compute/v2.1/servers', { server: { name: `burst-${sent}`, flavorRef: '42', imageRef: image, min_count: count, max_count: count } }, [202]);
+    }
+  }));
+  const acceptedSeconds = (performance.now() - tb) / 1000;
+  for (;;) {
+    const building = await demo.call('GET', '/compute/v2.1/servers?status=BUILD&limit=1');
+    if (building.servers.length === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (performance.now() - tb) / 1000;
+  probing = false;
+  await probe;
+  return { probeMs, seconds, acceptedSeconds };
+}

@@ -8,8 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SEED_IMAGES } from '../src/api/image/model.ts';
-import { sleep, startNovabox, token } from './bench.ts';
-import { cannon, Client } from './load.ts';
+import { startNovabox, token } from './bench.ts';
+import { cannon, Client, paceActions } from './load.ts';
 
 const connections = Number(process.argv[2] ?? 16);
 const seconds = Number(process.argv[3] ?? 5);
@@ -33,24 +33,14 @@ try {
   for (const u of uuids) await demo.waitStatus(u, 'ACTIVE');
   const read = uuids.slice(0, 20).map((u) => `/compute/v2.1/servers/${u}`);
   const acted = uuids.slice(20);
-  let acting = perSecond > 0;
-  let accepted = 0;
+  const missing = '00000000-0000-4000-8000-000000000000';
+  let next = 0;
   const t0 = performance.now();
-  const actor = (async () => {
-    for (let i = 0; acting; i++) {
-      const wait = t0 + (i * 1000) / perSecond - performance.now();
-      if (wait > 0) await sleep(wait);
-      const target = process.env.ACT_ON_MISSING ? '00000000-0000-4000-8000-000000000000' : acted[i % acted.length];
-      const res = await fetch(`${nb.base}/compute/v2.1/servers/${target}/action`, {
-        method: 'POST', headers: { 'x-auth-token': t, 'content-type': 'application/json' }, body: JSON.stringify({ reboot: { type: 'SOFT' } }),
-      });
-      await res.arrayBuffer();
-      if (res.status === 202 || (process.env.ACT_ON_MISSING && res.status === 404)) accepted++;
-    }
-  })();
+  const actions = perSecond > 0
+    ? paceActions(nb.base, t, () => (process.env.ACT_ON_MISSING ? missing : acted[next++ % acted.length]), perSecond, process.env.ACT_ON_MISSING ? [404] : [202])
+    : null;
   const f = await cannon(nb.base, read, { connections, duration: seconds, headers: { 'x-auth-token': t } });
-  acting = false;
-  await actor;
+  const accepted = actions ? (await actions.stop()).accepted : 0;
   console.log(`GET /servers/{id}, ${connections} conn, ${seconds} s: ${f.rps} req/s, p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, errors ${f.errors}; actions accepted ${(accepted / ((performance.now() - t0) / 1000)).toFixed(1)}/s`);
 } finally {
   await nb.stop();
