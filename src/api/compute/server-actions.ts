@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
 import { publicUrl } from '../../config.ts';
 import type { ActionName } from '../../domain/actions.ts';
-import { BadRequest, Conflict, DomainError, Forbidden, Gone, NotFound } from '../../domain/errors.ts';
+import { BadRequest, Conflict, DomainError, Forbidden, Gone } from '../../domain/errors.ts';
 import { allows, policyMessage } from '../../domain/policy.ts';
 import type { ServerRecord } from '../../domain/server.ts';
 import { atLeast, type Version } from '../microversion.ts';

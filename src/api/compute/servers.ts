@@ -8,7 +8,7 @@ import type { BlockDeviceMapping, FlavorSnapshot, ServerRecord } from '../../dom
 import type { CreateRequest, NetworkRequest } from '../../engine/types.ts';
 import { generatePassword } from '../../engine/compute.ts';
 import { atLeast } from '../microversion.ts';
-import { adminOf, authorize, ctxOf, mv } from './context.ts';
+import { adminOf, authorize, ctxOf } from './context.ts';
 import { canonicalIp } from './ip.ts';
 import { buildServerQuery, parseRawQuery } from './list-query.ts';
 import { allocateForServers, validateNetworks } from './server-network.ts';

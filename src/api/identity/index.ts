@@ -12,7 +12,7 @@ import { requireAuth, serviceErrorHandler } from '../auth.ts';
 import { ServiceError, serviceError } from '../faults.ts';
 import type { AuthContext } from '../ports.ts';
 import {
-  DEFAULT_DOMAIN_ID, INTERFACES, PUBLIC_URL_MARK, conflict, newId, notFound, stableId, unauthorized, uniqueAs,
+  DEFAULT_DOMAIN_ID, INTERFACES, PUBLIC_URL_MARK, conflict, newId, notFound, unauthorized, uniqueAs,
   type AppCredential, type Assignment, type AuthRequest, type Domain, type Endpoint, type Group, type IdentityModel, type NamedRef,
   type Project, type Region, type Role, type Service, type TargetType, type TokenInfo, type User,
 } from './model.ts';

@@ -8,7 +8,7 @@
 import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import type { Clock } from '../../engine/clock.ts';
-import type { AppCredential, Assignment, Domain, Endpoint, IdentityStore, Project, Role, Service, User } from '../../store/identity/repository.ts';
+import type { AppCredential, Domain, Endpoint, IdentityStore, Project, Role, Service, User } from '../../store/identity/repository.ts';
 import { isUniqueViolation } from '../../store/table.ts';
 import { CacheGeneration } from '../../store/generations.ts';
 import { ServiceError, serviceError } from '../faults.ts';

@@ -3,7 +3,7 @@
 // availability and auto-allocated topology; faults as {"NeutronError": {type, message, detail}}.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../novabox.ts';
-import { DEFAULT_QUOTAS, EXTENSIONS, RESOURCES } from '../../domain/network/attributes.ts';
+import { DEFAULT_QUOTAS, EXTENSIONS } from '../../domain/network/attributes.ts';
 import { badRequest, NeutronFault, notFound, policyNotAuthorized } from '../../domain/network/errors.ts';
 import { errorHandler, neutronErrorBody } from '../faults.ts';
 import { registerResource, render, visibleRow } from './controller.ts';

@@ -14,8 +14,6 @@ import { authorize, ctxOf, mv } from '../context.ts';
 import { isComputePort, MADE_BY_NOVA, novaCreds, plug, TAG, validateNetworks, type Nic } from '../server-network.ts';
 import { params, route } from './common.ts';
 
-const ATTACHABLE = ['active', 'paused', 'stopped'];
-
 export function registerInterfaces(scope: FastifyInstance, svc: Services): void {
   const server = async (req: FastifyRequest, policy: 'reader' | 'member', rule: string): Promise<ServerRecord> => {
     const s = await svc.engine.getServer(ctxOf(req), params(req).server_id);

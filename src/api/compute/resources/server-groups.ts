@@ -5,7 +5,7 @@ import type { Services } from '../../../novabox.ts';
 import { BadRequest, NotFound, QuotaExceeded } from '../../../domain/errors.ts';
 import { isAdmin } from '../../../domain/policy.ts';
 import { authorize, mv } from '../context.ts';
-import { limited, noQueryFrom2102, params, query, q1, route, strictQuery, toInt, validate } from './common.ts';
+import { limited, noQueryFrom2102, params, query, route, strictQuery, toInt, validate } from './common.ts';
 import { quotaLimit } from './quotas.ts';
 
 import type { ServerGroupRow } from '../../../store/compute/index.ts';
