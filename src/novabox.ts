@@ -5,7 +5,7 @@ import { createLogger, describeTransition } from './logging.ts';
 import type { RecoverySummary } from './engine/recovery.ts';
 import type { Config } from './config.ts';
 import { clockAdvancer, ManualClock, systemClock, type Clock } from './engine/clock.ts';
-import { openDb, type Db } from './store/db.ts';
+import { migrate, openDb, type Db } from './store/db.ts';
 import { parseDbLocation } from './store/location.ts';
 import { SqlComputeStore } from './store/sql-compute.ts';
 import { VIEW_NOTIFY_MIGRATIONS } from './store/migrations/postgres-view-notify.ts';
@@ -98,8 +98,11 @@ export async function createNovabox(config: Config, opts: { clock?: Clock; start
     db = openDb(':memory:');
     store = new SqlComputeStore(sql);
   } else {
-    db = openDb(location.path);
+    // Registered among the processes on the file before anything is written, migrations included.
+    db = openDb(location.path, { migrate: false });
     const sqlite = new SqliteSql(db);
+    await sqlite.join();
+    migrate(db);
     sql = sqlite;
     store = new SqliteComputeStore(db, sqlite);
   }

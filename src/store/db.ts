@@ -7,7 +7,8 @@ import { searchMatches } from '../domain/regex.ts';
 
 export type Db = Database.Database;
 
-export function openDb(path: string): Db {
+/** `migrate: false` leaves the schema to the caller (createNovabox registers the process on the file first). */
+export function openDb(path: string, opts: { migrate?: boolean } = {}): Db {
   if (path !== ':memory:' && path !== '') {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     restrictFiles(path);
@@ -24,7 +25,7 @@ export function openDb(path: string): Db {
     if (value === null || value === undefined) return 0;
     return searchMatches(String(pattern), String(value)) ? 1 : 0;
   });
-  migrate(db);
+  if (opts.migrate !== false) migrate(db);
   memoizePrepare(db);
   return db;
 }

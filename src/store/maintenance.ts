@@ -5,7 +5,8 @@ import type { Db } from './db.ts';
 import type { SqlDatabase } from './sql.ts';
 import { bumpGeneration, CACHE_NAMES, KEPT_BY_WIPE } from './generations.ts';
 
-const KEPT = ['schema_migrations', ...KEPT_BY_WIPE];
+// novabox_processes: who uses the file (src/store/presence.ts), not data; a wipe must not forget a process.
+const KEPT = ['schema_migrations', 'novabox_processes', ...KEPT_BY_WIPE];
 const quoted = (t: string): string => `"${t.replace(/"/g, '""')}"`;
 
 /** Throws when the database cannot answer a query. */

@@ -14,6 +14,16 @@
 //   it answers, for everyone who arrived meanwhile).
 // - The barrier reads the cache generations (src/store/generations.ts) as it goes, so a generation
 //   check is one shared barrier instead of a query of its own.
+// - Membership (the counterpart of SQLite's src/store/presence.ts): the connection holds a session
+//   advisory lock on MEMBERS, shared by every replica, or held exclusively by a replica that is
+//   *alone* on the database. Alone, a replica needs no barrier per request: only its own writes can
+//   have committed, so a barrier is sent only when one of them committed after the last barrier
+//   (wrote()). A replica that joins cannot take the shared lock while one is alone; it notifies
+//   `novabox_members` until the lone one, which switches back to a barrier per request first, gives
+//   the lock up. No replica writes before it holds the lock (member()), so by the time a joiner's
+//   first write commits, nobody trusts a memo without a barrier. A replica alone again takes the
+//   lock exclusively (it succeeds only when no other session holds it, i.e. no other replica lives);
+//   a session that ends (a replica killed, a connection lost) releases its lock in the database.
 import type pg from 'pg';
 
 export type Generations = ReadonlyMap<string, number>;
@@ -26,6 +36,14 @@ interface Waiters {
 const BARRIER = 'SELECT name, generation FROM cache_generations';
 /** How long after a lost connection the feed tries again. */
 const RETRY_MS = 1000;
+/** The advisory lock of the replicas on one database (two-key form: 'nova', 1). */
+const MEMBERS = '1852798561, 1';
+/** How often a replica that is not alone tries to be; after acknowledging a joiner it waits QUIET_MS. */
+const ALONE_EVERY_MS = 1000;
+const QUIET_MS = 3000;
+/** How often a joiner asks the lone replica to give the lock up, and for how long before it fails. */
+const JOIN_POLL_MS = 20;
+const JOIN_TIMEOUT_MS = 30_000;
 
 export class PgChangeFeed {
   private client: pg.Client | null = null;
@@ -40,8 +58,52 @@ export class PgChangeFeed {
   private queued: Waiters | null = null;
   /** The last barrier answered. */
   private done: { sentAt: number; gens: Generations } | null = null;
+  /** Holding the members' lock exclusively: no other replica is on the database. */
+  private alone = false;
+  /** When (performance.now()) the last write of this process ended (wrote()). */
+  private lastWrite = 0;
+  private aloneTimer: NodeJS.Timeout | null = null;
+  private quietUntil = 0;
+  /** Waiting in member() for the connection to hold the members' lock. */
+  private readonly joining = new Set<() => void>();
 
   constructor(private readonly open: () => pg.Client) {}
+
+  /** Whether this replica holds the database alone (for metrics and tests). */
+  get holdsAlone(): boolean {
+    return this.ready && this.alone;
+  }
+
+  /** Whether this process may write now: its connection holds the members' lock. */
+  get isMember(): boolean {
+    return this.ready;
+  }
+
+  /**
+   * Resolves once the connection holds the members' lock (connecting if need be); rejects when that
+   * cannot be had within JOIN_TIMEOUT_MS (PostgreSQL unreachable, or a lone replica not answering).
+   */
+  member(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    this.start();
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.joining.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.joining.delete(done);
+        reject(new Error(`could not join the replicas on this PostgreSQL database within ${JOIN_TIMEOUT_MS / 1000} s`));
+      }, JOIN_TIMEOUT_MS);
+      this.joining.add(done);
+    });
+  }
+
+  /** A write of this process has ended (committed or not): alone, the next barrier-free look must wait for a barrier. */
+  wrote(): void {
+    this.lastWrite = performance.now();
+  }
 
   /** Calls `fn(payload)` for every server-view notification; `fn('*')` too when the connection was lost. */
   onChange(fn: (payload: string) => void): () => void {
@@ -65,7 +127,7 @@ export class PgChangeFeed {
       this.start();
       return null;
     }
-    if (this.done && this.done.sentAt >= since) return this.done.gens;
+    if (this.done && (this.done.sentAt >= since || (this.alone && this.done.sentAt >= this.lastWrite))) return this.done.gens;
     if (this.inflight && this.inflight.sentAt >= since) return this.inflight.waiters.promise;
     if (!this.queued) {
       let resolve!: (g: Generations | null) => void;
@@ -116,26 +178,70 @@ export class PgChangeFeed {
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     client.on('notification', (m: { channel: string; payload?: string }) => {
-      if (m.channel !== 'novabox_views' || this.client !== client) return;
+      if (this.client !== client) return;
+      if (m.channel === 'novabox_members') {
+        if (this.alone && this.ready) this.giveUpAlone(client);
+        return;
+      }
+      if (m.channel !== 'novabox_views') return;
       const payload = m.payload ?? '*';
       for (const fn of this.listeners) fn(payload);
     });
     this.client = client;
     await client.connect();
     await client.query('LISTEN novabox_views');
+    await client.query('LISTEN novabox_members');
+    // Join: the shared lock, asking a lone replica to let go of it meanwhile.
+    const deadline = Date.now() + JOIN_TIMEOUT_MS;
+    while (!(await client.query(`SELECT pg_try_advisory_lock_shared(${MEMBERS}) AS ok`)).rows[0].ok) {
+      if (this.closed || this.client !== client) break;
+      if (Date.now() > deadline) throw new Error('a lone replica did not let go of the database');
+      await client.query("SELECT pg_notify('novabox_members', 'join')");
+      await new Promise((r) => setTimeout(r, JOIN_POLL_MS));
+    }
     if (this.closed || this.client !== client) {
       await client.end().catch(() => undefined);
       return;
     }
     // Nothing heard before LISTEN: whatever was memoized meanwhile goes.
     for (const fn of this.listeners) fn('*');
+    this.alone = false;
     this.ready = true;
+    for (const fn of [...this.joining]) fn();
+    this.aloneTimer ??= setInterval(() => this.tryAlone(), ALONE_EVERY_MS);
+    this.aloneTimer.unref();
+    this.tryAlone();
+  }
+
+  /** No other session holds the members' lock: take it alone (ours shared is then let go). */
+  private tryAlone(): void {
+    const client = this.client;
+    if (!client || !this.ready || this.alone || this.closed || performance.now() < this.quietUntil) return;
+    client.query(`SELECT pg_try_advisory_lock(${MEMBERS}) AS ok`).then(async (r) => {
+      if (!r.rows[0].ok || this.client !== client) return;
+      await client.query(`SELECT pg_advisory_unlock_shared(${MEMBERS})`);
+      if (this.client !== client || !this.ready) return;
+      // Other replicas' writes before the lock are heard (delivered ahead of its answer), but the
+      // generations are read again by one barrier before the first request is answered alone.
+      this.done = null;
+      this.alone = true;
+    }).catch(() => undefined);
+  }
+
+  /** A replica joins: a barrier per request again from now on, then the exclusive lock goes (shared kept). */
+  private giveUpAlone(client: pg.Client): void {
+    this.alone = false;
+    this.quietUntil = performance.now() + QUIET_MS;
+    client.query(`SELECT pg_advisory_lock_shared(${MEMBERS})`)
+      .then(() => client.query(`SELECT pg_advisory_unlock(${MEMBERS})`))
+      .catch(() => this.lost(client));
   }
 
   private lost(client?: pg.Client): void {
     if (client && this.client !== client) return;
     const wasReady = this.ready;
     this.ready = false;
+    this.alone = false;
     this.done = null;
     const old = this.client;
     this.client = null;
@@ -150,9 +256,11 @@ export class PgChangeFeed {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.aloneTimer) clearInterval(this.aloneTimer);
     const client = this.client;
     this.client = null;
     this.ready = false;
+    this.alone = false;
     this.done = null;
     if (this.queued) {
       this.queued.resolve(null);

@@ -8,6 +8,7 @@ import type { Statement as SqliteStatement } from 'better-sqlite3';
 import type pg from 'pg';
 import { createHash } from 'node:crypto';
 import { PgChangeFeed, type Generations } from './pg-feed.ts';
+import { SqlitePresence } from './presence.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Param = string | number | bigint | boolean | null | Buffer;
@@ -39,6 +40,11 @@ export interface SqlDatabase extends Sql {
    * callers (PostgreSQL's change feed); null or absent: read them with a query.
    */
   freshGenerations?(): Promise<Generations | null> | Generations | null;
+  /**
+   * Whether this process is the only novabox on the database (SQLite's presence, PostgreSQL's members'
+   * lock): its caches then need no look at other processes' commits per request. Null: not registered.
+   */
+  readonly alone?: boolean | null;
 }
 
 export interface ServerViewWatch {
@@ -171,7 +177,26 @@ export class SqliteSql implements SqlDatabase {
   /** Moves on every write to cache_generations through this connection (a TEMP trigger); -1 before the trigger exists. */
   private generationWrites = -1;
 
+  /** Which processes use the file, once join() has registered this one (createNovabox does). */
+  private presence: SqlitePresence | null = null;
+
   constructor(readonly db: Db) {}
+
+  /**
+   * Registers this process among those on the file and resolves once it may write (SqlitePresence):
+   * call it before anything writes. While it then holds the file alone, foreignEpoch() needs no look.
+   */
+  async join(): Promise<void> {
+    if (this.presence) return;
+    const presence = new SqlitePresence(this.db, () => void this.lookForeign(), (fn) => this.lock.run(fn));
+    await presence.join();
+    this.presence = presence;
+  }
+
+  /** Whether this process holds the file alone (null before join()). */
+  get alone(): boolean | null {
+    return this.presence ? this.presence.holdsAlone : null;
+  }
 
   private prepared(sql: string): Statement {
     let st = this.statements.get(sql);
@@ -189,6 +214,13 @@ export class SqliteSql implements SqlDatabase {
    * callers that pass a request's arrival share one look per request.
    */
   foreignEpoch(since = Infinity): number {
+    // Alone on the file (SqlitePresence): no other novabox can have committed; the tick looks for the rest.
+    if (this.foreign && this.presence?.trusted(performance.now())) return this.foreign.epoch;
+    return this.lookForeign(since);
+  }
+
+  /** foreignEpoch() with a look at the file whatever the presence says (the presence's tick). */
+  private lookForeign(since = Infinity): number {
     if (!this.foreign) {
       const statement = this.db.prepare('PRAGMA data_version /* foreign commits */');
       this.foreign = { statement, version: (statement.get() as { data_version: number }).data_version, at: performance.now(), epoch: 0 };
@@ -327,7 +359,8 @@ export class SqliteSql implements SqlDatabase {
   }
 
   async close(): Promise<void> {
-    // The connection belongs to whoever opened it (openDb); nothing to release here.
+    // The connection belongs to whoever opened it (openDb); only this process's presence row goes.
+    await this.presence?.close();
   }
 }
 
@@ -390,9 +423,19 @@ export class PostgresSql implements SqlDatabase {
   readonly feed: PgChangeFeed;
 
   constructor(readonly pool: pg.Pool) {
-    this.exec = pgExecutor((config) => pool.query(config));
     const Client = (pool as unknown as { Client: new (o: unknown) => pg.Client }).Client;
     this.feed = new PgChangeFeed(() => new Client(pool.options));
+    // A statement that may write (anything but a SELECT) waits until this replica is a member and
+    // tells the feed when it has ended: see PgChangeFeed.member() and wrote().
+    this.exec = pgExecutor(async (config) => {
+      if (/^\s*select\b/i.test(config.text)) return pool.query(config);
+      if (!this.feed.isMember) await this.feed.member();
+      try {
+        return await pool.query(config);
+      } finally {
+        this.feed.wrote();
+      }
+    });
   }
 
   freshGenerations(): Promise<Generations | null> | Generations | null {
@@ -430,6 +473,7 @@ export class PostgresSql implements SqlDatabase {
   }
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    if (!this.feed.isMember) await this.feed.member();
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -441,7 +485,13 @@ export class PostgresSql implements SqlDatabase {
       throw err;
     } finally {
       client.release();
+      this.feed.wrote();
     }
+  }
+
+  /** Whether this replica holds the database alone (PgChangeFeed); null while it is not a member. */
+  get alone(): boolean | null {
+    return this.feed.isMember ? this.feed.holdsAlone : null;
   }
 
   async close(): Promise<void> {

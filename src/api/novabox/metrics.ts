@@ -41,6 +41,15 @@ export function createMetrics(svc: Services): Registry {
   });
 
   new Gauge({
+    name: 'novabox_store_alone',
+    help: 'Whether this process is the only novabox on its database (1), so its caches skip the per-request look at other processes\' commits, or shares it with other processes (0).',
+    registers: [registry],
+    collect() {
+      this.set(svc.sql.alone ? 1 : 0);
+    },
+  });
+
+  new Gauge({
     name: 'novabox_faults_pending',
     help: 'Injected faults not yet used up (POST /novabox/v1/faults).',
     registers: [registry],
