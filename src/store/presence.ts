@@ -26,7 +26,7 @@ const TABLE = `CREATE TABLE IF NOT EXISTS novabox_processes (
 )`;
 
 /** How often a process looks at the file (foreign commits, joiners) and whether it may hold it alone. */
-export const TICK_MS = 50;
+const TICK_MS = 50;
 /** A row not renewed for this long is a process that is gone. */
 const STALE_MS = 10_000;
 /** How often a process renews its row. */
@@ -38,6 +38,11 @@ interface Row {
   owner: string;
   alone: number;
   seen_at: number;
+}
+
+/** A process whose pid is gone on this machine, or that has not renewed its row for STALE_MS. */
+function gone(r: Row): boolean {
+  return r.seen_at < Date.now() - STALE_MS || ownerIsDead(r.owner);
 }
 
 export class SqlitePresence {
@@ -78,6 +83,7 @@ export class SqlitePresence {
    * one that did has acknowledged). Call before anything else writes, migrations included.
    */
   async join(): Promise<void> {
+    // Not one of the file's migrations: those write, and they run only once this process has joined.
     this.db.exec(TABLE);
     const deadline = Date.now() + JOIN_TIMEOUT_MS;
     for (;;) {
@@ -118,12 +124,13 @@ export class SqlitePresence {
     }
   }
 
-  /** Rows of other processes that are gone. */
+  private others(): Row[] {
+    return this.db.prepare('SELECT owner, alone, seen_at FROM novabox_processes WHERE owner <> ?').all(this.owner) as Row[];
+  }
+
+  /** Removes the rows of other processes that are gone. */
   private purge(): void {
-    const now = Date.now();
-    for (const r of this.db.prepare('SELECT owner, alone, seen_at FROM novabox_processes WHERE owner <> ?').all(this.owner) as Row[]) {
-      if (r.seen_at < now - STALE_MS || ownerIsDead(r.owner)) this.db.prepare('DELETE FROM novabox_processes WHERE owner = ?').run(r.owner);
-    }
+    for (const r of this.others()) if (gone(r)) this.db.prepare('DELETE FROM novabox_processes WHERE owner = ?').run(r.owner);
   }
 
   private tick(): void {
@@ -133,7 +140,7 @@ export class SqlitePresence {
     // foreign commit (a program that is not a novabox writing to the file).
     this.look();
     const beat = now - this.lastBeat >= HEARTBEAT_MS;
-    const others = this.db.prepare('SELECT owner, alone, seen_at FROM novabox_processes WHERE owner <> ?').all(this.owner) as Row[];
+    const others = this.others();
     const own = this.db.prepare('SELECT alone FROM novabox_processes WHERE owner = ?').get(this.owner) as { alone: number } | undefined;
     if (this.alone && (others.length > 0 || !own)) {
       // A joiner (or our row was taken for a gone process's): back to a look per request before the
@@ -142,7 +149,7 @@ export class SqlitePresence {
       this.register(now);
     } else if (!own) {
       this.register(now);
-    } else if (!this.alone && (others.length === 0 || (beat && others.some((r) => r.seen_at < Date.now() - STALE_MS || ownerIsDead(r.owner))))) {
+    } else if (!this.alone && (others.length === 0 || (beat && others.some(gone)))) {
       this.takeAlone(now);
     } else if (beat) {
       this.db.prepare('UPDATE novabox_processes SET seen_at = ? WHERE owner = ?').run(Date.now(), this.owner);
