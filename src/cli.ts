@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // novabox command line: `novabox serve`, `novabox clouds-yaml`.
 import { existsSync } from 'node:fs';
+import v8 from 'node:v8';
 import { Command, Option } from 'commander';
 import { loadConfig, DEFAULT_PASSWORD, LOG_FORMATS, LOG_LEVELS, TIMING_PROFILES, type Config } from './config.ts';
 import { createLogger } from './logging.ts';
@@ -28,6 +29,21 @@ function configFrom(opts: ServeOpts): Config {
   });
 }
 
+/**
+ * V8 allocates the objects of an allocation site (an object or array literal) straight into the old
+ * generation once most of them outlived a scavenge. A site on the request path caught that way
+ * while the process starts (its objects happened to be alive at that moment) keeps doing it: every
+ * request's short-lived objects then go to the old generation, the process spends a fifth of its
+ * time collecting garbage and answers about 40% fewer requests, for as long as it runs. That
+ * happened in about one start of `novabox serve` in four (docs/BENCHMARKS.md, 2026-12-04).
+ * novabox keeps its long-lived state in the database, not in large heap structures, so it loses
+ * nothing by never pretenuring. A node option naming the flag wins over this.
+ */
+function keepRequestGarbageYoung(): void {
+  if (process.execArgv.some((a) => /allocation-site-pretenuring/.test(a))) return;
+  v8.setFlagsFromString('--no-allocation-site-pretenuring');
+}
+
 common(program.command('serve').description('start the identity, image and compute APIs on one port'))
   .addOption(new Option('--time-scale <n>', 'multiplies every simulated step duration; 0 = instant (default 1; env NOVABOX_TIME_SCALE)').argParser((v) => Number(v)))
   .addOption(new Option('--timings <profile>', 'step durations: libvirt (a real KVM cloud), fake (Nova\'s fake driver), instant (default libvirt; env NOVABOX_TIMINGS)').choices([...TIMING_PROFILES]))
@@ -38,6 +54,7 @@ common(program.command('serve').description('start the identity, image and compu
   .addOption(new Option('--notifications <url>', "publish Nova's versioned notifications to this AMQP broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (env NOVABOX_NOTIFICATIONS)"))
   .addOption(new Option('--guest-ssh <host:port>', "serve the simulated guests' SSH on this address, e.g. 0.0.0.0:22: a client that dials a server's floating or fixed IP there reaches its guest (env NOVABOX_GUEST_SSH; off by default)"))
   .action(async (opts: ServeOpts) => {
+    keepRequestGarbageYoung();
     const config = configFrom(opts);
     const log = createLogger(config);
     const started = Date.now();
