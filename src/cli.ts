@@ -35,7 +35,7 @@ function configFrom(opts: ServeOpts): Config {
  * while the process starts (its objects happened to be alive at that moment) keeps doing it: every
  * request's short-lived objects then go to the old generation, the process spends a fifth of its
  * time collecting garbage and answers about 40% fewer requests, for as long as it runs. That
- * happened in about one start of `novabox serve` in four (docs/BENCHMARKS.md, 2026-12-04).
+ * happened in about one start of `novabox serve` in three (docs/BENCHMARKS.md, 2026-12-04).
  * novabox keeps its long-lived state in the database, not in large heap structures, so it loses
  * nothing by never pretenuring. A node option naming the flag wins over this.
  */
